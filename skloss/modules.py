@@ -1,0 +1,85 @@
+"""Default torch networks for tabular data.
+
+Every network skloss builds is called as ``factory(n_features_in=..., n_outputs=...)``.
+The default MLP keeps its body (``features``) and its last linear layer (``head``)
+apart, so that a fused linear+loss head or an analytic classifier can reuse the
+hidden representation without re-running the last layer.
+"""
+
+from torch import nn
+
+__all__ = ["MLP", "ACTIVATIONS"]
+
+#: Activation names accepted by :class:`MLP`, as in ``MLPClassifier``.
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "logistic": nn.Sigmoid,
+    "identity": nn.Identity,
+    "gelu": nn.GELU,
+}
+
+
+class MLP(nn.Module):
+    """A fully connected network: ``head(features(x))``.
+
+    Parameters
+    ----------
+    n_features_in : int
+        Width of the input.
+    n_outputs : int
+        Width of the output (logits).
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Widths of the hidden layers, as in ``MLPClassifier``; ``()`` gives a
+        linear model.
+    activation : {"relu", "tanh", "logistic", "identity", "gelu"}, default="relu"
+        Non-linearity after every hidden layer.
+
+    Attributes
+    ----------
+    features : torch.nn.Sequential
+        Every layer but the last.
+    head : torch.nn.Linear
+        The last linear layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = MLP(n_features_in=4, n_outputs=3, hidden_layer_sizes=(8,))
+    >>> net(torch.zeros(2, 4)).shape
+    torch.Size([2, 3])
+    """
+
+    def __init__(self, n_features_in, n_outputs, hidden_layer_sizes=(100,), activation="relu"):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}."
+            )
+        layers = []
+        width = n_features_in
+        for size in hidden_layer_sizes:
+            layers.append(nn.Linear(width, size))
+            layers.append(ACTIVATIONS[activation]())
+            width = size
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(width, n_outputs)
+        # Glorot-uniform weights and zero biases: MLPClassifier's initialisation
+        # for relu-type nets, so a user switching over starts from the same place.
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def last_linear_layer(module):
+    """The module's final ``nn.Linear`` (its ``head`` if it has one), or None."""
+    head = getattr(module, "head", None)
+    if isinstance(head, nn.Linear):
+        return head
+    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    return linears[-1] if linears else None
+

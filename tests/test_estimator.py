@@ -1,0 +1,507 @@
+"""The shared base estimator, exercised through RobustLossClassifier."""
+
+import copy
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_iris, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
+
+from skloss import RobustLossClassifier
+from skloss.losses import GCE, Loss, ProbabilityLoss
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def small(**params):
+    defaults = dict(hidden_layer_sizes=(16,), max_iter=20, random_state=0, batch_size=32,
+                    learning_rate_init=0.01)
+    return RobustLossClassifier(**{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def binary():
+    X, y = make_classification(n_samples=300, n_features=6, random_state=0)
+    return X, y
+
+
+def parameters(clf):
+    return [p.detach().clone() for p in clf.net_.module_.parameters()]
+
+
+# ---- learning and outputs --------------------------------------------------------------
+def test_learns_iris(iris):
+    X, y = iris
+    clf = small(max_iter=100).fit(X, y)
+    assert clf.score(X, y) > 0.9
+    assert clf.n_iter_ == 100 and len(clf.loss_curve_) == 100
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+
+
+def test_output_shapes_and_probabilities(iris, binary):
+    X, y = iris
+    clf = small().fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (150, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    assert clf.decision_function(X).shape == (150, 3)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba))
+
+    Xb, yb = binary
+    clf = small().fit(Xb, yb)
+    scores = clf.decision_function(Xb)
+    assert scores.shape == (300,)
+    # For two classes the score is z_1 - z_0, so its sign decides the class.
+    np.testing.assert_array_equal(clf.predict(Xb), clf.classes_[(scores > 0).astype(int)])
+    # and softmax of two logits is the logistic function of their difference
+    np.testing.assert_allclose(clf.predict_proba(Xb)[:, 1], 1 / (1 + np.exp(-scores)), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [np.array(["setosa", "versicolor", "virginica"]), np.array([1, 2, 3]) * 10,
+     np.array([-1, 0, 2])],
+)
+def test_any_hashable_labels(iris, labels):
+    X, y = iris
+    y_labels = labels[y]
+    clf = small(max_iter=60).fit(X, y_labels)
+    np.testing.assert_array_equal(clf.classes_, np.sort(labels))
+    assert set(clf.predict(X)) <= set(labels)
+    assert clf.score(X, y_labels) > 0.8
+
+
+def test_boolean_labels(binary):
+    X, y = binary
+    clf = small().fit(X, y.astype(bool))
+    assert clf.classes_.dtype == bool
+    assert clf.predict(X).dtype == bool
+
+
+def test_pandas_input_keeps_feature_names(iris):
+    pd = pytest.importorskip("pandas")
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = small().fit(frame, pd.Series(y))
+    np.testing.assert_array_equal(clf.feature_names_in_, ["a", "b", "c", "d"])
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict(X)
+
+
+def test_sparse_input_matches_dense(iris):
+    X, y = iris
+    dense = small().fit(X, y)
+    sparse = small().fit(sp.csr_matrix(X), y)
+    for a, b in zip(parameters(dense), parameters(sparse)):
+        torch.testing.assert_close(a, b)
+    np.testing.assert_allclose(
+        dense.predict_proba(X), sparse.predict_proba(sp.csr_matrix(X)), rtol=1e-6
+    )
+
+
+def test_integer_and_float32_features(iris):
+    X, y = iris
+    X_int = np.round(X * 10).astype(np.int64)
+    as_int = small().fit(X_int, y)
+    as_float = small().fit(X_int.astype(np.float32), y)
+    for a, b in zip(parameters(as_int), parameters(as_float)):
+        torch.testing.assert_close(a, b)
+
+
+def test_inputs_are_not_modified(iris):
+    X, y = iris
+    sample_weight = np.linspace(0.5, 2, len(y))
+    X_copy, y_copy, sw_copy = X.copy(), y.copy(), sample_weight.copy()
+    loss = GCE(q=0.5)
+    module = torch.nn.Linear(4, 3)
+    module_state = copy.deepcopy(module.state_dict())
+    small(loss=loss, module=module, class_weight={0: 2.0}).fit(X, y, sample_weight=sample_weight)
+    np.testing.assert_array_equal(X, X_copy)
+    np.testing.assert_array_equal(y, y_copy)
+    np.testing.assert_array_equal(sample_weight, sw_copy)
+    assert loss.get_params() == {"q": 0.5}
+    for key, value in module.state_dict().items():
+        torch.testing.assert_close(value, module_state[key])
+
+
+# ---- reproducibility ------------------------------------------------------------------
+def test_random_state_gives_bit_identical_fits_and_leaves_global_rng(iris):
+    X, y = iris
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    a = small(random_state=7).fit(X, y)
+    assert torch.equal(torch.get_rng_state(), state)
+    b = small(random_state=7).fit(X, y)
+    for p, q in zip(parameters(a), parameters(b)):
+        assert torch.equal(p, q)
+    c = small(random_state=8).fit(X, y)
+    assert not all(torch.equal(p, q) for p, q in zip(parameters(a), parameters(c)))
+
+
+# ---- weights ----------------------------------------------------------------------------
+def test_unit_and_rescaled_sample_weights_change_nothing(iris):
+    X, y = iris
+    reference = parameters(small().fit(X, y))
+    for weight in (np.ones(len(y)), np.full(len(y), 3.5)):
+        fitted = parameters(small().fit(X, y, sample_weight=weight))
+        for p, q in zip(reference, fitted):
+            torch.testing.assert_close(p, q)
+
+
+def test_class_weight_equals_sample_weight(iris):
+    X, y = iris
+    by_class = small(class_weight={0: 1.0, 1: 3.0, 2: 0.5}).fit(X, y)
+    by_sample = small().fit(X, y, sample_weight=np.array([1.0, 3.0, 0.5])[y])
+    for p, q in zip(parameters(by_class), parameters(by_sample)):
+        torch.testing.assert_close(p, q)
+    counts = np.bincount(y[:120])
+    balanced = small(class_weight="balanced").fit(X[:120], y[:120])
+    manual = small().fit(X[:120], y[:120], sample_weight=(1.0 / counts)[y[:120]])
+    for p, q in zip(parameters(balanced), parameters(manual)):
+        torch.testing.assert_close(p, q)
+
+
+def test_full_batch_integer_weights_equal_repetition(iris):
+    # One full-batch SGD step: weight w_i must act as w_i copies of row i.
+    X, y = iris
+    weight = np.tile([1, 2, 3], 50)
+    repeated = np.repeat(np.arange(len(y)), weight)
+    settings = dict(optimizer=torch.optim.SGD, learning_rate_init=0.5, max_iter=1, alpha=0.0,
+                    batch_size=10_000)
+    weighted = small(**settings).fit(X, y, sample_weight=weight)
+    copies = small(**settings).fit(X[repeated], y[repeated])
+    for p, q in zip(parameters(weighted), parameters(copies)):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_zero_weights_everywhere_is_an_error(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="non-zero"):
+        small().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+# ---- stopping -------------------------------------------------------------------------
+class RecordStates(Callback):
+    """Keeps a copy of the weights after every epoch."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.states_ = []
+
+    def on_epoch_end(self, net, **kwargs):
+        self.states_.append(copy.deepcopy(net.module_.state_dict()))
+
+
+def test_early_stopping_restores_best_weights():
+    X, y = make_classification(n_samples=400, n_features=10, flip_y=0.3, random_state=1)
+    recorder = RecordStates()
+    clf = RobustLossClassifier(
+        hidden_layer_sizes=(64,), early_stopping=True, n_iter_no_change=5, max_iter=300,
+        learning_rate_init=0.01, random_state=0, callbacks=[("recorder", recorder)],
+    ).fit(X, y)
+    assert clf.n_iter_ < 300
+    scores = clf.validation_scores_
+    assert clf.best_validation_score_ == max(scores)
+    best_epoch = int(np.argmax(scores))
+    assert best_epoch < len(scores) - 1, "the test needs a run that got worse after its best"
+    recorded = dict(clf.net_.callbacks_)["recorder"].states_
+    for key, value in clf.net_.module_.state_dict().items():
+        torch.testing.assert_close(value, recorded[best_epoch][key])
+
+
+def test_stops_when_training_loss_plateaus(iris):
+    X, y = iris
+    clf = small(max_iter=2000, tol=1e-2, n_iter_no_change=3).fit(X, y)
+    assert clf.n_iter_ < 2000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        small(max_iter=2000, tol=1e-2, n_iter_no_change=3).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        small(max_iter=2).fit(X, y)
+
+
+class NaNAfterFirstEpoch(ProbabilityLoss):
+    name = "nan_after_first_epoch"
+    requires = ("epoch",)
+
+    def per_sample(self, logits, target, epoch, **context):
+        nll = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+        return nll * (float("nan") if epoch >= 1 else 1.0)
+
+
+def test_non_finite_loss_stops_with_epoch_and_loss(iris):
+    X, y = iris
+    with pytest.raises(FloatingPointError, match=r"epoch 2.*NaNAfterFirstEpoch"):
+        small(loss=NaNAfterFirstEpoch()).fit(X, y)
+
+
+def test_verbose_shows_progress(iris, capsys):
+    X, y = iris
+    small(verbose=True, max_iter=3).fit(X, y)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "train_loss" in err
+
+
+# ---- partial_fit and warm_start -------------------------------------------------------
+def test_partial_fit_classes_rule(iris):
+    X, y = iris
+    clf = small()
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    clf.partial_fit(X[y == 2], y[y == 2])
+    assert clf.n_iter_ == 2
+    with pytest.raises(ValueError, match="must not change"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match=r"labels \[7\]"):
+        clf.partial_fit(X[:3], np.array([0, 7, 1]))
+    with pytest.raises(ValueError, match="balanced"):
+        small(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_partial_fit_epochs_equal_fit_epochs_and_are_reproducible(iris):
+    X, y = iris
+
+    def stream():
+        clf = small(random_state=3)
+        for _ in range(4):
+            clf.partial_fit(X, y, classes=np.unique(y))
+        return clf
+
+    a, b = stream(), stream()
+    for p, q in zip(parameters(a), parameters(b)):
+        assert torch.equal(p, q)
+    assert a.n_iter_ == 4 and a.score(X, y) > 0.6
+
+
+def test_warm_start_continues(iris):
+    X, y = iris
+    clf = small(warm_start=True, max_iter=5)
+    clf.fit(X, y)
+    first = parameters(clf)
+    net = clf.net_
+    clf.fit(X, y)
+    assert clf.net_ is net and clf.n_iter_ == 10
+    assert not all(torch.equal(p, q) for p, q in zip(first, parameters(clf)))
+    with pytest.raises(ValueError, match="same classes"):
+        clf.fit(X[y < 2], y[y < 2])
+
+
+# ---- modules and optimisers ------------------------------------------------------------
+class TwoLayer(torch.nn.Module):
+    def __init__(self, n_features_in, n_outputs, width=8):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Linear(n_features_in, width), torch.nn.Tanh(), torch.nn.Linear(width, n_outputs)
+        )
+
+    def forward(self, x):
+        return self.body(x)
+
+
+@pytest.mark.parametrize(
+    "module", [TwoLayer, lambda n_features_in, n_outputs: TwoLayer(n_features_in, n_outputs, 4)]
+)
+def test_custom_module(iris, module):
+    X, y = iris
+    clf = small(module=module, max_iter=50).fit(X, y)
+    assert isinstance(clf.net_.module_, TwoLayer)
+    assert clf.score(X, y) > 0.8
+
+
+def test_module_with_wrong_output_fails_before_training(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match=r"\(n_samples, 3\)"):
+        small(module=lambda n_features_in, n_outputs: torch.nn.Linear(n_features_in, 5)).fit(X, y)
+    with pytest.raises(TypeError, match="must build a torch.nn.Module"):
+        small(module=lambda n_features_in, n_outputs: "not a module").fit(X, y)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd", torch.optim.RMSprop,
+                                       torch.optim.LBFGS])
+def test_optimizers(iris, optimizer):
+    X, y = iris
+    lbfgs = optimizer is torch.optim.LBFGS
+    settings = dict(learning_rate_init=0.5, alpha=0.0) if lbfgs else {}
+    clf = small(optimizer=optimizer, max_iter=30, **settings).fit(X, y)
+    assert clf.score(X, y) > 0.8
+
+
+def test_optimizer_without_groups_needs_alpha_zero(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="alpha=0"):
+        small(optimizer=torch.optim.LBFGS).fit(X, y)
+
+
+def test_alpha_decays_weights_not_biases(iris):
+    X, y = iris
+    groups = small(alpha=0.4, batch_size=20).fit(X, y).net_.optimizer_.param_groups
+    assert groups[0]["weight_decay"] == pytest.approx(0.4 / 20)
+    assert all(p.ndim == 2 for p in groups[0]["params"])
+    assert groups[1]["weight_decay"] == 0 and all(p.ndim == 1 for p in groups[1]["params"])
+
+
+# ---- parameter and input validation ---------------------------------------------------
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(alpha=-1.0), "alpha"),
+        (dict(max_iter=0), "max_iter"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(activation="swish"), "activation"),
+        (dict(validation_fraction=1.5), "validation_fraction"),
+        (dict(loss="nope"), "Unknown loss 'nope'"),
+        (dict(loss=GCE(q=-1)), "q"),
+        (dict(device="cuda:0" if not torch.cuda.is_available() else "tpu"), "device"),
+    ],
+)
+def test_bad_parameters_fail_before_training(iris, params, match):
+    X, y = iris
+    with pytest.raises(ValueError, match=match):
+        small(**params).fit(X, y)
+
+
+def test_bad_inputs(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="NaN"):
+        small().fit(np.where(X > 2, np.nan, X), y)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        small().fit(X[:40], y[:40])
+    with pytest.raises(ValueError, match="Unknown label type"):
+        small().fit(X, y + 0.5)
+    clf = small().fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :3])
+
+
+# ---- the requires/context mechanism ------------------------------------------------------
+class RecordsIndex(ProbabilityLoss):
+    """Per-sample-state kind: keeps a visit count per training row."""
+
+    name = "records_index"
+    requires = ("index",)
+
+    def from_nll(self, nll):
+        return nll
+
+    def per_sample(self, logits, target, index, n_samples, **context):
+        if not hasattr(self, "visits_"):
+            self.visits_ = torch.zeros(n_samples, dtype=torch.long)
+        self.visits_.index_add_(0, index.cpu(), torch.ones_like(index.cpu()))
+        return super().per_sample(logits, target)
+
+
+class ProbesModel(Loss):
+    """Adversarial kind: re-evaluates the model on perturbed inputs."""
+
+    name = "probes_model"
+    requires = ("model", "inputs")
+
+    def per_sample(self, logits, target, model, inputs, **context):
+        self.checked_ = torch.allclose(model(inputs), logits)
+        perturbed = model(inputs + 0.01 * torch.randn_like(inputs))
+        return torch.nn.functional.cross_entropy(perturbed, target, reduction="none")
+
+
+class NeedsBothClasses(Loss):
+    """Pairwise kind: a batch without a positive or a negative breaks it."""
+
+    name = "needs_both_classes"
+    requires = ("stratified",)
+    binary_only = True
+
+    def per_sample(self, logits, target, **context):
+        counts = torch.bincount(target, minlength=2)
+        assert (counts > 0).all(), "a batch lacks a class"
+        score = logits[:, 1] - logits[:, 0]
+        positive, negative = score[target == 1], score[target == 0]
+        pairwise = torch.nn.functional.softplus(negative[None, :] - positive[:, None])
+        values = torch.zeros_like(score)
+        values[target == 1] = pairwise.mean(dim=1)
+        values[target == 0] = pairwise.mean(dim=0)
+        return values
+
+
+def test_index_context_covers_every_row_once_per_epoch(iris):
+    X, y = iris
+    clf = small(loss=RecordsIndex(), max_iter=3, batch_size=32).fit(X, y)
+    np.testing.assert_array_equal(clf.loss_.visits_.numpy(), np.full(150, 3))
+
+
+def test_model_and_inputs_context(iris):
+    X, y = iris
+    clf = small(loss=ProbesModel(), max_iter=2).fit(X, y)
+    assert clf.loss_.checked_
+
+
+def test_stratified_batches_hold_every_class():
+    X, y = make_classification(n_samples=400, weights=[0.97], flip_y=0, random_state=0)
+    assert np.bincount(y)[1] < 400 / 32  # fewer positives than batches
+    clf = small(loss=NeedsBothClasses(), batch_size=32, max_iter=3).fit(X, y)
+    assert clf.n_iter_ == 3
+    with pytest.raises(AssertionError, match="lacks a class"):
+        # the same loss without the promise does break: the test can fail
+        class Unpromised(NeedsBothClasses):
+            requires = ()
+
+        small(loss=Unpromised(), batch_size=32, max_iter=3).fit(X, y)
+
+
+def test_binary_only_loss_refuses_three_classes(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="two classes only"):
+        small(loss=NeedsBothClasses()).fit(X, y)
+    assert small(loss=NeedsBothClasses()).__sklearn_tags__().classifier_tags.multi_class is False
+
+
+def test_unknown_requirement_is_reported(iris):
+    X, y = iris
+
+    class NeedsTheMoon(Loss):
+        requires = ("moon",)
+
+    with pytest.raises(ValueError, match="moon"):
+        small(loss=NeedsTheMoon()).fit(X, y)
+
+
+# ---- composition -------------------------------------------------------------------------
+def test_clone_pickle_and_grid_search(iris):
+    X, y = iris
+    pipe = make_pipeline(StandardScaler(), small(loss=GCE(), max_iter=10))
+    search = GridSearchCV(
+        pipe, {"robustlossclassifier__loss__q": [0.3, 0.7]}, cv=2
+    ).fit(X, y)
+    assert search.best_params_["robustlossclassifier__loss__q"] in (0.3, 0.7)
+    search = GridSearchCV(small(max_iter=10), {"loss": ["ce", "mae"]}, cv=2).fit(X, y)
+    assert search.best_params_["loss"] in ("ce", "mae")
+    clf = small().fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    assert not hasattr(clone(clf), "net_")
+
+
+def test_skorch_net_is_exposed(iris, tmp_path):
+    X, y = iris
+    clf = small(max_iter=4).fit(X, y)
+    assert len(clf.net_.history) == 4
+    assert {"train_loss", "dur"} <= set(clf.net_.history[-1])
+    clf.net_.save_params(f_params=tmp_path / "params.pt")
+    other = small(max_iter=1, random_state=5).fit(X, y)
+    other.net_.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_allclose(other.predict_proba(X), clf.predict_proba(X))
