@@ -23,7 +23,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from skorch.callbacks import EpochTimer
 
 from skloss._batches import TrainingData, as_feature_tensor, iterate_rows
-from skloss._optim import FlatOptimizer
+from skloss._optim import OptimizerFactory
 from skloss._net import LossModule, ProgressBar, SklossNet, StoppingRule
 from skloss.losses._base import KNOWN_REQUIREMENTS
 from skloss.modules import ACTIVATIONS, MLP
@@ -316,7 +316,8 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        codes = np.argmax(self.predict_proba(X), axis=1)
+        return self.classes_[codes]
 
     # ---- scikit-learn metadata -------------------------------------------------------
     def __sklearn_tags__(self):
@@ -529,40 +530,6 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
             self.best_validation_score_ = max(scores)
         else:
             self.best_loss_ = min(self.loss_curve_)
-
-
-class OptimizerFactory:
-    """Builds the optimiser for a module (a class, not a closure, so nets pickle).
-
-    ``weight_decay`` applies to weight matrices only: ``MLPClassifier`` penalises
-    ``alpha / (2 n_batch) * ||W||^2`` and leaves the biases free.
-    """
-
-    def __init__(self, optimizer, lr, weight_decay):
-        self.optimizer = optimizer
-        self.lr = lr
-        self.weight_decay = weight_decay
-
-    def __call__(self, module):
-        params = [p for p in module.parameters() if p.requires_grad]
-        groups = [
-            {"params": [p for p in params if p.ndim >= 2], "weight_decay": self.weight_decay},
-            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
-        ]
-        groups = [g for g in groups if g["params"]]
-        if isinstance(self.optimizer, str):
-            return FlatOptimizer(groups, self.optimizer, lr=self.lr, betas=(0.9, 0.999),
-                                 eps=1e-8, momentum=0.9)
-        try:
-            return self.optimizer(groups, lr=self.lr)
-        except ValueError as error:  # e.g. LBFGS takes no parameter groups
-            if self.weight_decay:
-                raise ValueError(
-                    f"optimizer {self.optimizer!r} refused parameter groups ({error}); skloss "
-                    "needs them to exempt biases from alpha. Set alpha=0 to pass plain "
-                    "parameters."
-                ) from error
-            return self.optimizer(params, lr=self.lr)
 
 
 def _module_device(module):

@@ -26,7 +26,8 @@ class SklossNet(NeuralNet):
 
     ``module`` and ``criterion`` are passed initialised; ``criterion`` is a
     :class:`LossModule`. ``optimizer`` is a callable taking the module and
-    returning a torch optimiser. Call ``partial_fit(data, epochs=..., generator=...)``
+    returning a torch optimiser and a weight penalty (or None), as
+    :class:`skloss._optim.OptimizerFactory` does. Call ``partial_fit(data, epochs=..., generator=...)``
     where ``data`` is a ``(train, valid)`` pair of ``TrainingData`` (``valid`` may
     be None); skorch's ``fit`` on arrays is not used.
     """
@@ -37,7 +38,7 @@ class SklossNet(NeuralNet):
         return []
 
     def initialize_optimizer(self, *args, **kwargs):
-        self.optimizer_ = self.optimizer(self.module_)
+        self.optimizer_, self.weight_penalty_ = self.optimizer(self.module_)
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -66,7 +67,9 @@ class SklossNet(NeuralNet):
         data = iterator
         self.module_.train(training)
         loss = self.criterion_.loss
-        total_loss = torch.zeros((), device=data.device)
+        # Batch losses are kept on the device and summed once per epoch: reading
+        # each one (.item()) would synchronise and cost a host round trip per batch.
+        batch_losses, batch_sizes = [], []
         n_correct = torch.zeros((), device=data.device, dtype=torch.long)
         batch_size = self.batch_size if training else max(self.batch_size, 4096)
         stratified = training and "stratified" in loss.requires
@@ -86,10 +89,12 @@ class SklossNet(NeuralNet):
                         if not loss.requires
                         else torch.zeros((), device=data.device)
                     )
-                total_loss += batch_loss.detach() * batch.y.shape[0]
+                batch_losses.append(batch_loss.detach())
+                batch_sizes.append(batch.y.shape[0])
                 if self._batch_listeners:
                     self.notify("on_batch_end", batch=batch, training=training, loss=batch_loss)
-        mean_loss = (total_loss / len(data)).item()
+        sizes = torch.tensor(batch_sizes, dtype=torch.float32, device=data.device)
+        mean_loss = (torch.stack(batch_losses).float() @ sizes / sizes.sum()).item()
         epoch = len(self.history)
         if training and not np.isfinite(mean_loss):
             raise FloatingPointError(
@@ -104,10 +109,15 @@ class SklossNet(NeuralNet):
 
     def train_step(self, batch, **fit_params):
         optimizer = self.optimizer_
-        optimizer.zero_grad(set_to_none=True)
+        # What zero_grad(set_to_none=True) does, without its profiler hook (~15 µs a step).
+        for group in optimizer.param_groups:
+            for parameter in group["params"]:
+                parameter.grad = None
         logits = self.module_(batch.X)
         batch_loss = self.criterion_(logits, batch, net=self, training=True)
         batch_loss.backward()
+        if self.weight_penalty_ is not None:
+            self.weight_penalty_(optimizer)
         if self._grad_listeners:
             self.notify(
                 "on_grad_computed",
@@ -116,7 +126,14 @@ class SklossNet(NeuralNet):
                 training=True,
             )
         if isinstance(optimizer, torch.optim.LBFGS):
-            optimizer.step(lambda: self.criterion_(self.module_(batch.X), batch, net=self))
+            # LBFGS re-evaluates the objective several times per step.
+            def closure():
+                optimizer.zero_grad()
+                value = self.criterion_(self.module_(batch.X), batch, net=self)
+                value.backward()
+                return value
+
+            optimizer.step(closure)
         else:
             optimizer.step()
         return batch_loss

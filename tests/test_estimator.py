@@ -1,6 +1,7 @@
 """The shared base estimator, exercised through RobustLossClassifier."""
 
 import copy
+import functools
 import pickle
 import warnings
 
@@ -338,7 +339,8 @@ def test_module_with_wrong_output_fails_before_training(iris):
 def test_optimizers(iris, optimizer):
     X, y = iris
     lbfgs = optimizer is torch.optim.LBFGS
-    settings = dict(learning_rate_init=0.5, alpha=0.0) if lbfgs else {}
+    # LBFGS is a full-batch method
+    settings = dict(learning_rate_init=1.0, alpha=0.0, batch_size=150) if lbfgs else {}
     clf = small(optimizer=optimizer, max_iter=30, **settings).fit(X, y)
     assert clf.score(X, y) > 0.8
 
@@ -349,12 +351,30 @@ def test_optimizer_without_groups_needs_alpha_zero(iris):
         small(optimizer=torch.optim.LBFGS).fit(X, y)
 
 
-def test_alpha_decays_weights_not_biases(iris):
+@pytest.mark.parametrize(
+    "name, reference",
+    [
+        ("adam", torch.optim.Adam),
+        ("adamw", torch.optim.AdamW),
+        ("sgd", functools.partial(torch.optim.SGD, momentum=0.9, nesterov=True)),
+    ],
+)
+def test_built_in_optimizers_equal_torch_with_bias_free_decay(iris, name, reference):
+    # The built-ins apply alpha outside the optimiser (one parameter group); a torch
+    # optimiser class gets two groups with weight_decay on the weights only.
+    # Both routes must give the same weights.
     X, y = iris
-    groups = small(alpha=0.4, batch_size=20).fit(X, y).net_.optimizer_.param_groups
-    assert groups[0]["weight_decay"] == pytest.approx(0.4 / 20)
+    settings = dict(alpha=2.0, batch_size=30, max_iter=5)
+    built_in = small(optimizer=name, **settings).fit(X, y)
+    by_groups = small(optimizer=reference, **settings).fit(X, y)
+    groups = by_groups.net_.optimizer_.param_groups
+    assert groups[0]["weight_decay"] == pytest.approx(2.0 / 30)
     assert all(p.ndim == 2 for p in groups[0]["params"])
     assert groups[1]["weight_decay"] == 0 and all(p.ndim == 1 for p in groups[1]["params"])
+    for p, q in zip(parameters(built_in), parameters(by_groups)):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    no_decay = small(optimizer=name, **{**settings, "alpha": 0.0}).fit(X, y)
+    assert not torch.allclose(parameters(no_decay)[0], parameters(built_in)[0], atol=1e-4)
 
 
 # ---- parameter and input validation ---------------------------------------------------

@@ -10,6 +10,7 @@ so a loss can be used in any training loop.
 
 import inspect
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -133,7 +134,10 @@ class Loss:
         return f"{type(self).__name__}({args})"
 
     def __eq__(self, other):
-        return type(self) is type(other) and self.get_params() == other.get_params()
+        if type(self) is not type(other):
+            return False
+        mine, theirs = self.get_params(), other.get_params()
+        return all(_same_value(mine[key], theirs[key]) for key in mine)
 
     def __hash__(self):
         return hash((type(self), tuple(sorted(map(repr, self.get_params().items())))))
@@ -213,7 +217,23 @@ class ProbabilityLoss(Loss):
         return self.from_nll(nll)
 
 
+def _same_value(a, b):
+    # Hyperparameters may be arrays or tensors (per-class weights), whose == is
+    # element-wise.
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return (
+            isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
+            and a.shape == b.shape and bool(torch.equal(a, b))
+        )
+    try:
+        return bool(a == b)
+    except (ValueError, TypeError):
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+
+
 def _check_logits_target(logits, target):
+    if isinstance(logits, torch.Tensor) and not logits.dtype.is_floating_point:
+        raise TypeError(f"logits must be a floating-point tensor, got {logits.dtype}.")
     if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
         raise ValueError(
             "logits must be a 2-D tensor of shape (n_samples, n_outputs); got "
