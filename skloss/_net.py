@@ -85,7 +85,7 @@ class SklossNet(NeuralNet):
                     logits = self.module_(batch.X)
                     n_correct += (self.criterion_.predict_codes(logits) == batch.y).sum()
                     batch_loss = (
-                        self.criterion_(logits, batch, net=self, training=False)
+                        self.criterion_.forward(logits, batch, net=self)
                         if not loss.requires
                         else torch.zeros((), device=data.device)
                     )
@@ -114,7 +114,7 @@ class SklossNet(NeuralNet):
             for parameter in group["params"]:
                 parameter.grad = None
         logits = self.module_(batch.X)
-        batch_loss = self.criterion_(logits, batch, net=self, training=True)
+        batch_loss = self.criterion_.forward(logits, batch, net=self)
         batch_loss.backward()
         if self.weight_penalty_ is not None:
             self.weight_penalty_(optimizer)
@@ -129,7 +129,7 @@ class SklossNet(NeuralNet):
             # LBFGS re-evaluates the objective several times per step.
             def closure():
                 optimizer.zero_grad()
-                value = self.criterion_(self.module_(batch.X), batch, net=self)
+                value = self.criterion_.forward(self.module_(batch.X), batch, net=self)
                 value.backward()
                 return value
 
@@ -153,7 +153,7 @@ class LossModule(torch.nn.Module):
         self.loss = loss
         self.n_classes = n_classes
 
-    def forward(self, logits, batch, net=None, training=True):
+    def forward(self, logits, batch, net=None):
         context = {}
         requires = self.loss.requires
         if requires:
@@ -166,7 +166,9 @@ class LossModule(torch.nn.Module):
                 context["model"] = net.module_
             if "inputs" in requires:
                 context["inputs"] = batch.X
-        values = self.loss(logits, batch.y, reduction="none", **context)
+        # per_sample, not __call__: the estimator validated the loss and its
+        # requirements before training, so the per-call checks are skipped here.
+        values = self.loss.per_sample(logits, batch.y, **context)
         if batch.weight is not None:
             values = values * batch.weight
         return values.mean()

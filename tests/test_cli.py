@@ -1,0 +1,201 @@
+"""Tests of the ``skloss compare`` command (tiny settings: iris, few epochs)."""
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from skloss.cli import format_table, load_csv, main, noisy_folds
+
+TINY = ["--hidden", "8", "--max-iter", "5", "--folds", "2", "--batch-size", "32"]
+
+
+def _run(args, tmp_path):
+    return main(["compare", *args, *TINY, "--output", str(tmp_path / "out")])
+
+
+def test_compare_writes_table_json_and_png(tmp_path, capsys):
+    status = _run(["--dataset", "iris", "--losses", "ce,mae", "--noise", "0.3"], tmp_path)
+    assert status == 0
+    out, err = capsys.readouterr()
+
+    # One progress line per fold and loss on stderr; the ranked table on stdout.
+    assert sum(line.startswith("fold ") for line in err.splitlines()) == 4
+    assert "rank  loss" in out and " ce " in out and " mae " in out
+
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    settings = results["settings"]
+    assert settings["dataset"] == "iris"
+    assert settings["losses"] == ["ce", "mae"]
+    assert settings["noise"] == 0.3 and settings["noise_kind"] == "symmetric"
+    assert settings["folds"] == 2 and settings["hidden_layer_sizes"] == [8]
+    assert settings["classes"] == [0, 1, 2] and settings["n_samples"] == 150
+
+    assert sorted(results["results"]) == ["ce", "mae"]
+    for record in results["results"].values():
+        for metric in ("accuracy", "macro_f1", "fit_time", "n_iter"):
+            assert len(record[metric]) == 2
+        assert all(0 <= a <= 1 for a in record["accuracy"])
+        assert record["mean_accuracy"] == pytest.approx(np.mean(record["accuracy"]))
+        assert record["std_accuracy"] == pytest.approx(np.std(record["accuracy"]))
+    means = [results["results"][n]["mean_accuracy"] for n in results["ranking"]]
+    assert means == sorted(means, reverse=True)
+
+    # The noise hits each training fold at exactly the requested rate.
+    for fold in results["folds"]:
+        assert fold["n_train"] == 75 and fold["n_test"] == 75
+        # 0.3 * 75 = 22.5 flips, rounded half up to 23
+        assert fold["realised_noise_rate"] == pytest.approx(23 / 75)
+
+    png = (tmp_path / "out" / "results.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+
+
+def test_quiet_prints_no_progress(tmp_path, capsys):
+    assert _run(["--dataset", "wine", "--losses", "gce", "--quiet"], tmp_path) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "gce" in out
+
+
+def test_noise_reaches_training_folds_only():
+    rng = np.random.RandomState(0)
+    y = rng.choice(np.array(["a", "b", "c"]), size=90)
+    X = np.arange(len(y), dtype=float)[:, None]  # the row index, to trace every sample
+    folds = list(noisy_folds(X, y, n_folds=3, rate=0.4, kind="pairflip", seed=5))
+
+    test_rows = np.concatenate([f.X_test[:, 0] for f in folds]).astype(int)
+    assert sorted(test_rows) == list(range(len(y)))  # the test folds partition the data
+    for fold in folds:
+        train, test = fold.X_train[:, 0].astype(int), fold.X_test[:, 0].astype(int)
+        np.testing.assert_array_equal(fold.y_test, y[test])  # clean test labels
+        np.testing.assert_array_equal(fold.flipped, fold.y_train != y[train])
+        assert fold.flipped.sum() == round(0.4 * len(train))
+        nxt = {"a": "b", "b": "c", "c": "a"}
+        assert all(nxt[t] == n for t, n in zip(y[train][fold.flipped],
+                                               fold.y_train[fold.flipped], strict=True))
+
+    # Identical folds and noise on every call, so every loss sees the same data ...
+    again = list(noisy_folds(X, y, n_folds=3, rate=0.4, kind="pairflip", seed=5))
+    for a, b in zip(folds, again, strict=True):
+        np.testing.assert_array_equal(a.y_train, b.y_train)
+    # ... and y itself is never corrupted.
+    assert set(y) <= {"a", "b", "c"} and len(y) == 90
+
+
+def test_csv_with_categorical_feature_and_string_labels(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    n = 60
+    label = np.repeat(["yes", "no"], n // 2)
+    num = rng.normal(size=n) + (label == "yes")
+    colour = rng.choice(["red", "green"], size=n)
+    csv = tmp_path / "data.csv"
+    lines = ["num,colour,label"] + [f"{a},{b},{c}" for a, b, c in zip(num, colour, label,
+                                                                        strict=True)]
+    csv.write_text("\n".join(lines) + "\n")
+
+    assert _run(["--csv", str(csv), "--target", "label", "--losses", "ce"], tmp_path) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["settings"]["one_hot_columns"] == ["colour"]
+    assert results["settings"]["n_features"] == 3  # num + colour_green + colour_red
+    assert results["settings"]["classes"] == ["no", "yes"]
+    assert "one-hot encoded non-numeric column(s): colour" in capsys.readouterr().err
+
+
+def test_load_csv_reports_missing_values(tmp_path):
+    csv = tmp_path / "gaps.csv"
+    csv.write_text("a,b,y\n1,,0\n2,3,1\n")
+    with pytest.raises(ValueError, match="missing values in column.*b"):
+        load_csv(csv, "y")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--losses", "ce,nope"], "argument --losses: unknown loss 'nope'; choose"),
+        (["--losses", ","], "argument --losses: no loss names"),
+        (["--noise", "0.5", "--noise-kind", "pairflip"],
+         r"argument --noise: must be in \[0, 0.5\) for --noise-kind pairflip"),
+        (["--noise", "1"], r"argument --noise: must be in \[0, 1\)"),
+        (["--noise", "-0.1"], r"argument --noise: must be in \[0, 1\)"),
+        (["--noise", "lots"], "argument --noise: expected a number"),
+        (["--noise-kind", "uniform"], "argument --noise-kind: invalid choice"),
+        (["--folds", "1"], "argument --folds: must be at least 2"),
+        (["--max-iter", "0"], "argument --max-iter: expected a positive integer"),
+        (["--hidden", "256,x"], "argument --hidden: expected comma-separated"),
+        (["--seed", "-1"], "argument --seed: expected an integer >= 0"),
+        (["--dataset", "mnist"], "argument --dataset: invalid choice"),
+        (["--csv", "x.csv"], "--csv needs --target"),
+        (["--target", "y"], "--target only applies to --csv"),
+        (["--csv", "does-not-exist.csv", "--target", "y"], "argument --csv: no such file"),
+    ],
+)
+def test_usage_errors_exit_2_and_name_the_option(args, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", *args, "--output", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert not (tmp_path / "out").exists()  # rejected before any work
+
+
+def test_missing_target_column_lists_the_columns(tmp_path, capsys):
+    csv = tmp_path / "data.csv"
+    csv.write_text("f1,f2,label\n1,2,a\n3,4,b\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--csv", str(csv), "--target", "class", "--output", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--target 'class' is not a column" in err and "f1, f2, label" in err
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("f,label\n1,a\n2,a\n3,a\n4,b\n", "class 'b' has only 1 sample.s., fewer than --folds 2"),
+        ("f,label\n1,0.5\n2,1.7\n3,2.25\n4,3.1\n", "the labels look continuous"),
+        ("label\na\nb\n", "no feature columns besides --target 'label'"),
+        ("", "argument --csv: cannot read"),
+    ],
+    ids=["rare-class", "continuous", "no-features", "empty"],
+)
+def test_unusable_csv_is_a_usage_error(content, message, tmp_path, capsys):
+    csv = tmp_path / "data.csv"
+    csv.write_text(content)
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--csv", str(csv), "--target", "label", "--folds", "2",
+              "--output", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_missing_cli_extra_names_the_install_command(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    assert _run(["--dataset", "iris"], tmp_path) == 1
+    assert 'pip install "skloss[cli]"' in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_subcommand_prints_help(capsys):
+    assert main([]) == 2
+    assert "compare" in capsys.readouterr().err
+
+
+def test_format_table_ranks_in_the_given_order():
+    row = {"mean_accuracy": 0.5, "std_accuracy": 0.1, "mean_macro_f1": 0.4,
+           "std_macro_f1": 0.05, "mean_fit_time": 12.25}
+    table = format_table({"ce": row, "mae": {**row, "mean_accuracy": 0.9}}, ["mae", "ce"])
+    lines = table.splitlines()
+    assert lines[1].split()[:3] == ["1", "mae", "0.900"]
+    assert lines[2].split()[:3] == ["2", "ce", "0.500"]
+    assert lines[2].endswith("12.2")
+
+
+def test_python_dash_m_skloss():
+    done = subprocess.run([sys.executable, "-m", "skloss", "compare", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    assert "--noise-kind" in done.stdout
