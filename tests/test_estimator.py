@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 from skloss import RobustLossClassifier
-from skloss.losses import GCE, Loss, ProbabilityLoss
+from skloss.losses import GCE, LOSSES, Loss, ProbabilityLoss
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -525,3 +525,17 @@ def test_skorch_net_is_exposed(iris, tmp_path):
     other = small(max_iter=1, random_state=5).fit(X, y)
     other.net_.load_params(f_params=tmp_path / "params.pt")
     np.testing.assert_allclose(other.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_every_registered_loss_trains_and_gives_probabilities(iris, name):
+    X, y = iris
+    loss = LOSSES[name]()
+    if loss.binary_only:
+        X, y = X[y < 2], y[y < 2]
+    clf = small(loss=name, max_iter=30).fit(X, y)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    assert np.isfinite(clf.loss_curve_).all()
+    # Sum-exp is unbounded and can be slow from a random start; all should learn something.
+    assert clf.score(X, y) > 1.5 / len(np.unique(y))
