@@ -164,8 +164,8 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
             self.loss_curve_ = []
         with self._seeded(seed):
             if not reuse:
-                self.net_ = self._build_net(X.shape[1], len(train_data), early_stop=True)
-            self._train(train_data, valid_data, epochs=self.max_iter, seed=seed)
+                self.net_ = self._build_net(X.shape[1], len(train_data))
+            self._train(train_data, valid_data, epochs=self.max_iter, seed=seed, stopping_rule=True)
         if not dict(self.net_.callbacks_)["stopping"].converged_:
             warnings.warn(
                 f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and the "
@@ -240,8 +240,8 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         seed = (self._seed + self.n_iter_) % (2**31 - 1)
         with self._seeded(seed):
             if first_call:
-                self.net_ = self._build_net(X.shape[1], len(train_data), early_stop=False)
-            self._train(train_data, None, epochs=1, seed=seed)
+                self.net_ = self._build_net(X.shape[1], len(train_data))
+            self._train(train_data, None, epochs=1, seed=seed, stopping_rule=False)
         return self
 
     # ---- prediction -------------------------------------------------------------------
@@ -462,19 +462,17 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
             )
         return module
 
-    def _build_net(self, n_features, n_samples, early_stop):
+    def _build_net(self, n_features, n_samples):
         batch_size = self._resolved_batch_size(n_samples)
         n_outputs = self.loss_.n_outputs(len(self.classes_))
         module = self._build_module(n_features, n_outputs).to(self._device())
         self._check_module_output(module, n_features, n_outputs)
-        callbacks = [("epoch_timer", EpochTimer())]
-        callbacks.append(
-            ("stopping", StoppingRule(self.early_stopping, self.tol, self.n_iter_no_change))
-            if early_stop
-            else ("stopping", StoppingRule(False, self.tol, np.inf))
-        )
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("stopping", StoppingRule(self.early_stopping, self.tol, self.n_iter_no_change)),
+        ]
         if self.verbose:
-            callbacks.append(("progress", ProgressBar(self.max_iter if early_stop else 1)))
+            callbacks.append(("progress", ProgressBar(self.max_iter)))
         callbacks.extend(copy.deepcopy(self.callbacks or []))
         net = SklossNet(
             module=module,
@@ -514,8 +512,18 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
                 f"{tuple(getattr(out, 'shape', ()))}."
             )
 
-    def _train(self, train_data, valid_data, epochs, seed):
+    def _train(self, train_data, valid_data, epochs, seed, stopping_rule):
         net = self.net_
+        named = dict(net.callbacks_)
+        # Reconfigured on every call: a warm start may follow set_params, and
+        # partial_fit (one epoch per call) applies no stopping rule at all.
+        named["stopping"].set_params(
+            early_stopping=self.early_stopping, tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+        )
+        named["stopping"].enabled = stopping_rule
+        if "progress" in named:
+            named["progress"].total = epochs
         net.n_training_samples = len(train_data)
         net.batch_size = self._resolved_batch_size(len(train_data))
         generator = torch.Generator().manual_seed(seed)

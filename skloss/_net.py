@@ -193,21 +193,24 @@ class StoppingRule(Callback):
         self.early_stopping = early_stopping
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
+        # partial_fit trains one epoch per call: no rule applies there, so the
+        # estimator switches the rule off for those calls.
+        self.enabled = True
 
     def on_train_begin(self, net, **kwargs):
         self.best_ = -np.inf if self.early_stopping else np.inf
         self.no_improvement_ = 0
         self.best_state_ = None
-        self.best_epoch_ = None
         self.converged_ = False
 
     def on_epoch_end(self, net, **kwargs):
+        if not self.enabled:
+            return
         if self.early_stopping:
             score = net.history[-1, "valid_acc"]
             improved = score > self.best_ + self.tol
             if score > self.best_:
                 self.best_ = score
-                self.best_epoch_ = len(net.history)
                 self.best_state_ = copy.deepcopy(net.module_.state_dict())
         else:
             loss = net.history[-1, "train_loss"]
@@ -219,7 +222,7 @@ class StoppingRule(Callback):
             net.stop_requested = True
 
     def on_train_end(self, net, **kwargs):
-        if self.early_stopping and self.best_state_ is not None:
+        if self.enabled and self.early_stopping and self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
             self.best_state_ = None  # not kept: the net would carry a second copy
 

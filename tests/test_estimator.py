@@ -539,3 +539,14 @@ def test_every_registered_loss_trains_and_gives_probabilities(iris, name):
     assert np.isfinite(clf.loss_curve_).all()
     # Sum-exp is unbounded and can be slow from a random start; all should learn something.
     assert clf.score(X, y) > 1.5 / len(np.unique(y))
+
+
+def test_partial_fit_after_fit_and_fit_after_partial_fit(iris):
+    X, y = iris
+    clf = small(early_stopping=True, max_iter=5).fit(X, y)
+    clf.partial_fit(X, y)  # continues the fitted net; no validation data, no stopping rule
+    assert clf.n_iter_ == len(clf.validation_scores_) + 1
+    streamed = small(warm_start=True, max_iter=3, early_stopping=True)
+    streamed.partial_fit(X, y, classes=np.unique(y))
+    streamed.fit(X, y)  # warm start from the partially fitted net, with early stopping
+    assert streamed.n_iter_ == 4 and len(streamed.validation_scores_) == 3
