@@ -3,6 +3,7 @@
 import importlib.metadata as _metadata
 
 from skloss import losses, noise
+from skloss.analytic import AnalyticIncrementalClassifier
 from skloss.robust import RobustLossClassifier
 
 try:
@@ -10,4 +11,4 @@ try:
 except _metadata.PackageNotFoundError:  # a source tree that is not installed
     __version__ = "0.1.0"
 
-__all__ = ["RobustLossClassifier", "losses", "noise"]
+__all__ = ["AnalyticIncrementalClassifier", "RobustLossClassifier", "losses", "noise"]

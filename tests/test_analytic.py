@@ -1,0 +1,480 @@
+"""AnalyticIncrementalClassifier: the weight-invariant property against scikit-learn's Ridge.
+
+Every equivalence test computes the expected weights independently: the buffer
+features with numpy from the fitted ``buffer_weight_`` (standardised by a
+``StandardScaler`` fitted on the stream's first batch), then
+``Ridge(alpha=gamma, fit_intercept=False)`` on one-hot targets.
+"""
+
+import copy
+import doctest
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_digits, load_iris
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import cross_val_score
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import skloss.analytic
+from skloss import RobustLossClassifier
+from skloss.analytic import AnalyticIncrementalClassifier
+
+BUFFER = 96
+GAMMA = 0.1
+TOLERANCE = 1e-8
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    # Hundreds of tiny matrix products: on a busy machine, torch's thread pool
+    # costs far more than it saves.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    order = np.random.RandomState(0).permutation(len(y))[:600]
+    return X[order], y[order]
+
+
+def make(**params):
+    return AnalyticIncrementalClassifier(
+        **{"buffer_size": BUFFER, "gamma": GAMMA, "random_state": 0, **params}
+    )
+
+
+def relative_error(actual, expected):
+    return np.linalg.norm(actual - expected) / np.linalg.norm(expected)
+
+
+def one_hot(y, classes):
+    return (np.asarray(y)[:, None] == np.asarray(classes)[None, :]).astype(np.float64)
+
+
+def buffer_features(clf, X, scaler):
+    """relu(standardise(X) @ W_B), computed with numpy."""
+    return np.maximum(scaler.transform(X) @ clf.buffer_weight_.cpu().numpy(), 0.0)
+
+
+def ridge_weights(H, y, classes, gamma=GAMMA, sample_weight=None):
+    ridge = Ridge(alpha=gamma, fit_intercept=False, solver="cholesky")
+    return ridge.fit(H, one_hot(y, classes), sample_weight=sample_weight).coef_.T
+
+
+def first_appearance(batches):
+    """Class order the stream should produce: each batch's new labels, sorted, appended."""
+    order = []
+    for labels in batches:
+        order.extend(sorted(set(labels.tolist()) - set(order)))
+    return np.array(order)
+
+
+# ---- streams ----------------------------------------------------------------------------
+def _phases(y, groups):
+    return [np.flatnonzero(np.isin(y, group)) for group in groups]
+
+
+def _iid(y, size):
+    return [np.arange(start, min(start + size, len(y))) for start in range(0, len(y), size)]
+
+
+STREAMS = {
+    # class-incremental: disjoint classes, one phase after another
+    "disjoint_phases": lambda y: _phases(y, [[0, 1, 2, 3, 4], [5, 6], [7], [8, 9]]),
+    # generalised: classes reappear, phases overlap and a phase lacks known classes
+    "reappearing_classes": lambda y: [
+        index[: len(index) // 2 + 1] if i < 2 else index
+        for i, index in enumerate(_phases(y, [[0, 1, 2, 3], [2, 3, 4, 5, 6], [0, 6, 7, 8], [9, 1]]))
+    ] + [np.flatnonzero(np.isin(y, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]))[::7]],
+    "iid_batch_1": lambda y: _iid(y, 1)[:150],
+    "iid_batch_7": lambda y: _iid(y, 7),
+    "iid_batch_256": lambda y: _iid(y, 256),
+    "all_at_once": lambda y: [np.arange(len(y))],
+}
+
+
+@pytest.mark.parametrize("stream", sorted(STREAMS))
+def test_stream_equals_ridge_on_everything_seen(digits, stream):
+    X, y = digits
+    batches = STREAMS[stream](y)
+    clf = make()
+    for index in batches:
+        clf.partial_fit(X[index], y[index])
+    seen = np.concatenate(batches)
+    assert clf.n_samples_seen_ == len(seen)
+    expected_classes = first_appearance([y[index] for index in batches])
+    np.testing.assert_array_equal(clf.classes_, expected_classes)
+
+    scaler = StandardScaler().fit(X[batches[0]])
+    H = buffer_features(clf, X[seen], scaler)
+    expected = ridge_weights(H, y[seen], expected_classes)
+    assert relative_error(clf.weight_.cpu().numpy(), expected) <= TOLERANCE
+    expected_inverse = np.linalg.inv(H.T @ H + GAMMA * np.eye(BUFFER))
+    assert relative_error(clf.inverse_autocorrelation_.cpu().numpy(), expected_inverse) <= TOLERANCE
+
+
+def test_fit_equals_ridge_with_sample_weight(digits):
+    X, y = digits
+    weight = np.random.RandomState(1).randint(0, 4, size=len(y)).astype(float)
+    clf = make().fit(X, y, sample_weight=weight)
+    np.testing.assert_array_equal(clf.classes_, np.unique(y))
+    scaler = StandardScaler().fit(X, sample_weight=weight)
+    np.testing.assert_allclose(clf.mean_, scaler.mean_, rtol=1e-12)
+    np.testing.assert_allclose(clf.scale_, scaler.scale_, rtol=1e-12)
+    expected = ridge_weights(buffer_features(clf, X, scaler), y, clf.classes_, sample_weight=weight)
+    assert relative_error(clf.weight_.cpu().numpy(), expected) <= TOLERANCE
+    assert clf.n_samples_seen_ == np.count_nonzero(weight)
+
+
+def test_weighted_stream_equals_weighted_ridge(digits):
+    X, y = digits
+    weight = np.random.RandomState(2).uniform(0.1, 3.0, size=len(y))
+    clf = make()
+    for index in _iid(y, 50):
+        clf.partial_fit(X[index], y[index], sample_weight=weight[index])
+    scaler = StandardScaler().fit(X[:50], sample_weight=weight[:50])
+    expected = ridge_weights(buffer_features(clf, X, scaler), y, clf.classes_,
+                             sample_weight=weight)
+    assert relative_error(clf.weight_.cpu().numpy(), expected) <= TOLERANCE
+
+
+def _acil_update_without_exposed_term(H_batches, y_batches, gamma):
+    """ACIL's phase update assuming each phase brings only new classes (numpy).
+
+    The labels of classes already known are dropped from the targets: the
+    "exposed-class" term of G-ACIL is missing.
+    """
+    d = H_batches[0].shape[1]
+    R, W, classes = np.eye(d) / gamma, np.zeros((d, 0)), []
+    for H, labels in zip(H_batches, y_batches, strict=True):
+        known = list(classes)
+        classes += sorted(set(labels.tolist()) - set(classes))
+        W = np.hstack([W, np.zeros((d, len(classes) - W.shape[1]))])
+        Y = one_hot(labels, classes)
+        Y[:, : len(known)] = 0.0
+        P = R @ H.T
+        K = np.linalg.inv(np.eye(len(H)) + H @ P)
+        W = W + P @ K @ (Y - H @ W)
+        R = R - P @ K @ P.T
+    return W, np.array(classes)
+
+
+@pytest.mark.parametrize("stream, matches", [("disjoint_phases", True),
+                                             ("reappearing_classes", False)])
+def test_negative_control_without_exposed_class_term(digits, stream, matches):
+    # The tolerance is tight enough to tell the G-ACIL update from ACIL's: the
+    # latter is exact on disjoint phases only, and far off once classes reappear.
+    X, y = digits
+    batches = STREAMS[stream](y)
+    clf = make().partial_fit(X[batches[0]], y[batches[0]])  # only for the buffer weights
+    scaler = StandardScaler().fit(X[batches[0]])
+    H_batches = [buffer_features(clf, X[index], scaler) for index in batches]
+    W, classes = _acil_update_without_exposed_term(H_batches, [y[i] for i in batches], GAMMA)
+    seen = np.concatenate(batches)
+    expected = ridge_weights(np.vstack(H_batches), y[seen], classes)
+    error = relative_error(W, expected)
+    if matches:
+        assert error <= TOLERANCE
+    else:
+        assert error > 1e-2
+
+
+def test_merge_equals_joint_and_leaves_other_unchanged(digits):
+    X, y = digits
+    scaler = FrozenEstimator(StandardScaler().fit(X))
+    # Disjoint rows; classes 4 and 5 on both sites.
+    site_a = np.flatnonzero((y < 4) | ((y < 6) & (np.arange(len(y)) % 2 == 0)))
+    site_b = np.setdiff1d(np.flatnonzero(y >= 4), site_a)
+    a = make(backbone=scaler).fit(X[site_a], y[site_a])
+    b = make(backbone=scaler).partial_fit(X[site_b][y[site_b] >= 8], y[site_b][y[site_b] >= 8])
+    b.partial_fit(X[site_b][y[site_b] < 8], y[site_b][y[site_b] < 8])
+    b_weight = b.weight_.clone()
+    a.merge(b)
+    torch.testing.assert_close(b.weight_, b_weight, rtol=0, atol=0)
+    np.testing.assert_array_equal(a.classes_, [0, 1, 2, 3, 4, 5, 8, 9, 6, 7])
+    rows = np.concatenate([site_a, site_b])
+    H = np.maximum(scaler.transform(X[rows]) @ a.buffer_weight_.cpu().numpy(), 0.0)
+    expected = ridge_weights(H, y[rows], a.classes_)
+    assert relative_error(a.weight_.cpu().numpy(), expected) <= TOLERANCE
+    assert a.n_samples_seen_ == len(rows)
+
+
+def test_merge_refuses_different_features(digits):
+    X, y = digits
+    a = make().fit(X[:300], y[:300])
+    with pytest.raises(ValueError, match="standardisation"):
+        a.merge(make().fit(X[300:], y[300:]))
+    scaler = FrozenEstimator(StandardScaler().fit(X))
+    a = make(backbone=scaler).fit(X[:300], y[:300])
+    with pytest.raises(ValueError, match="gamma"):
+        a.merge(make(backbone=scaler, gamma=1.0).fit(X[300:], y[300:]))
+    with pytest.raises(ValueError, match="buffer weights"):
+        a.merge(make(backbone=scaler, random_state=1).fit(X[300:], y[300:]))
+    with pytest.raises(TypeError, match="AnalyticIncrementalClassifier"):
+        a.merge(Ridge())
+
+
+# ---- backbones ----------------------------------------------------------------------------
+def test_transformer_backbone(digits):
+    X, y = digits
+    pca = PCA(n_components=20, random_state=0).fit(X)
+    clf = make(backbone=pca).fit(X, y)
+    assert clf.n_embedding_ == 20 and clf.buffer_weight_.shape == (20, BUFFER)
+    H = np.maximum(pca.transform(X) @ clf.buffer_weight_.cpu().numpy(), 0.0)
+    assert relative_error(clf.weight_.cpu().numpy(), ridge_weights(H, y, clf.classes_)) <= TOLERANCE
+
+
+def test_unfitted_or_cloned_transformer_backbone_says_to_freeze(digits):
+    X, y = digits
+    pca = PCA(n_components=5).fit(X)
+    with pytest.raises(ValueError, match="FrozenEstimator"):
+        clone(make(backbone=pca)).fit(X, y)
+    scores = cross_val_score(make(backbone=FrozenEstimator(pca)), X, y, cv=2)
+    assert scores.min() > 0.6
+
+
+def test_torch_module_backbone(digits):
+    X, y = digits
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(64, 12), torch.nn.Tanh())
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    clf = make(backbone=module, init="normal").fit(X, y)
+    # On the estimator's device: float32 products differ between CPU and GPU by
+    # rounding, and the guarantee is relative to the features actually computed.
+    device = clf.weight_.device
+    with torch.no_grad():
+        inputs = torch.tensor(X, dtype=torch.float32, device=device)
+        embedded = copy.deepcopy(module).to(device)(inputs).double().cpu().numpy()
+    H = np.maximum(embedded @ clf.buffer_weight_.cpu().numpy(), 0.0)
+    assert relative_error(clf.weight_.cpu().numpy(), ridge_weights(H, y, clf.classes_)) <= TOLERANCE
+    assert clf.backbone_ is not module  # a copy: the user's module is not moved or changed
+    for key, value in module.state_dict().items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)
+
+
+def test_skloss_estimator_backbone_uses_hidden_layers(digits):
+    X, y = digits
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        net = RobustLossClassifier(hidden_layer_sizes=(32,), max_iter=3, random_state=0)
+        net.fit(X[y < 5], y[y < 5])
+    clf = make(backbone=net).partial_fit(X[y < 5], y[y < 5])
+    clf.partial_fit(X[y >= 5], y[y >= 5])
+    features = net.net_.module_.features
+    device = next(features.parameters()).device
+    with torch.no_grad():
+        inputs = torch.tensor(X, dtype=torch.float32, device=device)
+        embedded = features(inputs).double().cpu().numpy()
+    H = np.maximum(embedded @ clf.buffer_weight_.cpu().numpy(), 0.0)
+    order = np.concatenate([np.flatnonzero(y < 5), np.flatnonzero(y >= 5)])
+    expected = ridge_weights(H[order], y[order], clf.classes_)
+    assert relative_error(clf.weight_.cpu().numpy(), expected) <= TOLERANCE
+
+
+def test_skloss_estimator_without_features_is_refused(digits):
+    X, y = digits
+    module = torch.nn.Sequential(torch.nn.Linear(64, 10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        net = RobustLossClassifier(module=module, max_iter=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        make(backbone=net).fit(X, y)
+
+
+def test_dataframe_through_column_transformer_backbone():
+    frame = pd.DataFrame({
+        "colour": ["red", "green", "blue", "green"] * 25,
+        "size": np.linspace(0, 1, 100),
+    })
+    y = np.where(frame["colour"] == "red", "warm", "cold")
+    encoder = ColumnTransformer([("onehot", OneHotEncoder(), ["colour"])],
+                                remainder="passthrough").fit(frame)
+    clf = make(backbone=encoder).fit(frame, y)
+    np.testing.assert_array_equal(clf.feature_names_in_, ["colour", "size"])
+    np.testing.assert_array_equal(clf.predict(frame), y)
+
+
+# ---- the incremental interface ----------------------------------------------------------
+def test_new_labels_get_columns_only_when_learned(digits):
+    X, y = digits
+    clf = make().partial_fit(X[y < 3], y[y < 3])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.weight_.shape == (BUFFER, 3)
+    # A label whose only rows have weight 0 is not learned, so has no column.
+    rows = np.flatnonzero(y >= 3)
+    weight = np.where(y[rows] == 9, 0.0, 1.0)
+    clf.partial_fit(X[rows], y[rows], sample_weight=weight)
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2, 3, 4, 5, 6, 7, 8])
+    assert set(clf.predict(X)) <= set(range(9))
+
+
+def test_classes_argument_is_only_a_guard(digits):
+    X, y = digits
+    clf = make().partial_fit(X, y, classes=np.arange(20))
+    np.testing.assert_array_equal(clf.classes_, np.arange(10))
+    with pytest.raises(ValueError, match="not in classes"):
+        make().partial_fit(X, y, classes=[0, 1])
+
+
+def test_string_labels_and_label_kind_mix(digits):
+    X, y = digits
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                      "nine"])
+    clf = make().partial_fit(X[y < 5], names[y[y < 5]])
+    clf.partial_fit(X[y >= 5], names[y[y >= 5]])
+    np.testing.assert_array_equal(clf.classes_, sorted(names[:5]) + sorted(names[5:]))
+    assert clf.score(X, names[y]) > 0.9
+    with pytest.raises(ValueError, match="one label type"):
+        clf.partial_fit(X[:5], y[:5])
+
+
+def test_partial_fit_checks_features_before_learning(digits):
+    X, y = digits
+    clf = make().partial_fit(X, y)
+    weight = clf.weight_.clone()
+    with pytest.raises(ValueError, match="features"):
+        clf.partial_fit(X[:, :10], y)
+    torch.testing.assert_close(clf.weight_, weight, rtol=0, atol=0)
+
+
+def test_fit_after_partial_fit_starts_afresh(digits):
+    X, y = digits
+    clf = make().partial_fit(X[:100], y[:100]).fit(X, y)
+    scaler = StandardScaler().fit(X)
+    expected = ridge_weights(buffer_features(clf, X, scaler), y, clf.classes_)
+    assert relative_error(clf.weight_.cpu().numpy(), expected) <= TOLERANCE
+    assert clf.n_samples_seen_ == len(y)
+
+
+# ---- outputs ----------------------------------------------------------------------------
+def test_outputs_are_consistent(digits):
+    X, y = digits
+    clf = make().fit(X, y)
+    scores = clf.decision_function(X)
+    H = buffer_features(clf, X, StandardScaler().fit(X))
+    np.testing.assert_allclose(scores, H @ clf.weight_.cpu().numpy(), rtol=1e-10, atol=1e-12)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    expected_proba = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(proba, expected_proba, rtol=1e-12)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[scores.argmax(axis=1)])
+    assert clf.score(X, y) > 0.95
+
+
+def test_binary_and_single_class_shapes():
+    X, y = load_iris(return_X_y=True)
+    binary = make().fit(X[y < 2], y[y < 2])
+    scores = binary.decision_function(X)
+    assert scores.shape == (len(X),)
+    np.testing.assert_array_equal(binary.predict(X), np.where(scores > 0, 1, 0))
+    single = make().fit(X[y == 2], y[y == 2])
+    np.testing.assert_array_equal(single.predict(X), np.full(len(X), 2))
+    assert single.predict_proba(X).shape == (len(X), 1)
+
+
+def test_sparse_input_equals_dense(digits):
+    X, y = digits
+    dense = make().fit(X, y)
+    sparse = make().fit(sp.csr_matrix(X), y)
+    np.testing.assert_allclose(sparse.decision_function(sp.csr_matrix(X)),
+                               dense.decision_function(X), rtol=1e-9, atol=1e-12)
+
+
+def test_inputs_are_not_modified(digits):
+    X, y = digits
+    X_in, y_in = X.copy(), y.copy()
+    weight = np.linspace(0.5, 2.0, len(y))
+    weight_in = weight.copy()
+    clf = make().fit(X_in, y_in, sample_weight=weight_in)
+    clf.partial_fit(X_in, y_in, sample_weight=weight_in)
+    clf.predict_proba(X_in)
+    np.testing.assert_array_equal(X_in, X)
+    np.testing.assert_array_equal(y_in, y)
+    np.testing.assert_array_equal(weight_in, weight)
+
+
+def test_buffer_initialisation(digits):
+    X, y = digits
+    uniform = make(buffer_size=2000).fit(X, y).buffer_weight_.cpu().numpy()
+    bound = 1.0 / np.sqrt(X.shape[1])
+    assert np.abs(uniform).max() <= bound and np.abs(uniform).max() > 0.99 * bound
+    normal = make(buffer_size=2000, init="normal").fit(X, y).buffer_weight_.cpu().numpy()
+    assert abs(normal.std() - 1.0) < 0.01 and abs(normal.mean()) < 0.01
+    again = make(buffer_size=2000).fit(X[:50], y[:50]).buffer_weight_.cpu().numpy()
+    np.testing.assert_array_equal(again, uniform)
+    other_seed = make(buffer_size=2000, random_state=1).fit(X, y).buffer_weight_.cpu().numpy()
+    assert not np.array_equal(other_seed, uniform)
+
+
+def test_pickle_round_trip(digits):
+    X, y = digits
+    clf = make().fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.decision_function(X), clf.decision_function(X))
+    restored.partial_fit(X[:10], y[:10])  # and it keeps learning
+
+
+# ---- errors -----------------------------------------------------------------------------
+def test_memory_estimate_refuses_before_any_work(digits):
+    X, y = digits
+    clf = make(buffer_size=8192, max_memory_bytes=2**29)
+    with pytest.raises(ValueError, match=r"buffer_size=8192 .*0\.50 GiB each.*max_memory_bytes"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "weight_")
+    with pytest.raises(ValueError, match="buffer_size=8192"):
+        clf.partial_fit(X, y)
+    assert not hasattr(clf, "weight_")
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"gamma": 0.0}, "gamma"),
+    ({"buffer_size": 0}, "buffer_size"),
+    ({"init": "xavier"}, "init"),
+    ({"backbone": "pca"}, "backbone"),
+    ({"device": "nonsense"}, "device"),
+])
+def test_invalid_parameters_name_the_argument(digits, params, match):
+    X, y = digits
+    with pytest.raises(ValueError, match=match):
+        make(**params).fit(X, y)
+
+
+def test_all_zero_weights_are_refused(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="(?i)sample weights must contain at least one non-zero"):
+        make().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+def test_docstring_example_runs():
+    failures, attempted = doctest.testmod(skloss.analytic, verbose=False)
+    assert failures == 0 and attempted >= 6
+
+
+# ---- scikit-learn's common checks -------------------------------------------------------
+def expected_failed_checks(estimator):
+    # partial_fit accepts labels it has never seen (the class-incremental point),
+    # and no check in scikit-learn 1.9 exercises the classes= rule it relaxes, so
+    # nothing is expected to fail.
+    return {}
+
+
+@parametrize_with_checks([make(buffer_size=64)], expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
