@@ -38,7 +38,8 @@ extensions = [
 ]
 root_doc = "index"
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+# benchmarks/*.rst are generated tables included by benchmarks.rst, not pages.
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "benchmarks/*.rst"]
 # `text` in docstrings is code, as in scikit-learn's docs.
 default_role = "literal"
 add_module_names = False
