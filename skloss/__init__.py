@@ -2,7 +2,7 @@
 
 import importlib.metadata as _metadata
 
-from skloss import losses, noise
+from skloss import fused, losses, noise
 from skloss.analytic import AnalyticIncrementalClassifier
 from skloss.robust import RobustLossClassifier
 

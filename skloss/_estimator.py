@@ -77,6 +77,15 @@ _COMMON_PARAMS_DOC = """
         Weights per class, multiplied into ``sample_weight``.
     callbacks : list of skorch callbacks, default=None
         Extra skorch callbacks (instances or ``(name, callback)`` pairs).
+    fused : "auto" or bool, default="auto"
+        Compute the training loss from the network's last hidden layer and output
+        layer with :func:`skloss.fused.linear_loss`, without materialising the
+        ``batch_size x n_classes`` logits. Possible when the network exposes
+        ``features`` and ``head`` with ``forward(x) == head(features(x))`` (the
+        default MLP does) and the loss has a fused form and needs no context.
+        "auto" does it when a batch's float32 logits would exceed
+        ``skloss.fused.DEFAULT_CHUNK_BYTES`` (16 MiB, e.g. 200 rows x 21,000
+        classes); True always does it (an error if it is not possible); False never.
 """
 
 
@@ -106,6 +115,7 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         "device": [str, torch.device],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "callbacks": [list, None],
+        "fused": [StrOptions({"auto"}), "boolean"],
     }
 
     # ---- what subclasses provide ----------------------------------------------------
@@ -476,7 +486,8 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         callbacks.extend(copy.deepcopy(self.callbacks or []))
         net = SklossNet(
             module=module,
-            criterion=LossModule(self.loss_, len(self.classes_)),
+            criterion=LossModule(self.loss_, len(self.classes_),
+                                 self._fused_backend(module, n_outputs, batch_size)),
             optimizer=OptimizerFactory(
                 self.optimizer, self.learning_rate_init, self.alpha / batch_size
             ),
@@ -490,6 +501,36 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         )
         net.initialize()
         return net
+
+    def _fused_backend(self, module, n_outputs, batch_size):
+        """The skloss.fused backend of the training loss, or None for logits then loss."""
+        fused = self.fused
+        from skloss import fused as fused_heads
+
+        small_logits = batch_size * n_outputs * 4 <= fused_heads.DEFAULT_CHUNK_BYTES
+        if fused is False or (fused == "auto" and small_logits):
+            return None  # the plain path: no probe, no overhead
+
+        reason = None
+        if self.loss_.requires:
+            reason = f"loss {self.loss_!r} requires context {list(self.loss_.requires)}"
+        elif n_outputs != len(self.classes_) or not fused_heads.supports(self.loss_, n_outputs):
+            reason = f"loss {self.loss_!r} has no fused form"
+        elif not _has_fused_head(module):
+            reason = (
+                "the module does not expose `features` and a `head` nn.Linear with "
+                "forward(x) == head(features(x))"
+            )
+        if reason is not None:
+            if fused is True:
+                raise ValueError(f"fused=True is not possible: {reason}. Use fused='auto'.")
+            return None
+        if fused is True:
+            # Fused even where the logits would fit: Triton on CUDA when installed
+            # ("auto" picks it there), the chunked backend otherwise.
+            on_cuda = _module_device(module).type == "cuda"
+            return "auto" if on_cuda and fused_heads.triton_available() else "chunked"
+        return "auto"
 
     def _check_module_output(self, module, n_features, n_outputs):
         probe = torch.zeros(2, n_features, device=_module_device(module))
@@ -538,6 +579,26 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
             self.best_validation_score_ = max(scores)
         else:
             self.best_loss_ = min(self.loss_curve_)
+
+
+def _has_fused_head(module):
+    """Whether ``module(x) == module.head(module.features(x))``, checked on a probe batch."""
+    features, head = getattr(module, "features", None), getattr(module, "head", None)
+    if not isinstance(features, torch.nn.Module) or not isinstance(head, torch.nn.Linear):
+        return False
+    first = next((m for m in features.modules() if isinstance(m, torch.nn.Linear)), head)
+    # Its own generator: the fit's random stream is not consumed.
+    probe = torch.randn(3, first.in_features, generator=torch.Generator().manual_seed(0))
+    probe = probe.to(device=_module_device(module), dtype=head.weight.dtype)
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            return bool(torch.allclose(module(probe), head(features(probe)), atol=1e-6))
+    except Exception:  # a module whose parts do not compose this way
+        return False
+    finally:
+        module.train(was_training)
 
 
 def _module_device(module):

@@ -113,8 +113,7 @@ class SklossNet(NeuralNet):
         for group in optimizer.param_groups:
             for parameter in group["params"]:
                 parameter.grad = None
-        logits = self.module_(batch.X)
-        batch_loss = self.criterion_.forward(logits, batch, net=self)
+        batch_loss = self.criterion_.training_loss(self.module_, batch, net=self)
         batch_loss.backward()
         if self.weight_penalty_ is not None:
             self.weight_penalty_(optimizer)
@@ -129,7 +128,7 @@ class SklossNet(NeuralNet):
             # LBFGS re-evaluates the objective several times per step.
             def closure():
                 optimizer.zero_grad()
-                value = self.criterion_.forward(self.module_(batch.X), batch, net=self)
+                value = self.criterion_.training_loss(self.module_, batch, net=self)
                 value.backward()
                 return value
 
@@ -148,10 +147,28 @@ class LossModule(torch.nn.Module):
     objective and a constant rescaling of ``sample_weight`` changes nothing.
     """
 
-    def __init__(self, loss, n_classes):
+    def __init__(self, loss, n_classes, fused_backend=None):
         super().__init__()
         self.loss = loss
         self.n_classes = n_classes
+        # None: logits then loss. Otherwise the skloss.fused backend that computes
+        # the training loss from module.features(X) and module.head (set by the
+        # estimator, which checked that the module and the loss allow it).
+        self.fused_backend = fused_backend
+
+    def training_loss(self, module, batch, net=None):
+        """The batch's training loss, through the fused head when enabled."""
+        if self.fused_backend is None:
+            return self.forward(module(batch.X), batch, net=net)
+        from skloss.fused import linear_loss
+
+        head = module.head
+        # reduction="none" returns w * l per row: the same mean(w * l) as forward.
+        values = linear_loss(
+            module.features(batch.X), head.weight, head.bias, batch.y, loss=self.loss,
+            reduction="none", sample_weight=batch.weight, backend=self.fused_backend,
+        )
+        return values.mean()
 
     def forward(self, logits, batch, net=None):
         context = {}

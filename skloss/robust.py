@@ -87,6 +87,7 @@ class RobustLossClassifier(BaseLossClassifier):
         device="auto",
         class_weight=None,
         callbacks=None,
+        fused="auto",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -107,6 +108,7 @@ class RobustLossClassifier(BaseLossClassifier):
         self.device = device
         self.class_weight = class_weight
         self.callbacks = callbacks
+        self.fused = fused
 
     def _make_loss(self):
         return get_loss(self.loss)
