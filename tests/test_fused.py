@@ -101,7 +101,9 @@ def reference(h, weight, bias, target, loss, reduction="mean", sample_weight=Non
     weights = None if sample_weight is None else sample_weight.double()[keep]
     value = loss(logits[keep], target[keep], reduction=reduction, sample_weight=weights)
     if reduction == "none":
-        value = torch.zeros(target.shape[0], dtype=value.dtype).index_put((keep,), value)
+        value = torch.zeros(
+            target.shape[0], dtype=value.dtype, device=value.device
+        ).index_put((keep,), value)
     grads = torch.autograd.grad(value.sum(), leaves)
     return value.detach(), grads
 
