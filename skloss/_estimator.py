@@ -23,8 +23,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from skorch.callbacks import EpochTimer
 
 from skloss._batches import TrainingData, as_feature_tensor, iterate_rows
-from skloss._optim import OptimizerFactory
+from skloss._devices import resolve_device
 from skloss._net import LossModule, ProgressBar, SklossNet, StoppingRule
+from skloss._optim import OptimizerFactory
 from skloss.losses._base import KNOWN_REQUIREMENTS
 from skloss.modules import ACTIVATIONS, MLP
 
@@ -415,17 +416,7 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         return np.sort(train_index), np.sort(valid_index)
 
     def _device(self):
-        if isinstance(self.device, str) and self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as error:
-            raise ValueError(
-                f"device={self.device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'."
-            ) from error
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device='cuda' was requested but CUDA is not available; use 'auto'.")
-        return device
+        return resolve_device(self.device)
 
     def _training_data(self, X, y_encoded, weight, rows):
         device = self._device()

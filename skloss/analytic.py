@@ -39,6 +39,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skloss._devices import resolve_device
 from skloss.modules import ACTIVATIONS
 
 __all__ = ["AnalyticIncrementalClassifier"]
@@ -530,17 +531,7 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
         return X, y, weight
 
     def _device(self):
-        if isinstance(self.device, str) and self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as error:
-            raise ValueError(
-                f"device={self.device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'."
-            ) from error
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device='cuda' was requested but CUDA is not available; use 'auto'.")
-        return device
+        return resolve_device(self.device)
 
     def _resolved_batch_size(self):
         if self.batch_size == "auto":
