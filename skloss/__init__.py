@@ -4,6 +4,7 @@ import importlib.metadata as _metadata
 
 from skloss import fused, losses, noise
 from skloss.analytic import AnalyticIncrementalClassifier
+from skloss.anyloss import AnyLossClassifier
 from skloss.robust import RobustLossClassifier
 
 try:
@@ -11,4 +12,11 @@ try:
 except _metadata.PackageNotFoundError:  # a source tree that is not installed
     __version__ = "0.1.0"
 
-__all__ = ["AnalyticIncrementalClassifier", "RobustLossClassifier", "losses", "noise"]
+__all__ = [
+    "AnalyticIncrementalClassifier",
+    "AnyLossClassifier",
+    "RobustLossClassifier",
+    "fused",
+    "losses",
+    "noise",
+]

@@ -185,6 +185,8 @@ class LossModule(torch.nn.Module):
                 context["inputs"] = batch.X
         # per_sample, not __call__: the estimator validated the loss and its
         # requirements before training, so the per-call checks are skipped here.
+        if self.loss.batch_level and batch.weight is not None:
+            context["count_weight"] = batch.weight
         values = self.loss.per_sample(logits, batch.y, **context)
         if batch.weight is not None:
             values = values * batch.weight

@@ -9,6 +9,15 @@ loss instance.
 from ._base import Loss, ProbabilityLoss, reduce_loss
 from .compsum import GCE, MAE, CompSum, CrossEntropy, SumExp
 from .focal import Focal
+from .metric import (
+    AnyLoss,
+    AnyLossAccuracy,
+    AnyLossBalancedAccuracy,
+    AnyLossF1,
+    AnyLossFBeta,
+    AnyLossGMean,
+    AnyLossMCC,
+)
 from .symmetric import NCERCE, SCE
 
 __all__ = [
@@ -23,6 +32,13 @@ __all__ = [
     "SCE",
     "NCERCE",
     "Focal",
+    "AnyLoss",
+    "AnyLossAccuracy",
+    "AnyLossF1",
+    "AnyLossFBeta",
+    "AnyLossGMean",
+    "AnyLossBalancedAccuracy",
+    "AnyLossMCC",
     "LOSSES",
     "get_loss",
     "list_losses",
@@ -43,7 +59,11 @@ def _registry(classes):
 
 
 #: Registry name -> loss class. The one place that lists the built-in losses.
-LOSSES = _registry([CrossEntropy, CompSum, GCE, MAE, SumExp, SCE, NCERCE, Focal])
+LOSSES = _registry([
+    CrossEntropy, CompSum, GCE, MAE, SumExp, SCE, NCERCE, Focal,
+    AnyLoss, AnyLossAccuracy, AnyLossF1, AnyLossFBeta, AnyLossGMean,
+    AnyLossBalancedAccuracy, AnyLossMCC,
+])
 
 
 def list_losses():

@@ -88,11 +88,17 @@ class Loss:
         Context the training step must pass (see ``KNOWN_REQUIREMENTS``).
     binary_only : bool
         Whether the loss is defined for two classes only.
+    batch_level : bool
+        Whether the loss is a statistic of the whole batch (a metric of its soft
+        confusion matrix, say) rather than a sum over samples. Such a loss takes
+        the batch's sample weights as ``count_weight`` in :meth:`per_sample`, so
+        they weight what it counts, not only its value.
     """
 
     name = None
     requires = ()
     binary_only = False
+    batch_level = False
 
     # ---- scikit-learn style parameters -------------------------------------------------
     @classmethod

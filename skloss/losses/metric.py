@@ -1,0 +1,607 @@
+"""AnyLoss: a confusion-matrix metric of the batch, made differentiable, as the loss.
+
+Han, Moniz and Chawla (KDD 2024) replace each hard prediction by the amplified
+probability ``yhat = A(p) = 1 / (1 + exp(-L (p - 0.5)))``, which is close to 0 or
+1 except near the threshold ``p = 0.5``. Summing ``yhat`` against the labels gives a
+*soft confusion matrix* (TP, FN, FP, TN) that equals the hard one when every
+probability is 0 or 1, and any metric written with these four counts becomes a
+differentiable loss ``1 - metric``.
+
+The loss is a property of the **whole batch**, not a sum over samples. It still
+fits the per-sample contract of :class:`~skloss.losses.Loss`: ``per_sample``
+returns the batch loss once per sample, so that the mean of the values is the
+loss. Sample weights enter the counts (``TP = sum(w * y * yhat)``), which makes an
+integer weight exactly equivalent to repeating the sample.
+
+Beyond the paper: the Matthews correlation coefficient, any user-supplied
+metric, and more than two classes through one-vs-rest confusion matrices with a
+macro or micro average.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from ._base import Loss
+from .compsum import _real_parameter
+
+__all__ = [
+    "AnyLoss",
+    "AnyLossAccuracy",
+    "AnyLossF1",
+    "AnyLossFBeta",
+    "AnyLossGMean",
+    "AnyLossBalancedAccuracy",
+    "AnyLossMCC",
+    "METRICS",
+    "amplified_prediction",
+    "soft_confusion_matrix",
+    "confusion_metric",
+]
+
+#: Metric names accepted by :class:`AnyLoss`.
+METRICS = ("accuracy", "f1", "fbeta", "gmean", "balanced_accuracy", "mcc")
+
+_AVERAGES = ("macro", "micro")
+
+#: Added to every denominator so that a batch without positives (or without
+#: predicted positives) gives a finite value instead of 0/0. Counts are sums of
+#: sample weights, so this is 1e-7 of a sample: far below any real count.
+EPSILON = 1e-7
+
+
+# ---- the soft confusion matrix ----------------------------------------------------------
+
+
+def _wide_dtype(logits):
+    # float64 everywhere but on devices without it (Apple's MPS).
+    return torch.float32 if logits.device.type == "mps" else torch.float64
+
+
+def amplified_prediction(probabilities, amplification=73.0):
+    """The approximated hard prediction ``A(p) = 1 / (1 + exp(-L (p - 0.5)))``.
+
+    Parameters
+    ----------
+    probabilities : torch.Tensor of shape (n_samples,) or (n_samples, n_classes)
+        Probability ``p`` of the positive class (1-D), or of every class (2-D,
+        rows summing to 1).
+    amplification : float, default=73.0
+        The amplification ``L > 0``. The larger, the closer ``A`` is to a step
+        and the narrower the band of ``p`` around the threshold that receives
+        gradient.
+
+    Returns
+    -------
+    torch.Tensor
+        ``A`` in float64, same shape as ``probabilities``: the soft version of
+        "``p > 0.5``" (1-D), or of "class ``k`` is the argmax" (2-D).
+
+    Notes
+    -----
+    For several classes, ``A_k = 1 / (1 + exp(-L/2 (p_k - max_{j != k} p_j)))``:
+    the soft indicator that class ``k`` wins the argmax, which is the prediction
+    the classifier makes. With two classes it is the binary ``A(p)``, since
+    ``p_1 - p_0 = 2 (p_1 - 0.5)``. (Thresholding each ``p_k`` at 0.5 instead
+    would leave a network that starts at ``p_k = 1 / n_classes`` without any
+    gradient, as ``A(1/3)`` is ~5e-6.)
+
+    ``A`` is evaluated in float64: there ``A(1) = 1 - 1.4e-16 < 1`` for
+    ``L = 73`` (the paper's choice, the largest integer for which this holds),
+    whereas in float32 ``A(1)`` rounds to exactly 1 for every ``L >= 34``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> p = torch.tensor([0.0, 0.45, 0.5, 0.55, 1.0], dtype=torch.float64)
+    >>> amplified_prediction(p).numpy().round(4)
+    array([0.    , 0.0253, 0.5   , 0.9747, 1.    ])
+    """
+    probabilities = probabilities.to(_wide_dtype(probabilities))
+    if probabilities.ndim == 1:
+        return torch.sigmoid(amplification * (probabilities - 0.5))
+    # The strongest rival of each class: the row's maximum, or for the argmax
+    # class itself the runner-up.
+    top = probabilities.topk(2, dim=1)
+    classes = torch.arange(probabilities.shape[1], device=probabilities.device)
+    is_top = classes[None, :] == top.indices[:, :1]
+    rival = torch.where(is_top, top.values[:, 1:2], top.values[:, :1])
+    return torch.sigmoid(0.5 * amplification * (probabilities - rival))
+
+
+def soft_confusion_matrix(probabilities, target, *, amplification=73.0, sample_weight=None):
+    """Soft confusion-matrix counts ``(tp, fn, fp, tn)`` from probabilities.
+
+    With ``yhat = A(p)`` (see :func:`amplified_prediction`) and ``y`` the 0/1
+    label, ``tp = sum(w y yhat)``, ``fn = sum(w y (1 - yhat))``,
+    ``fp = sum(w (1 - y) yhat)`` and ``tn = sum(w (1 - y) (1 - yhat))``; they add
+    up to the batch size (the sum of the weights). When every probability is 0 or
+    1 they equal the hard confusion matrix of the predictions ``p > 0.5``
+    (1-D) or ``argmax p`` (2-D, one one-vs-rest matrix per class).
+
+    Parameters
+    ----------
+    probabilities : torch.Tensor of shape (n_samples,) or (n_samples, n_classes)
+        Probability of the positive class (1-D), or of every class (2-D, rows
+        summing to 1), which gives one one-vs-rest confusion matrix per class
+        with the argmax as the prediction.
+    target : torch.Tensor of shape (n_samples,)
+        Labels: 0/1 for 1-D ``probabilities``, class indices otherwise.
+    amplification : float, default=73.0
+        The amplification ``L`` of :func:`amplified_prediction`.
+    sample_weight : torch.Tensor of shape (n_samples,), default=None
+        Weight of each sample in the counts; None counts every sample once.
+
+    Returns
+    -------
+    tp, fn, fp, tn : torch.Tensor
+        float64 scalars for 1-D ``probabilities``, else tensors of shape
+        ``(n_classes,)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> p = torch.tensor([1.0, 0.0, 1.0, 0.0, 0.0])
+    >>> y = torch.tensor([1, 1, 0, 0, 0])
+    >>> [round(float(c), 6) for c in soft_confusion_matrix(p, y)]
+    [1.0, 1.0, 1.0, 2.0]
+    """
+    predicted = amplified_prediction(probabilities, amplification)
+    if predicted.ndim == 1:
+        positive = (target == 1).to(torch.float64)
+    else:
+        positive = F.one_hot(target, predicted.shape[1]).to(torch.float64)
+    negative = 1.0 - positive
+    if sample_weight is not None:
+        weight = torch.as_tensor(sample_weight, dtype=torch.float64, device=predicted.device)
+        weight = weight if predicted.ndim == 1 else weight[:, None]
+        positive, negative = positive * weight, negative * weight
+    # Each count is its own sum rather than, say, tn = n - sum(y) - sum(yhat) + tp:
+    # the same quantity without the cancellation, and an exact 0 where a class is
+    # absent from the batch (which the metrics' 0/0 guards rely on).
+    tp = (positive * predicted).sum(dim=0)
+    fn = (positive * (1.0 - predicted)).sum(dim=0)
+    fp = (negative * predicted).sum(dim=0)
+    tn = (negative * (1.0 - predicted)).sum(dim=0)
+    return tp, fn, fp, tn
+
+
+# ---- metrics of the four counts -----------------------------------------------------------
+
+
+def _accuracy(tp, fn, fp, tn):
+    return (tp + tn) / (tp + fn + fp + tn + EPSILON)
+
+
+def _f_beta(tp, fn, fp, tn, beta):
+    beta2 = beta * beta
+    return (1.0 + beta2) * tp / ((1.0 + beta2) * tp + beta2 * fn + fp + EPSILON)
+
+
+def _f1(tp, fn, fp, tn):
+    return _f_beta(tp, fn, fp, tn, 1.0)
+
+
+def _safe_sqrt(x):
+    # sqrt has an infinite derivative at 0, reached when a batch has no positives
+    # or nothing predicted positive; below EPSILON**2 the value is frozen (an error
+    # of at most EPSILON) and its gradient is 0 instead of inf * 0 = NaN.
+    return torch.sqrt(torch.clamp(x, min=EPSILON * EPSILON))
+
+
+def _gmean(tp, fn, fp, tn):
+    recall = tp / (tp + fn + EPSILON)
+    specificity = tn / (tn + fp + EPSILON)
+    return _safe_sqrt(recall * specificity)
+
+
+def _balanced_accuracy(tp, fn, fp, tn):
+    return 0.5 * (tp / (tp + fn + EPSILON) + tn / (tn + fp + EPSILON))
+
+
+def _mcc(tp, fn, fp, tn):
+    numerator = tp * tn - fp * fn
+    denominator = _safe_sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return numerator / denominator
+
+
+_METRIC_FUNCTIONS = {
+    "accuracy": _accuracy,
+    "f1": _f1,
+    "gmean": _gmean,
+    "balanced_accuracy": _balanced_accuracy,
+    "mcc": _mcc,
+}
+
+
+def confusion_metric(tp, fn, fp, tn, metric="f1", *, beta=1.0):
+    """A classification metric of (soft) confusion-matrix counts.
+
+    Every denominator gets ``EPSILON = 1e-7`` added, so that undefined cases
+    (no positives, nothing predicted positive) give 0 where scikit-learn's
+    ``zero_division=0`` does, and finite gradients.
+
+    Parameters
+    ----------
+    tp, fn, fp, tn : torch.Tensor
+        Counts of the same shape (scalars, or one per class); float64 advised.
+    metric : {"accuracy", "f1", "fbeta", "gmean", "balanced_accuracy", "mcc"}, default="f1"
+        - ``"accuracy"``: ``(tp + tn) / n``;
+        - ``"f1"``: ``2 tp / (2 tp + fp + fn)``;
+        - ``"fbeta"``: ``(1 + b^2) tp / ((1 + b^2) tp + b^2 fn + fp)``;
+        - ``"gmean"``: ``sqrt(TPR * TNR)`` with ``TPR = tp / (tp + fn)`` and
+          ``TNR = tn / (tn + fp)``;
+        - ``"balanced_accuracy"``: ``(TPR + TNR) / 2``;
+        - ``"mcc"``: Matthews correlation
+          ``(tp tn - fp fn) / sqrt((tp + fp)(tp + fn)(tn + fp)(tn + fn))``, in
+          ``[-1, 1]``.
+    beta : float, default=1.0
+        ``b`` of ``"fbeta"``; ignored by the other metrics.
+
+    Returns
+    -------
+    torch.Tensor
+        The metric, element-wise over the counts.
+
+    Examples
+    --------
+    >>> import torch
+    >>> tp, fn, fp, tn = (torch.tensor(v, dtype=torch.float64) for v in (3.0, 1.0, 2.0, 4.0))
+    >>> round(float(confusion_metric(tp, fn, fp, tn, "f1")), 6)
+    0.666667
+    """
+    if metric == "fbeta":
+        return _f_beta(tp, fn, fp, tn, beta)
+    if metric not in _METRIC_FUNCTIONS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}.")
+    return _METRIC_FUNCTIONS[metric](tp, fn, fp, tn)
+
+
+# ---- the losses ------------------------------------------------------------------------------
+
+
+class AnyLoss(Loss):
+    """``1 - metric`` of the batch's soft confusion matrix (Han et al., 2024).
+
+    Parameters
+    ----------
+    metric : {"accuracy", "f1", "fbeta", "gmean", "balanced_accuracy", "mcc"} or callable, \
+default="f1"
+        The metric to maximise; see :func:`confusion_metric` for the formulas. A
+        callable ``metric(tp, fn, fp, tn) -> torch.Tensor`` made of element-wise
+        torch operations is used as is (it receives float64 scalars, or tensors
+        of shape ``(n_classes,)`` for the macro average, and must return a
+        tensor of the same shape; keep its denominators away from 0).
+    beta : float, default=1.0
+        Weight of recall against precision in ``metric="fbeta"``, ``> 0``.
+    amplification : float, default=73.0
+        ``L`` in ``A(p) = 1 / (1 + exp(-L (p - 0.5)))``, ``> 0``. With
+        ``L = 73`` only samples with ``p`` roughly in ``(0.4, 0.6)`` carry
+        gradient; a smaller ``L`` widens that band and blurs the step.
+    average : {"macro", "micro"}, default="macro"
+        For more than two classes: ``"macro"`` applies the metric to each
+        one-vs-rest confusion matrix and averages; ``"micro"`` applies it to the
+        sum of those matrices. Ignored for two classes, where the metric is that
+        of the positive class (the second one).
+
+    Notes
+    -----
+    **Outputs.** Two classes take one logit ``z``, ``p = sigmoid(z)``
+    (:meth:`n_outputs` is 1); more classes take one logit per class and
+    ``p = softmax(z)``. Probabilities and counts are computed in float64 and the
+    loss is returned in the logits' dtype.
+
+    **A batch-level loss.** The loss is a function of the whole batch. With
+    ``reduction="none"``, every sample receives the batch loss (times its
+    weight), so ``"mean"`` is the loss itself and gradients are exact.
+    ``sample_weight`` weights the soft counts, and ``reduction="sum"`` is the
+    weights' total times the loss: an integer weight is exactly a repeated
+    sample, as for per-sample losses. The value depends on the batch size and
+    composition; a batch with no positives carries no F1 or recall signal, so
+    train with batches of a few hundred samples.
+
+    **Several classes.** Each class ``k`` gets a one-vs-rest confusion matrix in
+    which the soft prediction is "``k`` wins the argmax" (see
+    :func:`amplified_prediction`), so that the hard version is the confusion
+    matrix of ``predict``. ``average="macro"`` with ``"f1"`` gives the macro-F1.
+    For ``"balanced_accuracy"`` it is the mean of the per-class
+    ``(TPR + TNR) / 2``, not :func:`sklearn.metrics.balanced_accuracy_score`
+    (the mean TPR alone); for ``"accuracy"`` both averages equal
+    ``1 - 2 (1 - accuracy) / n_classes`` on hard predictions, an increasing
+    function of the accuracy. ``average="micro"`` with ``"f1"`` is the micro-F1,
+    which equals the accuracy.
+
+    References
+    ----------
+    .. [1] D. Han, N. Moniz and N. V. Chawla, "AnyLoss: Transforming
+       Classification Metrics into Loss Functions", KDD 2024.
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss = AnyLoss(metric="f1")
+    >>> logits = torch.tensor([[4.0], [-4.0], [4.0], [-4.0]])  # p near 1, 0, 1, 0
+    >>> target = torch.tensor([1, 1, 0, 0])
+    >>> round(float(loss(logits, target)), 4)  # 1 - F1 with TP = FN = FP = 1
+    0.5
+    """
+
+    name = "anyloss"
+    batch_level = True
+
+    def __init__(self, metric="f1", beta=1.0, amplification=73.0, average="macro"):
+        self.metric = metric
+        self.beta = beta
+        self.amplification = amplification
+        self.average = average
+
+    def validate(self):
+        """Check every hyperparameter; the message names the bad one.
+
+        A callable ``metric`` is tried once on a small confusion matrix, so that a
+        metric that does not return a tensor fails here, before any training.
+        """
+        cls = type(self).__name__
+        metric = self.metric
+        if isinstance(metric, str):
+            if metric not in METRICS:
+                raise ValueError(
+                    f"{cls} parameter 'metric' must be one of {METRICS} or a callable "
+                    f"metric(tp, fn, fp, tn) -> tensor, got {metric!r}."
+                )
+        elif callable(metric):
+            self._check_metric_output(
+                *(torch.tensor(v, dtype=torch.float64) for v in (3.0, 1.0, 2.0, 4.0))
+            )
+        else:
+            raise ValueError(
+                f"{cls} parameter 'metric' must be one of {METRICS} or a callable "
+                f"metric(tp, fn, fp, tn) -> tensor, got {type(metric).__name__}."
+            )
+        if not _real_parameter(self, "beta") > 0:
+            raise ValueError(f"{cls} parameter 'beta' must be > 0, got {self.beta!r}.")
+        if not _real_parameter(self, "amplification") > 0:
+            raise ValueError(
+                f"{cls} parameter 'amplification' must be > 0, got {self.amplification!r}; "
+                "the paper uses 73."
+            )
+        if self.average not in _AVERAGES:
+            raise ValueError(
+                f"{cls} parameter 'average' must be one of {_AVERAGES}, got {self.average!r}."
+            )
+
+    def _check_metric_output(self, tp, fn, fp, tn):
+        value = self.metric(tp, fn, fp, tn)
+        if not isinstance(value, torch.Tensor) or value.shape != tp.shape:
+            got = (
+                f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor)
+                else type(value).__name__
+            )
+            raise ValueError(
+                f"{type(self).__name__} parameter 'metric': the callable must return a torch "
+                f"tensor of the counts' shape {tuple(tp.shape)} (use torch operations on tp, "
+                f"fn, fp, tn so that it can be differentiated), got {got}."
+            )
+        return value
+
+    def n_outputs(self, n_classes):
+        """One logit for two classes (``p = sigmoid(z)``), one per class otherwise."""
+        return 1 if n_classes == 2 else n_classes
+
+    def link(self, logits):
+        """Sigmoid of a single logit (probability of the positive class), else softmax."""
+        if logits.shape[1] == 1:
+            return torch.sigmoid(logits)
+        return torch.softmax(logits, dim=1)
+
+    def metric_value(self, tp, fn, fp, tn):
+        """The metric of the counts (element-wise), before any averaging.
+
+        Parameters
+        ----------
+        tp, fn, fp, tn : torch.Tensor
+            Soft or hard confusion-matrix counts of the same shape.
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        if callable(self.metric):
+            return self._check_metric_output(tp, fn, fp, tn)
+        return confusion_metric(tp, fn, fp, tn, self.metric, beta=float(self.beta))
+
+    def batch_metric(self, logits, target, sample_weight=None):
+        """The metric of the batch's soft confusion matrix (averaged over classes).
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+        target : torch.Tensor of shape (n_samples,)
+        sample_weight : torch.Tensor of shape (n_samples,), default=None
+
+        Returns
+        -------
+        torch.Tensor
+            A float64 scalar; the loss is one minus it.
+        """
+        # float64 keeps A(p) below 1 (see amplified_prediction) and the counts
+        # exact to ~1e-16; the cost is that of a few vectors per batch.
+        probabilities = self.link(logits.to(_wide_dtype(logits)))
+        if probabilities.shape[1] == 1:
+            probabilities = probabilities[:, 0]
+        counts = soft_confusion_matrix(
+            probabilities,
+            target,
+            amplification=float(self.amplification),
+            sample_weight=sample_weight,
+        )
+        if probabilities.ndim == 2 and self.average == "micro":
+            counts = tuple(c.sum() for c in counts)
+        return self.metric_value(*counts).mean()
+
+    def per_sample(self, logits, target, *, count_weight=None, **context):
+        """The batch loss ``1 - metric``, once per sample.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+        target : torch.Tensor of shape (n_samples,)
+        count_weight : torch.Tensor of shape (n_samples,), default=None
+            Weights of the soft counts; :meth:`__call__` passes its
+            ``sample_weight`` here.
+        **context
+            Ignored.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples,)
+            In the logits' dtype.
+        """
+        n_samples = target.shape[0]
+        if count_weight is not None:
+            count_weight = torch.as_tensor(count_weight, device=logits.device)
+            if count_weight.shape != (n_samples,):
+                raise ValueError(
+                    "sample_weight must have one value per sample: expected shape "
+                    f"({n_samples},), got {tuple(count_weight.shape)}."
+                )
+        loss = 1.0 - self.batch_metric(logits, target, count_weight)
+        # The same value for every sample, so that mean() is the batch loss and
+        # its gradient reaches every logit through the counts.
+        return loss.to(logits.dtype).repeat(n_samples)
+
+    def __call__(self, logits, target, *, reduction="mean", sample_weight=None, **context):
+        """Compute the loss.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs (1 column for two classes).
+        target : torch.Tensor of shape (n_samples,)
+            Class indices, integer dtype.
+        reduction : {"mean", "sum", "none"}, default="mean"
+            ``"mean"`` is ``1 - metric`` of the (weighted) batch; ``"sum"`` is
+            that times the total weight; ``"none"`` gives every sample the batch
+            loss times its weight.
+        sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Weights of the samples in the soft counts.
+        **context
+            Ignored: the loss needs nothing but the logits.
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        # The weights enter the counts, and reduce_loss then weights the (equal)
+        # per-sample values once more: "mean" gives sum(w L) / sum(w) = L, "sum"
+        # gives sum(w) L, both what repeating the samples gives.
+        return super().__call__(
+            logits, target, reduction=reduction, sample_weight=sample_weight,
+            count_weight=sample_weight, **context,
+        )
+
+
+class _FixedMetric(AnyLoss):
+    # A registry entry: AnyLoss with the metric fixed by the class, so that
+    # get_loss("anyloss_f1") works and clone/get_params list only what can vary.
+    metric = None
+    beta = 1.0  # read by AnyLoss for "fbeta" only; a parameter of AnyLossFBeta
+
+    def __init__(self, amplification=73.0, average="macro"):
+        self.amplification = amplification
+        self.average = average
+
+
+_FIXED_DOC = """
+    Parameters
+    ----------
+    amplification : float, default=73.0
+        ``L`` of the approximation ``A(p)``, ``> 0``; see :class:`AnyLoss`.
+    average : {"macro", "micro"}, default="macro"
+        Averaging of the one-vs-rest matrices for more than two classes.
+
+    See Also
+    --------
+    AnyLoss : the formulas, how sample weights enter, the multiclass rules.
+"""
+
+
+def _example(cls_name, expected):
+    return f"""
+    Examples
+    --------
+    >>> import torch
+    >>> from skloss.losses.metric import {cls_name}
+    >>> logits = torch.tensor([[9.0], [-9.0], [9.0], [-9.0], [-9.0]])  # p ~ 1, 0, 1, 0, 0
+    >>> target = torch.tensor([1, 1, 0, 0, 0])  # TP = FN = FP = 1, TN = 2
+    >>> round(float({cls_name}()(logits, target)), 4)
+    {expected}
+    """
+
+
+class AnyLossAccuracy(_FixedMetric):
+    name = "anyloss_accuracy"
+    metric = "accuracy"
+    __doc__ = (
+        "``1 - accuracy`` of the batch's soft confusion matrix: ``AnyLoss(metric=\"accuracy\")``.\n"
+        + _FIXED_DOC + _example("AnyLossAccuracy", 0.4)
+    )
+
+
+class AnyLossF1(_FixedMetric):
+    name = "anyloss_f1"
+    metric = "f1"
+    __doc__ = (
+        "``1 - F1`` of the batch's soft confusion matrix: ``AnyLoss(metric=\"f1\")``.\n"
+        + _FIXED_DOC + _example("AnyLossF1", 0.5)
+    )
+
+
+class AnyLossGMean(_FixedMetric):
+    name = "anyloss_gmean"
+    metric = "gmean"
+    __doc__ = (
+        "``1 - sqrt(TPR * TNR)`` of the batch's soft confusion matrix: "
+        "``AnyLoss(metric=\"gmean\")``.\n"
+        + _FIXED_DOC + _example("AnyLossGMean", 0.4226)
+    )
+
+
+class AnyLossBalancedAccuracy(_FixedMetric):
+    name = "anyloss_balanced_accuracy"
+    metric = "balanced_accuracy"
+    __doc__ = (
+        "``1 - (TPR + TNR) / 2`` of the batch's soft confusion matrix: "
+        "``AnyLoss(metric=\"balanced_accuracy\")``.\n"
+        + _FIXED_DOC + _example("AnyLossBalancedAccuracy", 0.4167)
+    )
+
+
+class AnyLossMCC(_FixedMetric):
+    name = "anyloss_mcc"
+    metric = "mcc"
+    __doc__ = (
+        "``1 - MCC`` (in ``[0, 2]``) of the batch's soft confusion matrix: "
+        "``AnyLoss(metric=\"mcc\")``.\n"
+        + _FIXED_DOC + _example("AnyLossMCC", 0.8333)
+    )
+
+
+class AnyLossFBeta(_FixedMetric):
+    name = "anyloss_fbeta"
+    metric = "fbeta"
+    __doc__ = (
+        "``1 - F-beta`` of the batch's soft confusion matrix: "
+        "``AnyLoss(metric=\"fbeta\", beta=beta)``.\n"
+        + _FIXED_DOC.replace(
+            "    amplification :",
+            "    beta : float, default=1.0\n"
+            "        Weight of recall against precision, ``> 0``.\n"
+            "    amplification :",
+        )
+        + _example("AnyLossFBeta", 0.5)
+    )
+
+    def __init__(self, beta=1.0, amplification=73.0, average="macro"):
+        self.beta = beta
+        self.amplification = amplification
+        self.average = average
