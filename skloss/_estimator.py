@@ -374,7 +374,9 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
     def _combined_weights(self, X, y_encoded, classes, sample_weight, partial):
         weight = None
         if sample_weight is not None:
-            weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
         if self.class_weight is not None:
             class_weight = self.class_weight
             if isinstance(class_weight, dict):

@@ -27,7 +27,8 @@ class SklossNet(NeuralNet):
     ``module`` and ``criterion`` are passed initialised; ``criterion`` is a
     :class:`LossModule`. ``optimizer`` is a callable taking the module and
     returning a torch optimiser and a weight penalty (or None), as
-    :class:`skloss._optim.OptimizerFactory` does. Call ``partial_fit(data, epochs=..., generator=...)``
+    :class:`skloss._optim.OptimizerFactory` does. Call
+    ``partial_fit(data, epochs=..., generator=...)``
     where ``data`` is a ``(train, valid)`` pair of ``TrainingData`` (``valid`` may
     be None); skorch's ``fit`` on arrays is not used.
     """

@@ -109,7 +109,7 @@ def test_sparse_input_matches_dense(iris):
     X, y = iris
     dense = small().fit(X, y)
     sparse = small().fit(sp.csr_matrix(X), y)
-    for a, b in zip(parameters(dense), parameters(sparse)):
+    for a, b in zip(parameters(dense), parameters(sparse), strict=False):
         torch.testing.assert_close(a, b)
     np.testing.assert_allclose(
         dense.predict_proba(X), sparse.predict_proba(sp.csr_matrix(X)), rtol=1e-6
@@ -121,7 +121,7 @@ def test_integer_and_float32_features(iris):
     X_int = np.round(X * 10).astype(np.int64)
     as_int = small().fit(X_int, y)
     as_float = small().fit(X_int.astype(np.float32), y)
-    for a, b in zip(parameters(as_int), parameters(as_float)):
+    for a, b in zip(parameters(as_int), parameters(as_float), strict=False):
         torch.testing.assert_close(a, b)
 
 
@@ -149,10 +149,10 @@ def test_random_state_gives_bit_identical_fits_and_leaves_global_rng(iris):
     a = small(random_state=7).fit(X, y)
     assert torch.equal(torch.get_rng_state(), state)
     b = small(random_state=7).fit(X, y)
-    for p, q in zip(parameters(a), parameters(b)):
+    for p, q in zip(parameters(a), parameters(b), strict=False):
         assert torch.equal(p, q)
     c = small(random_state=8).fit(X, y)
-    assert not all(torch.equal(p, q) for p, q in zip(parameters(a), parameters(c)))
+    assert not all(torch.equal(p, q) for p, q in zip(parameters(a), parameters(c), strict=False))
 
 
 # ---- weights ----------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def test_unit_and_rescaled_sample_weights_change_nothing(iris):
     reference = parameters(small().fit(X, y))
     for weight in (np.ones(len(y)), np.full(len(y), 3.5)):
         fitted = parameters(small().fit(X, y, sample_weight=weight))
-        for p, q in zip(reference, fitted):
+        for p, q in zip(reference, fitted, strict=False):
             torch.testing.assert_close(p, q)
 
 
@@ -169,12 +169,12 @@ def test_class_weight_equals_sample_weight(iris):
     X, y = iris
     by_class = small(class_weight={0: 1.0, 1: 3.0, 2: 0.5}).fit(X, y)
     by_sample = small().fit(X, y, sample_weight=np.array([1.0, 3.0, 0.5])[y])
-    for p, q in zip(parameters(by_class), parameters(by_sample)):
+    for p, q in zip(parameters(by_class), parameters(by_sample), strict=False):
         torch.testing.assert_close(p, q)
     counts = np.bincount(y[:120])
     balanced = small(class_weight="balanced").fit(X[:120], y[:120])
     manual = small().fit(X[:120], y[:120], sample_weight=(1.0 / counts)[y[:120]])
-    for p, q in zip(parameters(balanced), parameters(manual)):
+    for p, q in zip(parameters(balanced), parameters(manual), strict=False):
         torch.testing.assert_close(p, q)
 
 
@@ -187,7 +187,7 @@ def test_full_batch_integer_weights_equal_repetition(iris):
                     batch_size=10_000)
     weighted = small(**settings).fit(X, y, sample_weight=weight)
     copies = small(**settings).fit(X[repeated], y[repeated])
-    for p, q in zip(parameters(weighted), parameters(copies)):
+    for p, q in zip(parameters(weighted), parameters(copies), strict=False):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
 
 
@@ -286,7 +286,7 @@ def test_partial_fit_epochs_equal_fit_epochs_and_are_reproducible(iris):
         return clf
 
     a, b = stream(), stream()
-    for p, q in zip(parameters(a), parameters(b)):
+    for p, q in zip(parameters(a), parameters(b), strict=False):
         assert torch.equal(p, q)
     assert a.n_iter_ == 4 and a.score(X, y) > 0.6
 
@@ -299,7 +299,7 @@ def test_warm_start_continues(iris):
     net = clf.net_
     clf.fit(X, y)
     assert clf.net_ is net and clf.n_iter_ == 10
-    assert not all(torch.equal(p, q) for p, q in zip(first, parameters(clf)))
+    assert not all(torch.equal(p, q) for p, q in zip(first, parameters(clf), strict=False))
     with pytest.raises(ValueError, match="same classes"):
         clf.fit(X[y < 2], y[y < 2])
 
@@ -309,7 +309,9 @@ class TwoLayer(torch.nn.Module):
     def __init__(self, n_features_in, n_outputs, width=8):
         super().__init__()
         self.body = torch.nn.Sequential(
-            torch.nn.Linear(n_features_in, width), torch.nn.Tanh(), torch.nn.Linear(width, n_outputs)
+            torch.nn.Linear(n_features_in, width),
+            torch.nn.Tanh(),
+            torch.nn.Linear(width, n_outputs),
         )
 
     def forward(self, x):
@@ -371,7 +373,7 @@ def test_built_in_optimizers_equal_torch_with_bias_free_decay(iris, name, refere
     assert groups[0]["weight_decay"] == pytest.approx(2.0 / 30)
     assert all(p.ndim == 2 for p in groups[0]["params"])
     assert groups[1]["weight_decay"] == 0 and all(p.ndim == 1 for p in groups[1]["params"])
-    for p, q in zip(parameters(built_in), parameters(by_groups)):
+    for p, q in zip(parameters(built_in), parameters(by_groups), strict=False):
         torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
     no_decay = small(optimizer=name, **{**settings, "alpha": 0.0}).fit(X, y)
     assert not torch.allclose(parameters(no_decay)[0], parameters(built_in)[0], atol=1e-4)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+
 from skloss import RobustLossClassifier
 
 
