@@ -519,10 +519,10 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"fused=True is not possible: {reason}. Use fused='auto'.")
             return None
         if fused is True:
-            # Fused even where the logits would fit: Triton on CUDA when installed
-            # ("auto" picks it there), the chunked backend otherwise.
+            # Fused even where the logits would fit: Triton on CUDA when installed,
+            # the chunked backend otherwise.
             on_cuda = _module_device(module).type == "cuda"
-            return "auto" if on_cuda and fused_heads.triton_available() else "chunked"
+            return "triton" if on_cuda and fused_heads.triton_available() else "chunked"
         return "auto"
 
     def _check_module_output(self, module, n_features, n_outputs):

@@ -565,6 +565,44 @@ def test_triton_all_statistics_and_class_splits(triton_backend, splits):
         assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("chunk_bytes,chunks", [
+    (40 * 16 * 4, "three column chunks, all rows"),
+    (16 * 16 * 4, "row chunks of 16 and column chunks"),
+])
+def test_triton_backward_in_chunks(triton_backend, monkeypatch, chunk_bytes, chunks):
+    # The backward writes dL/dz one chunk at a time and multiplies chunk by chunk;
+    # several chunks (over classes, and over rows too when a column does not fit)
+    # must give the gradients of the whole, for every statistic at once.
+    monkeypatch.setattr(triton_backend, "MIN_CHUNK_COLS", 16)
+    rows, cols = triton_backend.plan_gradient_chunks(40, 37, 4, chunk_bytes, 16)
+    assert (rows, cols) == ((40, 16) if chunks.startswith("three") else (16, 16))
+    h, weight, bias, target = small_problem(seed=11)
+    leaves = [t.clone().requires_grad_() for t in (h, weight, bias)]
+    stats = triton_backend.triton_statistics(*leaves, target, STATISTICS, 0.7,
+                                             chunk_bytes=chunk_bytes)
+    ref_leaves = [t.double().requires_grad_() for t in (h, weight, bias)]
+    expected = logit_statistics(ref_leaves[0] @ ref_leaves[1].T + ref_leaves[2], target,
+                                STATISTICS, 0.7)
+    expected = torch.stack([expected[name] for name in STATISTICS])
+    coef = torch.randn(len(STATISTICS), 40, generator=torch.Generator().manual_seed(1)).to(h)
+    grads = torch.autograd.grad(stats, leaves, coef)
+    expected_grads = torch.autograd.grad(expected, ref_leaves, coef.double())
+    for got, want in zip(grads, expected_grads, strict=True):
+        assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_gradient_chunk_plan():
+    pytest.importorskip("triton")
+    plan = importlib.import_module("skloss.fused._triton").plan_gradient_chunks
+    # Whole columns when 1024 classes of every row fit: 256 MiB of bf16 at N = 8192
+    # is 16384 classes, the weight gradient of each chunk is then final.
+    assert plan(8192, 256000, 2, 256 * 2**20, 64) == (8192, 16384)
+    assert plan(8192, 1000, 2, 256 * 2**20, 64) == (8192, 1000)
+    # Too many rows for 1024 columns: rows in multiples of the row block.
+    assert plan(2**20, 256000, 2, 256 * 2**20, 64) == (131072, 1024)
+    assert plan(1000, 5000, 4, 1, 64) == (64, 1024)
+
+
 def test_triton_float16_is_as_accurate_as_naive_float16(triton_backend):
     loss = get_loss("gce")
     h, weight, bias, target = small_problem()

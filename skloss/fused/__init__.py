@@ -92,10 +92,11 @@ def resolve_backend(backend, h, n_classes, chunk_bytes=DEFAULT_CHUNK_BYTES, fusa
     Returns
     -------
     str
-        ``backend`` itself unless it is "auto", which picks "triton" for CUDA
-        tensors of a Triton dtype when Triton is installed, else "chunked" when
-        the float32 logits, ``n_samples * n_classes * 4`` bytes, exceed
-        ``chunk_bytes``, else "naive".
+        ``backend`` itself unless it is "auto", which materialises the logits
+        ("naive") when they fit: when the float32 logits, ``n_samples *
+        n_classes * 4`` bytes, are within ``chunk_bytes``. Larger logits go to
+        "triton" for CUDA tensors of a Triton dtype when Triton is installed,
+        else to "chunked".
 
     Examples
     --------
@@ -109,10 +110,13 @@ def resolve_backend(backend, h, n_classes, chunk_bytes=DEFAULT_CHUNK_BYTES, fusa
         return backend
     if not fusable:
         return "naive"
+    n_rows = h.numel() // h.shape[-1] if h.shape[-1] else 0
+    if n_rows * n_classes * 4 <= chunk_bytes:
+        # Small logits cost less to materialise than to recompute, on any device.
+        return "naive"
     if h.is_cuda and h.dtype in _TRITON_DTYPES and triton_available():
         return "triton"
-    n_rows = h.numel() // h.shape[-1] if h.shape[-1] else 0
-    return "chunked" if n_rows * n_classes * 4 > chunk_bytes else "naive"
+    return "chunked"
 
 
 def linear_loss(

@@ -11,12 +11,19 @@ dtype (float16, bfloat16 or float32), and never write them:
   and a tempered log-sum-exp, each only when the loss's form asks for it.
   When there are few row blocks, the classes are split over several programs
   whose partial statistics are merged afterwards on ``(splits, n)`` tensors;
-- the backward kernel recomputes one ``(rows, classes)`` tile, turns it into
-  ``dL/dz`` from the per-row coefficients ``dL/ds`` and adds ``dz @ W``,
-  ``dz^T @ h`` and the column sums into float32 gradients with atomic adds.
+- the backward kernel recomputes the tiles of one chunk of classes (all rows,
+  or as many as the byte budget allows), turns each into ``dL/dz`` from the
+  per-row coefficients ``dL/ds`` and writes it, in the input dtype, to a
+  chunk-sized buffer, with float32 column sums for the bias. The two gradient
+  products ``dz @ W`` and ``dz^T @ h`` of the chunk are then ordinary matrix
+  products (cuBLAS on a GPU). An earlier version added both products into
+  float32 gradients with atomic adds from inside the kernel; on an H200 that
+  was 11x slower than the naive path (741 vs 64 ms at N = 8192, D = 2304,
+  K = 256000, bf16), the atomics being the suspect. Memory is the chunk
+  buffer (``chunk_bytes``, 256 MiB by default) plus the gradients.
   Optionally, as Cut Cross-Entropy does, a tile whose ``|softmax - onehot|``
-  is everywhere below ``filter_eps`` is skipped (an approximation; off by
-  default).
+  is everywhere below ``filter_eps`` gets a zero gradient (an approximation;
+  off by default), and a chunk whose tiles are all zero skips its products.
 
 On a machine without a GPU the same kernels run on CPU tensors under
 ``TRITON_INTERPRET=1`` (set before this module is imported); that is how the
@@ -34,7 +41,14 @@ except ImportError:  # a Triton without the interpreter: kernels always compile
 
 from ._stats import STATISTICS
 
-__all__ = ["triton_statistics", "INTERPRETED"]
+__all__ = ["triton_statistics", "plan_gradient_chunks", "INTERPRETED", "GRADIENT_CHUNK_BYTES"]
+
+#: Default byte budget of the backward pass's ``dL/dz`` buffer (input dtype).
+GRADIENT_CHUNK_BYTES = 256 * 2**20
+
+#: Classes a backward chunk has at least (when there are that many): the inner
+#: size of the ``dz @ W`` product, kept wide enough for an efficient GEMM.
+MIN_CHUNK_COLS = 1024
 
 
 @triton.jit
@@ -130,23 +144,29 @@ def _forward_kernel(
 
 
 @triton.jit
-def _backward_kernel(
-    h_ptr, w_ptr, b_ptr, target_ptr, stats_ptr, coef_ptr, grad_h_ptr, grad_w_ptr, grad_b_ptr,
-    n_rows, n_classes, n_features, stride_h, stride_w, inv_temperature, filter_eps,
+def _logit_gradient_kernel(
+    h_ptr, w_ptr, b_ptr, target_ptr, stats_ptr, coef_ptr, dz_ptr, colsum_ptr, keep_ptr,
+    n_rows, n_classes, n_features, stride_h, stride_w, stride_dz, first_col, chunk_cols,
+    inv_temperature, filter_eps,
     HAS_BIAS: tl.constexpr, LSE: tl.constexpr, TARGET: tl.constexpr, MEAN: tl.constexpr,
     VAR: tl.constexpr, LSE_T: tl.constexpr,
     I_LSE: tl.constexpr, I_TARGET: tl.constexpr, I_MEAN: tl.constexpr, I_VAR: tl.constexpr,
     I_LSE_T: tl.constexpr,
-    NEED_H: tl.constexpr, NEED_W: tl.constexpr, NEED_B: tl.constexpr, FILTER: tl.constexpr,
+    NEED_B: tl.constexpr, FILTER: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
     PRECISION: tl.constexpr,
 ):
+    # One (rows, classes) tile of dL/dz for the classes first_col ... first_col +
+    # chunk_cols, written in the input dtype to dz[row, col - first_col]; the two
+    # gradient products are then plain matrix products (cuBLAS), so no program
+    # ever adds into memory another program writes.
     pid_m = tl.program_id(0)
     pid_n = tl.program_id(1)
     rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    cols = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    local = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    cols = first_col + local
     row_ok = rows < n_rows
-    col_ok = cols < n_classes
+    col_ok = local < chunk_cols
     valid = row_ok[:, None] & col_ok[None, :]
     z = _logit_tile(h_ptr, w_ptr, b_ptr, rows, cols, row_ok, col_ok, n_features, stride_h,
                     stride_w, HAS_BIAS, BLOCK_M, BLOCK_N, BLOCK_D, PRECISION)
@@ -176,33 +196,18 @@ def _backward_kernel(
         hit = cols[None, :] == target[:, None]
         dz += tl.where(hit, coef[:, None], 0.0)
     dz = tl.where(valid, dz, 0.0)
-    keep = True
     if FILTER:
         # Only for forms of lse and target alone: the tile's gradient is then
         # c * (softmax - onehot) row by row, negligible where that is.
         off_target = tl.where(valid, tl.abs(probs - tl.where(hit, 1.0, 0.0)), 0.0)
         keep = tl.max(tl.max(off_target, 1), 0) >= filter_eps
-    if keep:
-        dz_in = dz.to(h_ptr.dtype.element_ty)
-        h_rows = rows.to(tl.int64)[:, None] * stride_h
-        w_rows = cols.to(tl.int64)[:, None] * stride_w
-        for d0 in range(0, n_features, BLOCK_D):
-            dims = d0 + tl.arange(0, BLOCK_D)
-            d_ok = dims < n_features
-            if NEED_H:
-                w_tile = tl.load(w_ptr + w_rows + dims[None, :],
-                                 mask=col_ok[:, None] & d_ok[None, :], other=0.0)
-                part_h = tl.dot(dz_in, w_tile, input_precision=PRECISION)
-                tl.atomic_add(grad_h_ptr + rows.to(tl.int64)[:, None] * n_features + dims[None, :],
-                              part_h, mask=row_ok[:, None] & d_ok[None, :])
-            if NEED_W:
-                h_tile = tl.load(h_ptr + h_rows + dims[None, :],
-                                 mask=row_ok[:, None] & d_ok[None, :], other=0.0)
-                part_w = tl.dot(tl.trans(dz_in), h_tile, input_precision=PRECISION)
-                tl.atomic_add(grad_w_ptr + cols.to(tl.int64)[:, None] * n_features + dims[None, :],
-                              part_w, mask=col_ok[:, None] & d_ok[None, :])
-        if NEED_B:
-            tl.atomic_add(grad_b_ptr + cols, tl.sum(dz, 0), mask=col_ok)
+        dz = tl.where(keep, dz, 0.0)
+        tl.store(keep_ptr + pid_m * tl.num_programs(1) + pid_n, keep.to(tl.int32))
+    out = dz_ptr + rows.to(tl.int64)[:, None] * stride_dz + local[None, :]
+    tl.store(out, dz.to(dz_ptr.dtype.element_ty), mask=valid)
+    if NEED_B:
+        # Column sums in float32, one row of partial sums per row block.
+        tl.store(colsum_ptr + pid_m * chunk_cols + local, tl.sum(dz, 0), mask=col_ok)
 
 
 #: Whether the kernels were built by Triton's CPU interpreter (TRITON_INTERPRET=1
@@ -274,33 +279,95 @@ class _TritonStatistics(torch.autograd.Function):
         n_classes = weight.shape[0]
         options = ctx.options
         bm, bn, bd = options["block_m"], options["block_n"], options["block_d"]
-        grad_h = torch.zeros(n_rows, n_features, dtype=torch.float32, device=h.device)
-        grad_w = torch.zeros(n_classes, n_features, dtype=torch.float32, device=h.device)
-        grad_b = torch.zeros(n_classes, dtype=torch.float32, device=h.device)
+        rows, cols = plan_gradient_chunks(n_rows, n_classes, h.element_size(),
+                                          options["chunk_bytes"], bm)
         index = {name: i for i, name in enumerate(ctx.statistics)}
         filter_eps = options.get("filter_eps")
-        _backward_kernel[(triton.cdiv(n_rows, bm), triton.cdiv(n_classes, bn))](
-            h, weight, bias if bias is not None else h, target, stats,
-            grad_stats.to(torch.float32).contiguous(), grad_h, grad_w, grad_b,
-            n_rows, n_classes, n_features, h.stride(0), weight.stride(0),
-            1.0 / ctx.temperature if ctx.temperature else 1.0,
-            filter_eps if filter_eps is not None else 0.0,
-            HAS_BIAS=bias is not None,
-            LSE="lse" in index, TARGET="target" in index, MEAN="mean" in index,
-            VAR="var" in index, LSE_T="lse_t" in index,
-            I_LSE=index.get("lse", 0), I_TARGET=index.get("target", 0),
-            I_MEAN=index.get("mean", 0), I_VAR=index.get("var", 0),
-            I_LSE_T=index.get("lse_t", 0),
-            NEED_H=bool(need_h), NEED_W=bool(need_w), NEED_B=bool(need_b),
-            FILTER=filter_eps is not None,
-            BLOCK_M=bm, BLOCK_N=bn, BLOCK_D=bd, PRECISION=_precision(h.dtype),
-        )
+        coef = grad_stats.to(torch.float32).contiguous()
+        # dz @ W sums over class chunks: float32, rounded once at the end. dz^T @ h
+        # sums over row chunks: written straight into the weight's dtype when there
+        # is one row chunk (the usual case), as the naive path rounds it.
+        grad_h = torch.zeros(n_rows, n_features, dtype=torch.float32, device=h.device) \
+            if need_h else None
+        one_row_chunk = rows >= n_rows
+        grad_w = None
+        if need_w:
+            grad_w = torch.empty_like(weight) if one_row_chunk else torch.zeros(
+                n_classes, n_features, dtype=torch.float32, device=h.device)
+        grad_b = torch.zeros(n_classes, dtype=torch.float32, device=h.device) if need_b else None
+        dz_buffer = torch.empty(rows * cols, dtype=h.dtype, device=h.device)
+        for r0 in range(0, n_rows, rows):
+            r1 = min(r0 + rows, n_rows)
+            n_chunk_rows = r1 - r0
+            h_rows = h[r0:r1]
+            for c0 in range(0, n_classes, cols):
+                c1 = min(c0 + cols, n_classes)
+                width = c1 - c0
+                dz = dz_buffer[: n_chunk_rows * width].view(n_chunk_rows, width)
+                grid = (triton.cdiv(n_chunk_rows, bm), triton.cdiv(width, bn))
+                colsum = torch.empty(grid[0], width, dtype=torch.float32, device=h.device) \
+                    if need_b else coef
+                keep = torch.empty(grid, dtype=torch.int32, device=h.device) \
+                    if filter_eps is not None else coef
+                _logit_gradient_kernel[grid](
+                    h_rows, weight, bias if bias is not None else h, target[r0:r1],
+                    stats[:, r0:r1].contiguous(), coef[:, r0:r1].contiguous(), dz, colsum, keep,
+                    n_chunk_rows, n_classes, n_features, h.stride(0), weight.stride(0),
+                    dz.stride(0), c0, width,
+                    1.0 / ctx.temperature if ctx.temperature else 1.0,
+                    filter_eps if filter_eps is not None else 0.0,
+                    HAS_BIAS=bias is not None,
+                    LSE="lse" in index, TARGET="target" in index, MEAN="mean" in index,
+                    VAR="var" in index, LSE_T="lse_t" in index,
+                    I_LSE=index.get("lse", 0), I_TARGET=index.get("target", 0),
+                    I_MEAN=index.get("mean", 0), I_VAR=index.get("var", 0),
+                    I_LSE_T=index.get("lse_t", 0),
+                    NEED_B=bool(need_b), FILTER=filter_eps is not None,
+                    BLOCK_M=bm, BLOCK_N=bn, BLOCK_D=bd, PRECISION=_precision(h.dtype),
+                )
+                if need_b:
+                    grad_b[c0:c1] += colsum.sum(dim=0)
+                if filter_eps is not None and not bool(keep.any()):
+                    # Every tile of this chunk was negligible: its products are zero.
+                    if need_w and one_row_chunk:
+                        grad_w[c0:c1].zero_()
+                    continue
+                if need_h:
+                    grad_h[r0:r1] += dz @ weight[c0:c1]
+                if need_w:
+                    if one_row_chunk:
+                        torch.mm(dz.T, h_rows, out=grad_w[c0:c1])
+                    else:
+                        grad_w[c0:c1] += dz.T @ h_rows
         return (
             grad_h.to(h.dtype) if need_h else None,
             grad_w.to(weight.dtype) if need_w else None,
             grad_b.to(bias.dtype) if need_b else None,
             None, None, None, None,
         )
+
+
+def plan_gradient_chunks(n_rows, n_classes, itemsize, chunk_bytes, block_m):
+    """Rows and classes of one chunk of ``dL/dz`` for the backward pass.
+
+    Whole columns (every row) when ``MIN_CHUNK_COLS`` classes of them fit the
+    budget, so that each chunk's weight gradient ``dz^T h`` is final; otherwise
+    as many rows as fit (a multiple of ``block_m``) by ``MIN_CHUNK_COLS`` classes.
+
+    Examples
+    --------
+    >>> plan_gradient_chunks(8192, 256000, 2, 256 * 2**20, 64)
+    (8192, 16384)
+    >>> plan_gradient_chunks(8192, 1000, 2, 256 * 2**20, 64)
+    (8192, 1000)
+    >>> plan_gradient_chunks(2**20, 256000, 2, 256 * 2**20, 64)
+    (131072, 1024)
+    """
+    min_cols = min(n_classes, MIN_CHUNK_COLS)
+    if n_rows * min_cols * itemsize <= chunk_bytes:
+        return n_rows, min(n_classes, max(min_cols, chunk_bytes // (n_rows * itemsize)))
+    rows = max(block_m, chunk_bytes // (min_cols * itemsize) // block_m * block_m)
+    return min(rows, n_rows), min_cols
 
 
 def _merge_splits(part, statistics, n_classes, cols_per_split):
@@ -328,7 +395,8 @@ def _merge_splits(part, statistics, n_classes, cols_per_split):
 
 
 def triton_statistics(h, weight, bias, target, statistics, temperature, filter_eps=None,
-                      block_m=None, block_n=None, block_d=None, splits=None):
+                      block_m=None, block_n=None, block_d=None, splits=None,
+                      chunk_bytes=GRADIENT_CHUNK_BYTES):
     """Per-row statistics of ``h W^T + b`` computed by the Triton kernels.
 
     Parameters
@@ -354,6 +422,9 @@ def triton_statistics(h, weight, bias, target, statistics, temperature, filter_e
     splits : int, default=None
         Programs the classes are split over in the forward pass; None picks
         enough to fill the GPU.
+    chunk_bytes : int, default=GRADIENT_CHUNK_BYTES
+        Byte budget of the backward pass's ``dL/dz`` buffer (see
+        :func:`plan_gradient_chunks`).
 
     Returns
     -------
@@ -411,6 +482,9 @@ def triton_statistics(h, weight, bias, target, statistics, temperature, filter_e
                 raise ValueError(f"{key} must be a power of two >= 16, got {value!r}.")
             options[key] = value
     options["splits"] = splits
+    if isinstance(chunk_bytes, bool) or not isinstance(chunk_bytes, int) or chunk_bytes <= 0:
+        raise ValueError(f"chunk_bytes must be a positive integer, got {chunk_bytes!r}.")
+    options["chunk_bytes"] = chunk_bytes
     options["filter_eps"] = None if filter_eps is None else float(filter_eps)
     return _TritonStatistics.apply(
         h, weight, bias, target.contiguous(), tuple(statistics), temperature, options
