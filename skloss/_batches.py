@@ -174,6 +174,23 @@ class TrainingData:
             yield self._batch_from_rows(rows.to(self.device))
 
 
+#: Bytes the logits of one evaluation block may take (as float64): prediction and
+#: validation run in blocks of rows this small, so that their memory does not grow
+#: with the number of classes (4,096 rows up to 512 classes, 104 rows at 20,000).
+EVALUATION_BLOCK_BYTES = 16 * 2**20
+
+
+def evaluation_rows(n_outputs, preferred=4096):
+    """Rows of one inference block: ``preferred``, fewer when the logits are wide.
+
+    Examples
+    --------
+    >>> evaluation_rows(10), evaluation_rows(20_000)
+    (4096, 104)
+    """
+    return max(1, min(preferred, EVALUATION_BLOCK_BYTES // (8 * max(1, n_outputs))))
+
+
 def iterate_rows(X, batch_size, device):
     """Yield dense float32 tensors of consecutive rows of ``X``, for inference."""
     n_samples = X.shape[0]

@@ -22,14 +22,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from skorch.callbacks import EpochTimer
 
-from skloss._batches import TrainingData, as_feature_tensor, iterate_rows
+from skloss._batches import TrainingData, as_feature_tensor, evaluation_rows, iterate_rows
 from skloss._devices import resolve_device
 from skloss._net import LossModule, ProgressBar, SklossNet, StoppingRule
 from skloss._optim import OptimizerFactory
 from skloss.losses._base import KNOWN_REQUIREMENTS
 from skloss.modules import ACTIVATIONS, MLP
-
-_PREDICT_BATCH_SIZE = 4096
 
 _COMMON_PARAMS_DOC = """
     hidden_layer_sizes : tuple of int, default=(100,)
@@ -256,23 +254,28 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     # ---- prediction -------------------------------------------------------------------
-    def _logits(self, X):
+    def _logits(self, X, each_block=None):
+        """Logits of ``X`` as float64 on the CPU, in blocks of rows.
+
+        ``each_block`` maps every block of logits (float64, CPU) to what is kept
+        of it, so that ``predict`` keeps labels rather than all the logits.
+        """
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype="numeric", reset=False)
         module = self.net_.module_
         device = _module_device(module)
+        rows_per_block = evaluation_rows(self.loss_.n_outputs(len(self.classes_)))
         was_training = module.training
         module.eval()
+        parts = []
         try:
             with torch.no_grad():
-                parts = [
-                    module(rows)
-                    for rows in iterate_rows(as_feature_tensor(X, device), _PREDICT_BATCH_SIZE,
-                                             device)
-                ]
+                for rows in iterate_rows(as_feature_tensor(X, device), rows_per_block, device):
+                    block = module(rows).to(device="cpu", dtype=torch.float64)
+                    parts.append(block if each_block is None else each_block(block))
         finally:
             module.train(was_training)
-        return torch.cat(parts).to(device="cpu", dtype=torch.float64)
+        return torch.cat(parts)
 
     def decision_function(self, X):
         """Logits of the network.
@@ -306,10 +309,13 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
             Rows sum to 1; columns follow ``classes_``.
         """
         check_is_fitted(self)
-        probabilities = self.loss_.link(self._logits(X))
+        return self._logits(X, self._probabilities).numpy()
+
+    def _probabilities(self, logits):
+        probabilities = self.loss_.link(logits)
         if probabilities.shape[1] == 1:
             probabilities = torch.cat([1 - probabilities, probabilities], dim=1)
-        return probabilities.numpy()
+        return probabilities
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
@@ -327,8 +333,10 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        codes = np.argmax(self.predict_proba(X), axis=1)
-        return self.classes_[codes]
+        check_is_fitted(self)
+        # Block by block, so that only the labels of all rows are ever held.
+        codes = self._logits(X, lambda logits: self._probabilities(logits).argmax(dim=1))
+        return self.classes_[codes.numpy()]
 
     # ---- scikit-learn metadata -------------------------------------------------------
     def __sklearn_tags__(self):

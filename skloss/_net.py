@@ -14,6 +14,8 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
+from skloss._batches import evaluation_rows
+
 __all__ = ["SklossNet", "StoppingRule", "ProgressBar"]
 
 
@@ -72,7 +74,9 @@ class SklossNet(NeuralNet):
         # each one (.item()) would synchronise and cost a host round trip per batch.
         batch_losses, batch_sizes = [], []
         n_correct = torch.zeros((), device=data.device, dtype=torch.long)
-        batch_size = self.batch_size if training else max(self.batch_size, 4096)
+        batch_size = self.batch_size if training else evaluation_rows(
+            loss.n_outputs(self.criterion_.n_classes), max(self.batch_size, 4096)
+        )
         stratified = training and "stratified" in loss.requires
         with torch.set_grad_enabled(training):
             for batch in data.batches(

@@ -552,3 +552,20 @@ def test_partial_fit_after_fit_and_fit_after_partial_fit(iris):
     streamed.partial_fit(X, y, classes=np.unique(y))
     streamed.fit(X, y)  # warm start from the partially fitted net, with early stopping
     assert streamed.n_iter_ == 4 and len(streamed.validation_scores_) == 3
+
+
+def test_prediction_runs_in_blocks_that_shrink_with_the_class_count(monkeypatch):
+    # predict_proba and predict go through the network a block of rows at a time,
+    # with fewer rows when the logits are wide; the result must not depend on it.
+    import skloss._batches as batches
+
+    X, y = make_classification(n_samples=300, n_features=8, n_informative=6, n_classes=5,
+                               random_state=0)
+    clf = RobustLossClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0).fit(X, y)
+    with torch.no_grad():
+        logits = clf.net_.module_(torch.as_tensor(X, dtype=torch.float32)).double()
+    expected = torch.softmax(logits, dim=1).numpy()
+    monkeypatch.setattr(batches, "EVALUATION_BLOCK_BYTES", 8 * 5 * 7)
+    assert batches.evaluation_rows(5) == 7  # 43 blocks for 300 rows
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[expected.argmax(axis=1)])
