@@ -168,10 +168,12 @@ def linear_loss(
         (``reduction="none"`` gives them 0), as in
         :func:`torch.nn.functional.cross_entropy`.
     filter_eps : float or "auto", default=None
-        Triton only: skip the backward work of blocks of classes whose softmax
-        probabilities are all below ``filter_eps`` (and that hold no target),
-        as Cut Cross-Entropy does; "auto" uses the input dtype's resolution,
-        ``finfo(dtype).eps / 2``. None keeps the gradient exact.
+        Triton only, and only for losses of ``lse`` and ``target`` (the ``p_y``
+        family without label smoothing): a tile of logits whose
+        ``|softmax - onehot|`` stays below ``filter_eps`` gets a zero gradient,
+        as in Cut Cross-Entropy, and a chunk of classes whose tiles are all
+        zero skips its matrix products. "auto" is ``finfo(dtype).eps / 32``.
+        None keeps the gradient exact.
 
     Returns
     -------
