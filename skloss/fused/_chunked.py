@@ -12,6 +12,8 @@ import math
 
 import torch
 
+from ._gradients import linear_gradients
+
 __all__ = ["chunked_statistics", "plan_blocks", "MIN_ROWS"]
 
 #: Rows per block never go below this (unless the batch is smaller): narrower
@@ -104,45 +106,21 @@ class _ChunkedStatistics(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_stats):
         h, weight, bias, target, stats = ctx.saved_tensors
-        need_h, need_w, need_b = ctx.needs_input_grad[:3]
-        n_rows, n_classes = h.shape[0], weight.shape[0]
+        needs = tuple(ctx.needs_input_grad[:3])
+        n_classes = weight.shape[0]
         acc = stats.dtype
-        low_precision = h.dtype != acc
         index = {name: i for i, name in enumerate(ctx.statistics)}
-        # Low-precision gradients are summed over blocks in float32 and rounded once.
-        grad_h = torch.zeros(n_rows, h.shape[1], dtype=acc, device=h.device) if need_h else None
-        grad_w = torch.zeros_like(weight, dtype=acc) if need_w else None
-        grad_b = torch.zeros(n_classes, dtype=acc, device=h.device) if need_b else None
-        for r0 in range(0, n_rows, ctx.rows):
-            r1 = min(r0 + ctx.rows, n_rows)
-            h_rows = h[r0:r1]
-            coef = grad_stats[:, r0:r1]
-            row_stats = stats[:, r0:r1]
-            for c0 in range(0, n_classes, ctx.cols):
-                c1 = min(c0 + ctx.cols, n_classes)
-                z = _logit_block(h_rows, weight[c0:c1], None if bias is None else bias[c0:c1], acc)
-                dz = _logit_gradient(z, coef, row_stats, index, target[r0:r1], c0, n_classes,
-                                     ctx.temperature)
-                del z
-                dz_mm = dz.to(h.dtype) if low_precision else dz
-                if need_h:
-                    if low_precision:
-                        grad_h[r0:r1] += dz_mm @ weight[c0:c1]
-                    else:
-                        grad_h[r0:r1].addmm_(dz_mm, weight[c0:c1])
-                if need_w:
-                    if low_precision:
-                        grad_w[c0:c1] += dz_mm.T @ h_rows
-                    else:
-                        grad_w[c0:c1].addmm_(dz_mm.T, h_rows)
-                if need_b:
-                    grad_b[c0:c1] += dz.sum(dim=0)
-                del dz, dz_mm
-        if low_precision:
-            grad_h = None if grad_h is None else grad_h.to(h.dtype)
-            grad_w = None if grad_w is None else grad_w.to(weight.dtype)
-            grad_b = None if grad_b is None else grad_b.to(bias.dtype)
-        return grad_h, grad_w, grad_b, None, None, None, None, None
+
+        def chunk_gradient(r0, r1, c0, c1):
+            # Recompute the block, then turn it into dL/dz in place.
+            z = _logit_block(h[r0:r1], weight[c0:c1], None if bias is None else bias[c0:c1], acc)
+            dz = _logit_gradient(z, grad_stats[:, r0:r1], stats[:, r0:r1], index,
+                                 target[r0:r1], c0, n_classes, ctx.temperature)
+            column_sums = dz.sum(dim=0) if needs[2] else None
+            return dz.to(h.dtype), column_sums
+
+        grads = linear_gradients(h, weight, bias, needs, ctx.rows, ctx.cols, chunk_gradient)
+        return (*grads, None, None, None, None, None)
 
 
 def _rows_statistics(out, index, h_rows, weight, bias, target, temperature, cols, acc):

@@ -39,6 +39,7 @@ try:
 except ImportError:  # a Triton without the interpreter: kernels always compile
     InterpretedFunction = ()
 
+from ._gradients import linear_gradients
 from ._stats import STATISTICS
 
 __all__ = ["triton_statistics", "plan_gradient_chunks", "INTERPRETED", "GRADIENT_CHUNK_BYTES"]
@@ -274,7 +275,7 @@ class _TritonStatistics(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_stats):
         h, weight, bias, target, stats = ctx.saved_tensors
-        need_h, need_w, need_b = ctx.needs_input_grad[:3]
+        needs = tuple(ctx.needs_input_grad[:3])
         n_rows, n_features = h.shape
         n_classes = weight.shape[0]
         options = ctx.options
@@ -284,67 +285,39 @@ class _TritonStatistics(torch.autograd.Function):
         index = {name: i for i, name in enumerate(ctx.statistics)}
         filter_eps = options.get("filter_eps")
         coef = grad_stats.to(torch.float32).contiguous()
-        # dz @ W sums over class chunks: float32, rounded once at the end. dz^T @ h
-        # sums over row chunks: written straight into the weight's dtype when there
-        # is one row chunk (the usual case), as the naive path rounds it.
-        grad_h = torch.zeros(n_rows, n_features, dtype=torch.float32, device=h.device) \
-            if need_h else None
-        one_row_chunk = rows >= n_rows
-        grad_w = None
-        if need_w:
-            grad_w = torch.empty_like(weight) if one_row_chunk else torch.zeros(
-                n_classes, n_features, dtype=torch.float32, device=h.device)
-        grad_b = torch.zeros(n_classes, dtype=torch.float32, device=h.device) if need_b else None
         dz_buffer = torch.empty(rows * cols, dtype=h.dtype, device=h.device)
-        for r0 in range(0, n_rows, rows):
-            r1 = min(r0 + rows, n_rows)
-            n_chunk_rows = r1 - r0
-            h_rows = h[r0:r1]
-            for c0 in range(0, n_classes, cols):
-                c1 = min(c0 + cols, n_classes)
-                width = c1 - c0
-                dz = dz_buffer[: n_chunk_rows * width].view(n_chunk_rows, width)
-                grid = (triton.cdiv(n_chunk_rows, bm), triton.cdiv(width, bn))
-                colsum = torch.empty(grid[0], width, dtype=torch.float32, device=h.device) \
-                    if need_b else coef
-                keep = torch.empty(grid, dtype=torch.int32, device=h.device) \
-                    if filter_eps is not None else coef
-                _logit_gradient_kernel[grid](
-                    h_rows, weight, bias if bias is not None else h, target[r0:r1],
-                    stats[:, r0:r1].contiguous(), coef[:, r0:r1].contiguous(), dz, colsum, keep,
-                    n_chunk_rows, n_classes, n_features, h.stride(0), weight.stride(0),
-                    dz.stride(0), c0, width,
-                    1.0 / ctx.temperature if ctx.temperature else 1.0,
-                    filter_eps if filter_eps is not None else 0.0,
-                    HAS_BIAS=bias is not None,
-                    LSE="lse" in index, TARGET="target" in index, MEAN="mean" in index,
-                    VAR="var" in index, LSE_T="lse_t" in index,
-                    I_LSE=index.get("lse", 0), I_TARGET=index.get("target", 0),
-                    I_MEAN=index.get("mean", 0), I_VAR=index.get("var", 0),
-                    I_LSE_T=index.get("lse_t", 0),
-                    NEED_B=bool(need_b), FILTER=filter_eps is not None,
-                    BLOCK_M=bm, BLOCK_N=bn, BLOCK_D=bd, PRECISION=_precision(h.dtype),
-                )
-                if need_b:
-                    grad_b[c0:c1] += colsum.sum(dim=0)
-                if filter_eps is not None and not bool(keep.any()):
-                    # Every tile of this chunk was negligible: its products are zero.
-                    if need_w and one_row_chunk:
-                        grad_w[c0:c1].zero_()
-                    continue
-                if need_h:
-                    grad_h[r0:r1] += dz @ weight[c0:c1]
-                if need_w:
-                    if one_row_chunk:
-                        torch.mm(dz.T, h_rows, out=grad_w[c0:c1])
-                    else:
-                        grad_w[c0:c1] += dz.T @ h_rows
-        return (
-            grad_h.to(h.dtype) if need_h else None,
-            grad_w.to(weight.dtype) if need_w else None,
-            grad_b.to(bias.dtype) if need_b else None,
-            None, None, None, None,
-        )
+
+        def chunk_gradient(r0, r1, c0, c1):
+            n_chunk_rows, width = r1 - r0, c1 - c0
+            dz = dz_buffer[: n_chunk_rows * width].view(n_chunk_rows, width)
+            grid = (triton.cdiv(n_chunk_rows, bm), triton.cdiv(width, bn))
+            colsum = torch.empty(grid[0], width, dtype=torch.float32, device=h.device) \
+                if needs[2] else coef
+            keep = torch.empty(grid, dtype=torch.int32, device=h.device) \
+                if filter_eps is not None else coef
+            _logit_gradient_kernel[grid](
+                h[r0:r1], weight, bias if bias is not None else h, target[r0:r1],
+                stats[:, r0:r1].contiguous(), coef[:, r0:r1].contiguous(), dz, colsum, keep,
+                n_chunk_rows, n_classes, n_features, h.stride(0), weight.stride(0),
+                dz.stride(0), c0, width,
+                1.0 / ctx.temperature if ctx.temperature else 1.0,
+                filter_eps if filter_eps is not None else 0.0,
+                HAS_BIAS=bias is not None,
+                LSE="lse" in index, TARGET="target" in index, MEAN="mean" in index,
+                VAR="var" in index, LSE_T="lse_t" in index,
+                I_LSE=index.get("lse", 0), I_TARGET=index.get("target", 0),
+                I_MEAN=index.get("mean", 0), I_VAR=index.get("var", 0),
+                I_LSE_T=index.get("lse_t", 0),
+                NEED_B=needs[2], FILTER=filter_eps is not None,
+                BLOCK_M=bm, BLOCK_N=bn, BLOCK_D=bd, PRECISION=_precision(h.dtype),
+            )
+            column_sums = colsum.sum(dim=0) if needs[2] else None
+            if filter_eps is not None and not bool(keep.any()):
+                return None, column_sums  # every tile negligible: skip the products
+            return dz, column_sums
+
+        grads = linear_gradients(h, weight, bias, needs, rows, cols, chunk_gradient)
+        return (*grads, None, None, None, None)
 
 
 def plan_gradient_chunks(n_rows, n_classes, itemsize, chunk_bytes, block_m):
