@@ -36,14 +36,7 @@ GAMMA = 0.1
 TOLERANCE = 1e-8
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # Hundreds of tiny matrix products: on a busy machine, torch's thread pool
-    # costs far more than it saves.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -70,14 +70,7 @@ N, D, K = 252, 507, N_CLASSES
 SMALL_BUDGET = 128 * 40 * 8
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    # Every tensor here is small: a second intra-op thread only adds spin-waiting,
-    # which costs seconds on a loaded 2-core machine. Restored afterwards.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def make_problem(n=N, d=D, k=K, seed=0, scale=0.15):

@@ -48,14 +48,7 @@ _LOG_1E4 = math.log(1e-4)
 # ---- helpers ------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    # Every tensor here is tiny: extra intra-op threads only add synchronisation, which
-    # costs seconds on a loaded 2-core machine. Restored for the other test modules.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def n_classes_for(loss):
