@@ -308,7 +308,6 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
             Rows sum to 1; columns follow ``classes_``.
         """
-        check_is_fitted(self)
         return self._logits(X, self._probabilities).numpy()
 
     def _probabilities(self, logits):
@@ -333,7 +332,6 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
         # Block by block, so that only the labels of all rows are ever held.
         codes = self._logits(X, lambda logits: self._probabilities(logits).argmax(dim=1))
         return self.classes_[codes.numpy()]
