@@ -13,6 +13,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 import scipy.sparse as sp
 import torch
+from skorch.dataset import Dataset
 
 
 class Batch(NamedTuple):
@@ -62,8 +63,11 @@ def slice_as_float(X, start, stop, device, dtype=torch.float32):
     return X[start:stop].to(device=device, dtype=dtype)
 
 
-class TrainingData:
+class TrainingData(Dataset):
     """Features, encoded labels and weights of one call to ``fit``/``partial_fit``.
+
+    A skorch ``Dataset`` (``X`` and ``y`` as skorch's callbacks read them), served
+    in whole batches by :meth:`batches` rather than per sample.
 
     Parameters
     ----------
@@ -89,6 +93,9 @@ class TrainingData:
 
     def __len__(self):
         return self.n_samples
+
+    def __getitem__(self, i):
+        return rows_as_float(self.X, [i], self.device)[0], self.y[i]
 
     def batches(self, batch_size, generator=None, stratified=False):
         """Yield :class:`Batch` es covering every row once.

@@ -6,93 +6,38 @@ net (:class:`~skloss._net.SklossNet`) → fitted attributes. Subclasses only say
 which loss to train with (:meth:`_make_loss`) and document their parameters.
 """
 
-import contextlib
 import copy
+import threading
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, compute_sample_weight
+from sklearn.utils import TransformerTags, check_random_state, compute_sample_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from skorch.callbacks import EpochTimer
+from skorch.callbacks import Callback
 
 from skloss._batches import TrainingData, as_feature_tensor, evaluation_rows, iterate_rows
 from skloss._devices import resolve_device
-from skloss._net import LossModule, ProgressBar, SklossNet, StoppingRule
+from skloss._net import CONTEXT_PROVIDERS, LossModule, ProgressBar, SklossNet, StoppingRule
 from skloss._optim import OptimizerFactory
-from skloss.losses._base import KNOWN_REQUIREMENTS
+from skloss._scores import decision_scores, probability_columns
+from skloss.exceptions import TrainingInterruptedWarning
 from skloss.modules import ACTIVATIONS, MLP
 
-_COMMON_PARAMS_DOC = """
-    hidden_layer_sizes : tuple of int, default=(100,)
-        Hidden layer widths of the default MLP, as in ``MLPClassifier``.
-        Ignored when ``module`` is given.
-    activation : {"relu", "tanh", "logistic", "identity", "gelu"}, default="relu"
-        Hidden-layer non-linearity of the default MLP.
-    alpha : float, default=1e-4
-        L2 penalty on the weight matrices (not the biases), scaled as in
-        ``MLPClassifier``: the objective adds ``alpha / (2 * batch_size) * ||W||^2``.
-    batch_size : int or "auto", default="auto"
-        Minibatch size; "auto" is ``min(200, n_samples)``.
-    learning_rate_init : float, default=1e-3
-        Learning rate of the optimiser.
-    max_iter : int, default=200
-        Maximum number of epochs (passes over the data).
-    optimizer : {"adam", "adamw", "sgd"} or callable, default="adam"
-        "adam" and "adamw" use betas (0.9, 0.999), eps 1e-8; "sgd" uses Nesterov
-        momentum 0.9 (``MLPClassifier``'s settings). A torch optimiser class (or any
-        callable ``f(param_groups, lr=...)``) is used as is.
-    early_stopping : bool, default=False
-        Hold out a stratified ``validation_fraction`` of the training data, stop
-        when its accuracy has not improved by ``tol`` for more than
-        ``n_iter_no_change`` epochs, and restore the best epoch's weights.
-    validation_fraction : float, default=0.1
-        Share of the training data held out when ``early_stopping`` is True.
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
-    tol : float, default=1e-4
-        Improvement threshold of the stopping rule (validation accuracy with
-        ``early_stopping``, training loss without).
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and the validation split. With an
-        int, fits on the CPU are bit-identical; the global torch RNG is untouched.
-    verbose : bool, default=False
-        Show a progress bar over epochs with the latest losses.
-    warm_start : bool, default=False
-        Continue from the previous solution on the next ``fit``.
-    module : torch.nn.Module class, callable or instance, default=None
-        The network. A class or callable is called as
-        ``module(n_features_in=..., n_outputs=...)``; an instance is deep-copied and
-        trained from its current weights. None builds :class:`skloss.modules.MLP`.
-    device : {"auto", "cpu", "cuda"} or str, default="auto"
-        Torch device; "auto" is CUDA when available.
-    class_weight : dict, "balanced" or None, default=None
-        Weights per class, multiplied into ``sample_weight``.
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks (instances or ``(name, callback)`` pairs).
-    fused : "auto" or bool, default="auto"
-        Compute the training loss from the network's last hidden layer and output
-        layer with :func:`skloss.fused.linear_loss`, without materialising the
-        ``batch_size x n_classes`` logits. Possible when the network exposes
-        ``features`` and ``head`` with ``forward(x) == head(features(x))`` (the
-        default MLP does) and the loss has a fused form and needs no context.
-        "auto" does it when a batch's float32 logits would exceed
-        ``skloss.fused.DEFAULT_CHUNK_BYTES`` (16 MiB, e.g. 200 rows x 21,000
-        classes); True always does it (an error if it is not possible); False never.
-"""
 
 
-class BaseLossClassifier(ClassifierMixin, BaseEstimator):
+class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the skloss classifiers; not for direct use.
 
     Subclasses define ``__init__`` with their own parameters plus
-    the common parameters documented in ``_COMMON_PARAMS_DOC``, and implement :meth:`_make_loss`.
+    the common parameters (:data:`skloss._docstrings.COMMON_PARAMETERS`), and implement :meth:`_make_loss`.
     """
 
     _parameter_constraints = {
@@ -140,48 +85,7 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        self._validate_params()
-        loss = self._checked_loss()
-        reuse = self.warm_start and hasattr(self, "net_")
-        X, y = validate_data(
-            self, X, y, accept_sparse="csr", dtype="numeric", reset=not reuse
-        )
-        check_classification_targets(y)
-        classes, y_encoded = np.unique(y, return_inverse=True)
-        if reuse and not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                "warm_start can only be used where y has the same classes as in the "
-                f"previous call to fit: previously {self.classes_.tolist()}, now "
-                f"{classes.tolist()}. Set warm_start=False to start afresh."
-            )
-        self._check_classes(classes, loss, len(y))
-        weight = self._combined_weights(X, y_encoded, classes, sample_weight, partial=False)
-
-        valid_data = None
-        train_index = np.arange(len(y_encoded))
-        seed = self._seed_from_random_state()
-        if self.early_stopping:
-            train_index, valid_index = self._validation_split(y_encoded, seed)
-            valid_data = self._training_data(X, y_encoded, None, valid_index)
-        train_data = self._training_data(X, y_encoded, weight, train_index)
-
-        if not reuse:
-            self.classes_ = classes
-            self.loss_ = loss
-            self._seed = seed
-            self.n_iter_ = 0
-            self.loss_curve_ = []
-        with self._seeded(seed):
-            if not reuse:
-                self.net_ = self._build_net(X.shape[1], len(train_data))
-            self._train(train_data, valid_data, epochs=self.max_iter, seed=seed, stopping_rule=True)
-        if not dict(self.net_.callbacks_)["stopping"].converged_:
-            warnings.warn(
-                f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and the "
-                "optimisation has not converged yet.",
-                ConvergenceWarning,
-            )
-        return self
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch on ``(X, y)``, continuing from the current weights.
@@ -189,7 +93,9 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training features of this chunk.
         y : array-like of shape (n_samples,)
+            Labels of this chunk.
         classes : array-like of shape (n_classes,), default=None
             Every class of the whole stream; required on the first call and must
             not change afterwards (scikit-learn's rule).
@@ -199,19 +105,97 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : object
+            The estimator, trained one more epoch.
         """
-        first_call = not hasattr(self, "net_")
-        if first_call:
+        return self._fit(X, y, classes=classes, sample_weight=sample_weight, incremental=True)
+
+    def _fit(self, X, y, sample_weight=None, classes=None, incremental=False):
+        """``fit`` (``incremental=False``) and ``partial_fit``: one pipeline.
+
+        Array in, validate and encode, weights, training data, net (built on a
+        fresh start), epochs, fitted attributes. Everything that can be wrong
+        with the input is reported before the first epoch.
+        """
+        fitted = hasattr(self, "net_")
+        fresh = not fitted or not (incremental or self.warm_start)
+        if fresh or not incremental:
             self._validate_params()
-            if classes is None:
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit: the list of "
-                    "every label the stream will contain."
-                )
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype="numeric", reset=first_call)
+            self._check_callbacks()
+        if incremental and not fitted and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: the list of "
+                "every label the stream will contain."
+            )
+        loss = self._checked_loss() if fresh else self.loss_
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype="numeric", reset=fresh)
+        _check_float32_range(X)
         check_classification_targets(y)
+        if incremental:
+            classes = self._stream_classes(classes, y, fresh)
+            if self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight='balanced' is not supported by partial_fit, which sees one "
+                    "chunk at a time. Compute weights on a large sample of the stream with "
+                    "sklearn.utils.class_weight.compute_class_weight and pass them as a dict."
+                )
+            y_encoded = np.searchsorted(classes, y)
+        else:
+            classes, y_encoded = _unique_labels(y, return_inverse=True)
+            if not fresh and not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where y has the same classes as in the "
+                    f"previous call to fit: previously {self.classes_.tolist()}, now "
+                    f"{classes.tolist()}. Set warm_start=False to start afresh."
+                )
+        if fresh:
+            # partial_fit accepts one-row chunks; fit needs two samples.
+            self._check_classes(classes, loss, None if incremental else len(y))
+        weight = self._combined_weights(X, y_encoded, classes, sample_weight, partial=incremental)
+
+        if fresh:
+            seed = self._seed_from_random_state()
+        elif incremental:
+            # Each partial_fit call draws its stream from the base seed and the epochs
+            # so far: a sequence of calls is reproducible without storing a generator.
+            seed = (self._seed + self.n_iter_) % (2**31 - 1)
+        else:
+            seed = self._seed_from_random_state()
+        valid_data = None
+        train_index = np.arange(len(y_encoded))
+        early_stopping = self.early_stopping and not incremental
+        if early_stopping:
+            train_index, valid_index = self._validation_split(y_encoded, seed)
+            valid_data = self._training_data(X, y_encoded, None, valid_index)
+        train_data = self._training_data(X, y_encoded, weight, train_index)
+
+        if fresh:
+            self.classes_ = classes
+            self.loss_ = loss
+            self._seed = seed
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+            self.net_ = self._build_net(X.shape[1], len(train_data), seed)
+        self._train(train_data, valid_data, epochs=1 if incremental else self.max_iter,
+                    seed=seed, stopping_rule=not incremental)
+        if self.net_.interrupted_:
+            warnings.warn(
+                f"{type(self).__name__}: training was interrupted (KeyboardInterrupt); the "
+                "estimator is fitted as of the last completed epoch: its weights, n_iter_="
+                f"{self.n_iter_} and loss_curve_ describe that epoch.",
+                TrainingInterruptedWarning,
+            )
+        elif not incremental and not dict(self.net_.callbacks_)["stopping"].converged_:
+            warnings.warn(
+                f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and the "
+                "optimisation has not converged yet.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def _stream_classes(self, classes, y, first_call):
+        """The classes of a partial_fit stream, checked against this chunk."""
         if classes is not None:
-            classes = np.unique(np.asarray(classes))
+            classes = _unique_labels(np.asarray(classes), name="classes")
             if not first_call and not np.array_equal(classes, self.classes_):
                 raise ValueError(
                     f"classes={classes.tolist()} is not the same as on the first call to "
@@ -219,49 +203,55 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
                 )
         else:
             classes = self.classes_
-        unknown = np.setdiff1d(np.unique(y), classes)
-        if unknown.size:
+        try:
+            unknown = np.setdiff1d(_unique_labels(y), classes).tolist()
+        except TypeError:
+            unknown = [label for label in set(y.tolist()) if label not in set(classes.tolist())]
+        if len(unknown):
             raise ValueError(
-                f"y contains labels {unknown.tolist()} that are not in classes="
+                f"y contains labels {unknown} that are not in classes="
                 f"{classes.tolist()}; pass every label of the stream in classes on the "
                 "first call."
             )
-        if first_call:
-            loss = self._checked_loss()
-            self._check_classes(classes, loss, n_samples=None)  # one-row chunks are fine
-        if self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' is not supported by partial_fit, which sees one "
-                "chunk at a time. Compute weights on a large sample of the stream with "
-                "sklearn.utils.class_weight.compute_class_weight and pass them as a dict."
-            )
-        y_encoded = np.searchsorted(classes, y)
-        weight = self._combined_weights(X, y_encoded, classes, sample_weight, partial=True)
-        train_data = self._training_data(X, y_encoded, weight, np.arange(len(y_encoded)))
-        if first_call:
-            self.classes_ = classes
-            self.loss_ = loss
-            self._seed = self._seed_from_random_state()
-            self.n_iter_ = 0
-            self.loss_curve_ = []
-        # Each call draws its own stream of random numbers from the base seed, so
-        # a sequence of calls is reproducible without storing a generator.
-        seed = (self._seed + self.n_iter_) % (2**31 - 1)
-        with self._seeded(seed):
-            if first_call:
-                self.net_ = self._build_net(X.shape[1], len(train_data))
-            self._train(train_data, None, epochs=1, seed=seed, stopping_rule=False)
-        return self
+        return classes
+
+    def set_params(self, **params):
+        """Set parameters; ``loss__<name>`` also works where ``loss`` is a registry name.
+
+        A nested loss parameter on a loss given by name (``loss="gce"``,
+        ``loss__q=0.5``) replaces the name by a new instance of that loss, then
+        sets the parameter on it, so grid searches over ``loss__q`` work with
+        ``loss="gce"`` as with ``loss=GCE()``.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters, nested ones as ``loss__q``.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        if any(key.startswith("loss__") for key in params) and "loss" in self.get_params(False):
+            loss = params.get("loss", self.get_params(False)["loss"])
+            if isinstance(loss, str):
+                from skloss.losses import get_loss
+
+                params = {**params, "loss": get_loss(loss)}
+        return super().set_params(**params)
 
     # ---- prediction -------------------------------------------------------------------
-    def _logits(self, X, each_block=None):
-        """Logits of ``X`` as float64 on the CPU, in blocks of rows.
+    def _forward_blocks(self, X, part, each_block=None):
+        """``part(rows)`` for blocks of rows of ``X``, as float64 on the CPU.
 
-        ``each_block`` maps every block of logits (float64, CPU) to what is kept
-        of it, so that ``predict`` keeps labels rather than all the logits.
+        ``part`` is the network or a piece of it; ``each_block`` maps every block
+        (float64, CPU) to what is kept of it, so that ``predict`` keeps labels
+        rather than all the logits.
         """
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype="numeric", reset=False)
+        _check_float32_range(X)
         module = self.net_.module_
         device = _module_device(module)
         rows_per_block = evaluation_rows(self.loss_.n_outputs(len(self.classes_)))
@@ -271,11 +261,15 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         try:
             with torch.no_grad():
                 for rows in iterate_rows(as_feature_tensor(X, device), rows_per_block, device):
-                    block = module(rows).to(device="cpu", dtype=torch.float64)
+                    block = part(rows).to(device="cpu", dtype=torch.float64)
                     parts.append(block if each_block is None else each_block(block))
         finally:
             module.train(was_training)
         return torch.cat(parts)
+
+    def _logits(self, X, each_block=None):
+        check_is_fitted(self)
+        return self._forward_blocks(X, self.net_.module_, each_block)
 
     def decision_function(self, X):
         """Logits of the network.
@@ -283,18 +277,14 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to score.
 
         Returns
         -------
         ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
             For two classes, the score of ``classes_[1]`` relative to ``classes_[0]``.
         """
-        logits = self._logits(X)
-        if logits.shape[1] == 1:
-            return logits[:, 0].numpy()
-        if logits.shape[1] == 2:
-            return (logits[:, 1] - logits[:, 0]).numpy()
-        return logits.numpy()
+        return decision_scores(self._logits(X)).numpy()
 
     def predict_proba(self, X):
         """Class probabilities, through the loss's link (softmax unless it says otherwise).
@@ -302,6 +292,7 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to score.
 
         Returns
         -------
@@ -311,10 +302,34 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         return self._logits(X, self._probabilities).numpy()
 
     def _probabilities(self, logits):
-        probabilities = self.loss_.link(logits)
-        if probabilities.shape[1] == 1:
-            probabilities = torch.cat([1 - probabilities, probabilities], dim=1)
-        return probabilities
+        return probability_columns(self.loss_.link(logits))
+
+    def transform(self, X):
+        """The last hidden layer: what the network's output layer sees.
+
+        A fitted estimator is then an ordinary scikit-learn transformer, usable as
+        a feature extractor (``AnalyticIncrementalClassifier(backbone=...)``, a
+        ``Pipeline`` step).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to embed.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_hidden)
+            ``module.features(X)`` as float64.
+        """
+        check_is_fitted(self)
+        features = getattr(self.net_.module_, "features", None)
+        if not isinstance(features, torch.nn.Module):
+            raise AttributeError(
+                f"transform needs a module with a `features` submodule (the part before "
+                f"the output layer); {type(self.net_.module_).__name__} has none. The "
+                "default MLP has one."
+            )
+        return self._forward_blocks(X, features).numpy()
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
@@ -327,10 +342,12 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to classify.
 
         Returns
         -------
         ndarray of shape (n_samples,)
+            Labels from ``classes_``.
         """
         # Block by block, so that only the labels of all rows are ever held.
         codes = self._logits(X, lambda logits: self._probabilities(logits).argmax(dim=1))
@@ -346,18 +363,38 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         except Exception:  # an invalid loss is reported by fit, not by tags
             binary_only = False
         tags.classifier_tags.multi_class = not binary_only
+        # transform returns the last hidden layer, always as float64.
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float64"])
         return tags
 
     # ---- internals --------------------------------------------------------------------
     def _checked_loss(self):
         loss = self._make_loss()
-        unknown = [r for r in loss.requires if r not in KNOWN_REQUIREMENTS]
+        unknown = [r for r in loss.requires if r not in CONTEXT_PROVIDERS]
         if unknown:
             raise ValueError(
                 f"loss {loss!r} requires {unknown}, which the training step cannot provide; "
-                f"known requirements are {list(KNOWN_REQUIREMENTS)}."
+                f"known requirements are {list(CONTEXT_PROVIDERS)}."
             )
         return loss
+
+    def _check_callbacks(self):
+        """Every entry of ``callbacks`` is a skorch callback with a free name."""
+        for position, entry in enumerate(self.callbacks or []):
+            name, callback = entry if _is_named_pair(entry) else (None, entry)
+            if not (isinstance(callback, Callback) or (
+                isinstance(callback, type) and issubclass(callback, Callback)
+            )):
+                raise TypeError(
+                    f"callbacks[{position}] is {callback!r} ({type(callback).__name__}), not a "
+                    "skorch callback: pass instances of skorch.callbacks.Callback (or "
+                    "(name, callback) pairs)."
+                )
+            if name in _RESERVED_CALLBACK_NAMES:
+                raise ValueError(
+                    f"callbacks[{position}] is named {name!r}, which skloss uses for its own "
+                    f"callback; choose another name (taken: {sorted(_RESERVED_CALLBACK_NAMES)})."
+                )
 
     def _check_classes(self, classes, loss, n_samples):
         if n_samples is not None and n_samples < 2:
@@ -386,6 +423,7 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         if self.class_weight is not None:
             class_weight = self.class_weight
             if isinstance(class_weight, dict):
+                _check_class_weight_values(class_weight)
                 unknown = set(class_weight) - set(classes.tolist())
                 if unknown and not partial:
                     raise ValueError(
@@ -439,31 +477,32 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
     def _seed_from_random_state(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    @contextlib.contextmanager
-    def _seeded(self, seed):
-        # Seed inside a forked RNG so the user's global torch RNG is left untouched.
-        device = self._device()
-        devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
-
     def _resolved_batch_size(self, n_samples):
         if self.batch_size == "auto":
             return max(1, min(200, n_samples))
         return max(1, min(self.batch_size, n_samples))
 
-    def _build_module(self, n_features, n_outputs):
+    def _build_module(self, n_features, n_outputs, seed):
+        """The network, initialised from ``seed`` without the global torch RNG when skloss
+        builds it; a user's class or callable is built under the lock that seeds it."""
         if self.module is None:
             hidden = tuple(int(h) for h in np.atleast_1d(self.hidden_layer_sizes))
             if any(h < 1 for h in hidden):
                 raise ValueError(
                     f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes}."
                 )
-            return MLP(n_features, n_outputs, hidden, self.activation)
+            # Built on the meta device (no draws), then initialised on the CPU from the
+            # fit's own generator: the same weights on every device and in every thread.
+            with torch.device("meta"):
+                module = MLP(n_features, n_outputs, hidden, self.activation)
+            module = module.to_empty(device="cpu")
+            module.reset_parameters(torch.Generator().manual_seed(seed))
+            return module
         if isinstance(self.module, torch.nn.Module):
             return copy.deepcopy(self.module)
-        module = self.module(n_features_in=n_features, n_outputs=n_outputs)
+        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = self.module(n_features_in=n_features, n_outputs=n_outputs)
         if not isinstance(module, torch.nn.Module):
             raise TypeError(
                 f"module must build a torch.nn.Module when called as module(n_features_in="
@@ -471,13 +510,12 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
             )
         return module
 
-    def _build_net(self, n_features, n_samples):
+    def _build_net(self, n_features, n_samples, seed):
         batch_size = self._resolved_batch_size(n_samples)
         n_outputs = self.loss_.n_outputs(len(self.classes_))
-        module = self._build_module(n_features, n_outputs).to(self._device())
+        module = self._build_module(n_features, n_outputs, seed).to(self._device())
         self._check_module_output(module, n_features, n_outputs)
         callbacks = [
-            ("epoch_timer", EpochTimer()),
             ("stopping", StoppingRule(self.early_stopping, self.tol, self.n_iter_no_change)),
         ]
         if self.verbose:
@@ -495,7 +533,7 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
             batch_size=batch_size,
             train_split=None,
             callbacks=callbacks,
-            verbose=0,
+            verbose=int(bool(self.verbose)),
             device=self._device(),
         )
         net.initialize()
@@ -567,17 +605,21 @@ class BaseLossClassifier(ClassifierMixin, BaseEstimator):
         net.n_training_samples = len(train_data)
         net.batch_size = self._resolved_batch_size(len(train_data))
         generator = torch.Generator().manual_seed(seed)
+        loss_generator = None
+        if "generator" in self.loss_.requires:
+            loss_generator = torch.Generator(device=train_data.device).manual_seed(seed + 1)
         n_before = len(net.history)
-        net.partial_fit((train_data, valid_data), epochs=epochs, generator=generator)
+        net.partial_fit((train_data, valid_data), epochs=epochs, generator=generator,
+                        loss_generator=loss_generator)
         history = net.history[n_before:]
         self.n_iter_ += len(history)
         self.loss_curve_.extend(row["train_loss"] for row in history)
         if valid_data is not None:
             scores = [row["valid_acc"] for row in history]
             self.validation_scores_ = scores
-            self.best_validation_score_ = max(scores)
+            self.best_validation_score_ = max(scores, default=None)
         else:
-            self.best_loss_ = min(self.loss_curve_)
+            self.best_loss_ = min(self.loss_curve_, default=None)
 
 
 def _has_fused_head(module):
@@ -603,3 +645,56 @@ def _has_fused_head(module):
 def _module_device(module):
     parameter = next(module.parameters(), None)
     return torch.device("cpu") if parameter is None else parameter.device
+
+
+#: Names of the callbacks skloss's net adds itself.
+_RESERVED_CALLBACK_NAMES = frozenset(
+    {"epoch_timer", "train_loss", "valid_loss", "stopping", "progress"}
+)
+
+# Building a user's module seeds the global torch RNG: one build at a time, so that
+# fits in concurrent threads each get the initialisation their seed gives.
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
+def _is_named_pair(entry):
+    return isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)
+
+
+def _unique_labels(y, return_inverse=False, name="y"):
+    """``np.unique`` of labels, with a clear error for labels of mixed types."""
+    try:
+        return np.unique(y, return_inverse=return_inverse)
+    except TypeError as error:
+        kinds = sorted({type(label).__name__ for label in np.asarray(y, dtype=object).ravel()})
+        raise ValueError(
+            f"{name} mixes labels of types {kinds}, which cannot be sorted into classes_; "
+            f"use one type for every label, e.g. {name} = numpy.asarray({name}).astype(str)."
+        ) from error
+
+
+def _check_class_weight_values(class_weight):
+    for label, value in class_weight.items():
+        if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value) \
+                or value < 0:
+            raise ValueError(
+                f"class_weight[{label!r}] = {value!r}: class weights must be finite numbers "
+                ">= 0 (0 ignores the class); pass non-negative weights or 'balanced'."
+            )
+
+
+#: Largest magnitude a float32 holds: the networks compute in float32.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_float32_range(X):
+    """Reject features that are finite in float64 but overflow the float32 networks."""
+    values = X.data if sp.issparse(X) else X
+    if values.size and values.dtype.kind == "f" and values.dtype.itemsize > 4:
+        largest = float(np.max(np.abs(values)))
+        if largest > _FLOAT32_MAX:
+            raise ValueError(
+                f"X holds values up to {largest:.3g} in magnitude, beyond float32's range "
+                f"({_FLOAT32_MAX:.3g}) in which the network computes; scale the features "
+                "(e.g. sklearn.preprocessing.StandardScaler) or clip them."
+            )

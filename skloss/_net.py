@@ -1,10 +1,15 @@
 """The skorch net every skloss estimator trains with, and its training callbacks.
 
-``SklossNet`` keeps skorch's structure (initialisation, callbacks, history,
-checkpointing, devices) and replaces its per-batch machinery with a tight loop:
-batches come pre-sliced from :class:`skloss._batches.TrainingData`, the epoch
-loss is accumulated on the device and read once, and per-batch callback
-notifications happen only when a callback actually listens to them.
+``SklossNet`` keeps skorch's structure and contracts (initialisation, default
+``train_loss``/``valid_loss`` scoring with their ``_best`` flags, per-batch
+history records, callbacks, checkpointing, devices, ``KeyboardInterrupt`` as the
+way to stop) and replaces its per-sample data loading with a tight loop:
+batches come pre-sliced from :class:`skloss._batches.TrainingData`, the batch
+losses stay on the device and are read once per epoch, and callbacks are
+notified per batch only when one of them listens (then exactly as skorch does).
+
+The loss's context (what its ``requires`` asks for) is built in one place,
+:meth:`SklossNet.get_loss`, skorch's hook for computing a batch's loss.
 """
 
 import copy
@@ -12,15 +17,27 @@ import copy
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PassthroughScoring
 
-from skloss._batches import evaluation_rows
+from skloss._batches import TrainingData, as_feature_tensor, evaluation_rows, iterate_rows
+from skloss._scores import predicted_codes, probability_columns
 
-__all__ = ["SklossNet", "StoppingRule", "ProgressBar"]
+__all__ = ["SklossNet", "LossModule", "StoppingRule", "ProgressBar", "CONTEXT_PROVIDERS"]
 
 
 def _overrides(callback, method):
     return getattr(type(callback), method) is not getattr(Callback, method)
+
+
+# What the training step passes for each entry of ``Loss.requires``; the one place
+# that knows where each piece of context comes from.
+CONTEXT_PROVIDERS = {
+    "index": lambda net, batch: {"index": batch.index, "n_samples": net.n_training_samples},
+    "epoch": lambda net, batch: {"epoch": len(net.history) - 1},
+    "model": lambda net, batch: {"model": net.module_},
+    "inputs": lambda net, batch: {"inputs": batch.X},
+    "generator": lambda net, batch: {"generator": net.loss_generator_},
+}
 
 
 class SklossNet(NeuralNet):
@@ -29,16 +46,29 @@ class SklossNet(NeuralNet):
     ``module`` and ``criterion`` are passed initialised; ``criterion`` is a
     :class:`LossModule`. ``optimizer`` is a callable taking the module and
     returning a torch optimiser and a weight penalty (or None), as
-    :class:`skloss._optim.OptimizerFactory` does. Call
-    ``partial_fit(data, epochs=..., generator=...)``
-    where ``data`` is a ``(train, valid)`` pair of ``TrainingData`` (``valid`` may
-    be None); skorch's ``fit`` on arrays is not used.
+    :class:`skloss._optim.OptimizerFactory` does.
+
+    The estimators call ``partial_fit((train, valid), epochs=..., generator=...)``
+    with a ``(train, valid)`` pair of ``TrainingData`` (``valid`` may be None).
+    ``partial_fit(X, y)`` on arrays also works, with ``y`` holding encoded labels
+    (indices into the estimator's ``classes_``). ``predict`` returns encoded labels
+    and ``predict_proba`` the loss's probabilities, so skorch's scoring callbacks
+    and scikit-learn scorers score the net as they would a ``NeuralNetClassifier``.
+
+    An interrupt (``KeyboardInterrupt``, Ctrl-C) ends training after the last
+    completed epoch: a partly trained epoch is rolled back (weights and history
+    row) and ``interrupted_`` is set. skorch's ``EarlyStopping``, which raises
+    ``KeyboardInterrupt`` at the end of an epoch to stop, is a plain stop.
     """
 
     def get_default_callbacks(self):
-        # The estimator passes the callbacks it wants (timer, stopping, progress)
-        # explicitly; skorch's per-batch scorers and print log are not used.
-        return []
+        # skorch's defaults but its PrintLog (the estimators show a progress bar;
+        # a PrintLog passed in callbacks prints as on any skorch net).
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+        ]
 
     def initialize_optimizer(self, *args, **kwargs):
         self.optimizer_, self.weight_penalty_ = self.optimizer(self.module_)
@@ -51,120 +81,273 @@ class SklossNet(NeuralNet):
         )
         self._grad_listeners = any(_overrides(cb, "on_grad_computed") for cb in callbacks)
         self.stop_requested = False
+        self.interrupted_ = False
 
-    def fit_loop(self, X, y=None, epochs=None, generator=None, **fit_params):
-        train, valid = X
+    # ---- the loop ---------------------------------------------------------------------
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        if not self.initialized_:
+            self.initialize()
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, **fit_params)
+        except KeyboardInterrupt:
+            # Raised during an epoch (the end-of-epoch case is handled in
+            # fit_loop): back to the weights and history of the last whole epoch.
+            self._roll_back_epoch()
+            self.interrupted_ = True
+        self.notify("on_train_end", X=X, y=y)
+        return self
+
+    def fit(self, X, y=None, **fit_params):
+        if not self.warm_start or not self.initialized_:
+            self.initialize()
+        return self.partial_fit(X, y, **fit_params)
+
+    def fit_loop(self, X, y=None, epochs=None, generator=None, loss_generator=None, **fit_params):
+        train, valid = self._training_pair(X, y)
         epochs = self.max_epochs if epochs is None else epochs
+        if generator is None:
+            generator = torch.Generator().manual_seed(0)
+        self.loss_generator_ = loss_generator
         on_epoch_kwargs = {"dataset_train": train, "dataset_valid": valid}
         for _ in range(epochs):
+            self._remember_epoch_start()
             self.notify("on_epoch_begin", **on_epoch_kwargs)
             self.run_single_epoch(train, training=True, prefix="train", generator=generator)
             if valid is not None:
                 self.run_single_epoch(valid, training=False, prefix="valid")
-            self.notify("on_epoch_end", **on_epoch_kwargs)
-            if self.stop_requested:
+            self._epoch_start_state = None  # the epoch is complete: nothing to roll back
+            if not self._notify_epoch_end(**on_epoch_kwargs) or self.stop_requested:
                 break
         return self
+
+    def _notify_epoch_end(self, **kwargs):
+        """Notify ``on_epoch_end``; return False when a callback asked to stop.
+
+        skorch's ``EarlyStopping`` raises ``KeyboardInterrupt`` to stop: a stop,
+        not an interrupt. Any other ``KeyboardInterrupt`` here is one (Ctrl-C at an
+        epoch boundary): the epoch is complete and kept, and ``interrupted_`` says so.
+        """
+        self.on_epoch_end(self, **kwargs)
+        for _, callback in self.callbacks_:
+            try:
+                callback.on_epoch_end(self, **kwargs)
+            except KeyboardInterrupt:
+                if not isinstance(callback, EarlyStopping):
+                    self.interrupted_ = True
+                return False
+        return True
+
+    def _remember_epoch_start(self):
+        # One copy of the weights per epoch, so an interrupt can return to the
+        # last whole epoch; reused buffers, so no allocation after the first epoch.
+        current = list(self.module_.state_dict().values())
+        saved = getattr(self, "_saved_state", None)
+        if saved is None or len(saved) != len(current):
+            saved = [tensor.detach().clone() for tensor in current]
+            self._saved_state = saved
+        else:
+            with torch.no_grad():
+                for kept, tensor in zip(saved, current, strict=True):
+                    kept.copy_(tensor)
+        self._epoch_start_state = len(self.history)
+
+    def _roll_back_epoch(self):
+        n_rows = getattr(self, "_epoch_start_state", None)
+        if n_rows is None:
+            return
+        with torch.no_grad():
+            for tensor, kept in zip(self.module_.state_dict().values(), self._saved_state,
+                                    strict=True):
+                tensor.copy_(kept)
+        del self.history[n_rows:]
+        self._epoch_start_state = None
+
+    def _training_pair(self, X, y):
+        """``(train, valid)`` TrainingData from what ``partial_fit`` was given."""
+        if isinstance(X, tuple) and len(X) == 2 and isinstance(X[0], TrainingData):
+            return X
+        if y is None:
+            raise ValueError(
+                "SklossNet.partial_fit needs y: pass (X, y) with y holding encoded labels "
+                "(indices into the estimator's classes_), or use the estimator's fit."
+            )
+        codes = np.asarray(y)
+        n_classes = self.criterion_.n_classes
+        if codes.dtype.kind not in "iu" or codes.min() < 0 or codes.max() >= n_classes:
+            raise ValueError(
+                f"y must hold encoded labels, integers in [0, {n_classes}) (positions in the "
+                "estimator's classes_); use estimator.partial_fit for the original labels."
+            )
+        device = self.device
+        X = as_feature_tensor(X.cpu().numpy() if isinstance(X, torch.Tensor) else X, device)
+        return TrainingData(X, codes, None, device), None
 
     def run_single_epoch(self, iterator, training, prefix, step_fn=None, generator=None, **kw):
         data = iterator
         self.module_.train(training)
         loss = self.criterion_.loss
-        # Batch losses are kept on the device and summed once per epoch: reading
-        # each one (.item()) would synchronise and cost a host round trip per batch.
+        listening = self._batch_listeners
         batch_losses, batch_sizes = [], []
         n_correct = torch.zeros((), device=data.device, dtype=torch.long)
         batch_size = self.batch_size if training else evaluation_rows(
             loss.n_outputs(self.criterion_.n_classes), max(self.batch_size, 4096)
         )
-        stratified = training and "stratified" in loss.requires
-        with torch.set_grad_enabled(training):
-            for batch in data.batches(
-                batch_size, generator=generator if training else None, stratified=stratified
-            ):
-                if self._batch_listeners:
-                    self.notify("on_batch_begin", batch=batch, training=training)
-                if training:
-                    batch_loss = self.train_step(batch)
-                else:
-                    logits = self.module_(batch.X)
-                    n_correct += (self.criterion_.predict_codes(logits) == batch.y).sum()
-                    batch_loss = (
-                        self.criterion_.forward(logits, batch, net=self)
-                        if not loss.requires
-                        else torch.zeros((), device=data.device)
-                    )
-                batch_losses.append(batch_loss.detach())
-                batch_sizes.append(batch.y.shape[0])
-                if self._batch_listeners:
-                    self.notify("on_batch_end", batch=batch, training=training, loss=batch_loss)
-        sizes = torch.tensor(batch_sizes, dtype=torch.float32, device=data.device)
-        mean_loss = (torch.stack(batch_losses).float() @ sizes / sizes.sum()).item()
-        epoch = len(self.history)
-        if training and not np.isfinite(mean_loss):
-            raise FloatingPointError(
-                f"Training stopped at epoch {epoch}: the {loss!r} loss became {mean_loss}. "
-                "Lower learning_rate_init, scale the features (e.g. StandardScaler), or "
-                "choose a bounded loss."
-            )
-        if training or not loss.requires:
-            self.history.record(f"{prefix}_loss", mean_loss)
+        with_loss = training or not loss.requires
+        for batch in data.batches(
+            batch_size,
+            generator=generator if training else None,
+            stratified=training and loss.stratified_batches,
+        ):
+            skorch_batch = (batch.X, batch.y)
+            if listening:
+                self.notify("on_batch_begin", batch=skorch_batch, training=training)
+            step = self.train_step(batch) if training else self.validation_step(batch)
+            if not training:
+                n_correct += (predicted_codes(step["y_pred"]) == batch.y).sum()
+            if with_loss:
+                batch_losses.append(step["loss"].detach())
+            batch_sizes.append(batch.y.shape[0])
+            if listening:
+                if step["y_pred"] is None:  # fused training: logits only for the listener
+                    with torch.no_grad():
+                        step["y_pred"] = self.infer(batch.X)
+                if with_loss:
+                    self.history.record_batch(f"{prefix}_loss", step["loss"].item())
+                self.history.record_batch(f"{prefix}_batch_size", batch_sizes[-1])
+                self.notify("on_batch_end", batch=skorch_batch, training=training, **step)
+        self.history.record(f"{prefix}_batch_count", len(batch_sizes))
+        if with_loss:
+            values = torch.stack(batch_losses).float().tolist()
+            if training and not np.all(np.isfinite(values)):
+                raise FloatingPointError(
+                    f"Training stopped at epoch {len(self.history)}: the {loss!r} loss became "
+                    f"{np.mean(values)}. Lower learning_rate_init, scale the features (e.g. "
+                    "StandardScaler), or choose a bounded loss."
+                )
+            if not listening:
+                # The batch records skorch's scoring callbacks read, written at once.
+                for value, size in zip(values, batch_sizes, strict=True):
+                    self.history.new_batch()
+                    self.history.record_batch(f"{prefix}_loss", value)
+                    self.history.record_batch(f"{prefix}_batch_size", size)
         if not training:
             self.history.record(f"{prefix}_acc", n_correct.item() / len(data))
 
     def train_step(self, batch, **fit_params):
         optimizer = self.optimizer_
-        # What zero_grad(set_to_none=True) does, without its profiler hook (~15 µs a step).
-        for group in optimizer.param_groups:
-            for parameter in group["params"]:
-                parameter.grad = None
-        batch_loss = self.criterion_.training_loss(self.module_, batch, net=self)
-        batch_loss.backward()
+        step = self.train_step_single(batch)
         if self.weight_penalty_ is not None:
             self.weight_penalty_(optimizer)
         if self._grad_listeners:
             self.notify(
                 "on_grad_computed",
                 named_parameters=list(self.module_.named_parameters()),
-                batch=batch,
+                batch=(batch.X, batch.y),
                 training=True,
             )
         if isinstance(optimizer, torch.optim.LBFGS):
             # LBFGS re-evaluates the objective several times per step.
             def closure():
                 optimizer.zero_grad()
-                value = self.criterion_.training_loss(self.module_, batch, net=self)
-                value.backward()
-                return value
+                return self.train_step_single(batch)["loss"]
 
             optimizer.step(closure)
         else:
             optimizer.step()
-        return batch_loss
+        return step
+
+    def train_step_single(self, batch, **fit_params):
+        # What zero_grad(set_to_none=True) does, without its profiler hook (~15 µs a step).
+        for group in self.optimizer_.param_groups:
+            for parameter in group["params"]:
+                parameter.grad = None
+        self.module_.train(True)
+        if self.criterion_.fused_backend is None:
+            y_pred = self.infer(batch.X)
+            batch_loss = self.get_loss(y_pred, batch.y, X=batch, training=True)
+        else:
+            y_pred = None
+            batch_loss = self.criterion_.fused_loss(self.module_, batch)
+        batch_loss.backward()
+        return {"loss": batch_loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        self.module_.train(False)
+        with torch.no_grad():
+            y_pred = self.infer(batch.X)
+            batch_loss = (
+                self.get_loss(y_pred, batch.y, X=batch, training=False)
+                if not self.criterion_.loss.requires
+                else None
+            )
+        return {"loss": batch_loss, "y_pred": y_pred}
+
+    def infer(self, x, **fit_params):
+        return self.module_(x)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The batch's loss, with the context its loss ``requires``.
+
+        ``X`` is the :class:`~skloss._batches.Batch` (its weights and row
+        positions are part of the context).
+        """
+        batch = X
+        context = {}
+        for requirement in self.criterion_.loss.requires:
+            context.update(CONTEXT_PROVIDERS[requirement](self, batch))
+        return self.criterion_(y_pred, y_true, sample_weight=batch.weight, **context)
+
+    # ---- prediction, as skorch's scorers call it ----------------------------------------
+    def forward_iter(self, X, training=False, device="cpu"):
+        features = X.X if isinstance(X, TrainingData) else X
+        if isinstance(features, torch.Tensor) and features.device.type == "cpu":
+            features = features.numpy()
+        if not isinstance(features, torch.Tensor):
+            features = as_feature_tensor(features, self.device)
+        rows = evaluation_rows(self.criterion_.loss.n_outputs(self.criterion_.n_classes))
+        self.module_.train(training)
+        with torch.set_grad_enabled(training):
+            for block in iterate_rows(features, rows, self.device):
+                yield self.infer(block).to(device)
+
+    def _get_predict_nonlinearity(self):
+        return self.criterion_.probabilities
+
+    def predict(self, X):
+        """Encoded labels (positions in the estimator's ``classes_``)."""
+        return self.predict_proba(X).argmax(axis=1)
 
 
 class LossModule(torch.nn.Module):
-    """Adapts a skloss loss to a batch: passes the context it requires and
-    applies the batch's sample weights.
+    """The criterion of :class:`SklossNet`: a skloss loss and how it is computed.
 
-    The batch loss is ``mean(w * l)`` with weights normalised to mean 1 over the
+    The batch loss is ``loss.batch_loss(logits, y, sample_weight=w, **context)``:
+    for per-sample losses ``mean(w * l)`` with weights normalised to mean 1 over the
     training data, so that minibatch gradients are unbiased for the weighted
     objective and a constant rescaling of ``sample_weight`` changes nothing.
+
+    Parameters
+    ----------
+    loss : skloss.losses.Loss
+    n_classes : int
+    fused_backend : str or None
+        None: logits then loss. Otherwise the :mod:`skloss.fused` backend that
+        computes the training loss from ``module.features(X)`` and ``module.head``
+        (the estimator checked that the module and the loss allow it).
     """
 
     def __init__(self, loss, n_classes, fused_backend=None):
         super().__init__()
         self.loss = loss
         self.n_classes = n_classes
-        # None: logits then loss. Otherwise the skloss.fused backend that computes
-        # the training loss from module.features(X) and module.head (set by the
-        # estimator, which checked that the module and the loss allow it).
         self.fused_backend = fused_backend
 
-    def training_loss(self, module, batch, net=None):
-        """The batch's training loss, through the fused head when enabled."""
-        if self.fused_backend is None:
-            return self.forward(module(batch.X), batch, net=net)
+    def forward(self, logits, target, sample_weight=None, **context):
+        return self.loss.batch_loss(logits, target, sample_weight=sample_weight, **context)
+
+    def fused_loss(self, module, batch):
+        """The batch's training loss through the fused linear head."""
         from skloss.fused import linear_loss
 
         head = module.head
@@ -175,33 +358,9 @@ class LossModule(torch.nn.Module):
         )
         return values.mean()
 
-    def forward(self, logits, batch, net=None):
-        context = {}
-        requires = self.loss.requires
-        if requires:
-            if "index" in requires:
-                context["index"] = batch.index
-                context["n_samples"] = net.n_training_samples
-            if "epoch" in requires:
-                context["epoch"] = len(net.history) - 1
-            if "model" in requires:
-                context["model"] = net.module_
-            if "inputs" in requires:
-                context["inputs"] = batch.X
-        # per_sample, not __call__: the estimator validated the loss and its
-        # requirements before training, so the per-call checks are skipped here.
-        if self.loss.batch_level and batch.weight is not None:
-            context["count_weight"] = batch.weight
-        values = self.loss.per_sample(logits, batch.y, **context)
-        if batch.weight is not None:
-            values = values * batch.weight
-        return values.mean()
-
-    def predict_codes(self, logits):
-        """Encoded class predictions from logits (argmax of the loss's link)."""
-        if logits.shape[1] == 1:
-            return (logits[:, 0] > 0).long()
-        return logits.argmax(dim=1)
+    def probabilities(self, logits):
+        """One probability column per class, through the loss's link."""
+        return probability_columns(self.loss.link(logits))
 
 
 class StoppingRule(Callback):
@@ -271,3 +430,4 @@ class ProgressBar(Callback):
     def on_train_end(self, net, **kwargs):
         self.bar_.close()
         del self.bar_  # tqdm objects do not pickle
+

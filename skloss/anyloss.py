@@ -8,26 +8,23 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skloss._estimator import _COMMON_PARAMS_DOC, BaseLossClassifier
+from skloss._docstrings import Substitution, parameter_block
+from skloss._estimator import BaseLossClassifier
 from skloss.losses import get_loss
 from skloss.losses.metric import METRICS, AnyLoss
 
 __all__ = ["AnyLossClassifier"]
 
-# The common parameters, with this estimator's own default batch size.
-_PARAMS_DOC = _COMMON_PARAMS_DOC.replace(
-    """    batch_size : int or "auto", default="auto"
-        Minibatch size; "auto" is ``min(200, n_samples)``.""",
-    """    batch_size : int or "auto", default=512
+_BATCH_SIZE_DOC = """    batch_size : int or "auto", default=512
         Minibatch size (at most ``n_samples``); "auto" is ``min(200, n_samples)``.
         The loss is a metric of each batch: a batch needs enough positives for
         its F1 or recall to mean something, so prefer a few hundred samples at
-        least, more for rarer positives.""",
-)
+        least, more for rarer positives."""
 
 
+@Substitution(common_parameters=parameter_block(batch_size=_BATCH_SIZE_DOC))
 class AnyLossClassifier(BaseLossClassifier):
-    __doc__ = f"""A neural-network classifier trained to maximise F1, G-mean, MCC, ... directly.
+    """A neural-network classifier trained to maximise F1, G-mean, MCC, ... directly.
 
     AnyLoss (Han, Moniz and Chawla, KDD 2024) turns the confusion matrix into a
     differentiable function of the predicted probabilities, so the training loss
@@ -41,7 +38,7 @@ class AnyLossClassifier(BaseLossClassifier):
 
     Parameters
     ----------
-    metric : {{"f1", "fbeta", "balanced_accuracy", "gmean", "mcc", "accuracy"}} or \
+    metric : {"f1", "fbeta", "balanced_accuracy", "gmean", "mcc", "accuracy"} or \
 callable, default="f1"
         The metric to maximise (see :func:`skloss.losses.metric.confusion_metric`),
         or a callable ``metric(tp, fn, fp, tn) -> torch.Tensor`` of element-wise
@@ -53,11 +50,11 @@ callable, default="f1"
         With 73 (the paper's value) only samples with ``p`` roughly in
         ``(0.4, 0.6)`` carry gradient, which is why the network starts at
         ``p = 0.5`` (see Notes).
-    average : {{"macro", "micro"}}, default="macro"
+    average : {"macro", "micro"}, default="macro"
         For more than two classes: average of the metric over one-vs-rest
         confusion matrices (``"macro"``), or the metric of their sum
         (``"micro"``).
-{_PARAMS_DOC}
+%(common_parameters)s
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -226,8 +223,8 @@ callable, default="f1"
             )
         return self
 
-    def _build_module(self, n_features, n_outputs):
-        module = super()._build_module(n_features, n_outputs)
+    def _build_module(self, n_features, n_outputs, seed):
+        module = super()._build_module(n_features, n_outputs, seed)
         if self.module is None:
             # p = 0.5 for every sample at the start: A(p) is steep only near 0.5,
             # and a random last layer would put many samples where the loss is flat.

@@ -64,11 +64,22 @@ class MLP(nn.Module):
             width = size
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(width, n_outputs)
-        # Glorot-uniform weights and zero biases: MLPClassifier's initialisation
-        # for relu-type nets, so a user switching over starts from the same place.
+        self.reset_parameters()
+
+    def reset_parameters(self, generator=None):
+        """Glorot-uniform weights and zero biases, drawn from ``generator``.
+
+        ``MLPClassifier``'s initialisation for relu-type nets, so a user switching
+        over starts from the same place.
+
+        Parameters
+        ----------
+        generator : torch.Generator, default=None
+            The source of the draws; None uses the global torch RNG.
+        """
         for module in self.modules():
             if isinstance(module, nn.Linear):
-                nn.init.xavier_uniform_(module.weight)
+                nn.init.xavier_uniform_(module.weight, generator=generator)
                 nn.init.zeros_(module.bias)
 
     def forward(self, x):

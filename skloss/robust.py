@@ -1,13 +1,15 @@
 """``RobustLossClassifier``: an MLP classifier trained with any registered loss."""
 
-from skloss._estimator import _COMMON_PARAMS_DOC, BaseLossClassifier
+from skloss._docstrings import Substitution, parameter_block
+from skloss._estimator import BaseLossClassifier
 from skloss.losses import Loss, get_loss
 
 __all__ = ["RobustLossClassifier"]
 
 
+@Substitution(common_parameters=parameter_block())
 class RobustLossClassifier(BaseLossClassifier):
-    __doc__ = f"""A neural-network classifier trained with a pluggable loss.
+    """A neural-network classifier trained with a pluggable loss.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`
     (same parameter names and defaults) whose loss is a choice: the comp-sum
@@ -21,7 +23,7 @@ class RobustLossClassifier(BaseLossClassifier):
     loss : str or skloss.losses.Loss, default="ce"
         A registry name (see ``skloss.losses.LOSSES``) or a loss object, whose
         hyperparameters can be searched as ``loss__<name>``.
-{_COMMON_PARAMS_DOC}
+%(common_parameters)s
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)

@@ -560,7 +560,7 @@ def test_estimator_weights_enter_the_soft_counts(imbalanced):
     logits = 0.2 * torch.randn(50, 1, generator=generator)
     target = torch.tensor(y[:50])
     weight = torch.rand(50, generator=generator) + 0.5
-    value = clf.net_.criterion_(logits, Batch(None, target, weight, torch.arange(50)), net=clf.net_)
+    value = clf.net_.get_loss(logits, target, X=Batch(None, target, weight, torch.arange(50)))
     counts = np_soft_counts(logits.double().numpy(), y[:50], weight=weight.double().numpy())
     expected = weight.double().mean().item() * (1 - np_metric("f1", *counts)[0])
     np.testing.assert_allclose(float(value), expected, rtol=1e-5)

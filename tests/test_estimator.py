@@ -445,7 +445,7 @@ class NeedsBothClasses(Loss):
     """Pairwise kind: a batch without a positive or a negative breaks it."""
 
     name = "needs_both_classes"
-    requires = ("stratified",)
+    stratified_batches = True
     binary_only = True
 
     def per_sample(self, logits, target, **context):

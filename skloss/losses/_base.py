@@ -99,6 +99,7 @@ class Loss:
     requires = ()
     binary_only = False
     batch_level = False
+    stratified_batches = False
 
     # ---- scikit-learn style parameters -------------------------------------------------
     @classmethod
@@ -167,6 +168,13 @@ class Loss:
     def per_sample(self, logits, target, **context):
         """Per-sample loss values, shape ``(n_samples,)``."""
         raise NotImplementedError
+
+    def batch_loss(self, logits, target, sample_weight=None, **context):
+        """The training objective of one batch: ``mean(w * l)`` (plain mean without weights)."""
+        values = self.per_sample(logits, target, **context)
+        if sample_weight is not None:
+            values = values * sample_weight
+        return values.mean()
 
     def __call__(self, logits, target, *, reduction="mean", sample_weight=None, **context):
         """Compute the loss.

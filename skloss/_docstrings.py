@@ -1,0 +1,141 @@
+"""Named docstring fragments and the decorator that fills them in.
+
+Estimators share most of their parameters; each parameter's entry is written
+once here and a docstring names where the block goes with ``%(name)s``.
+:class:`Substitution` fails loudly on a missing or an unused fragment, so a
+docstring cannot silently lose a section when the text changes.
+"""
+
+import re
+
+__all__ = ["Substitution", "COMMON_PARAMETERS", "parameter_block"]
+
+_FIELD = re.compile(r"%\((\w+)\)s")
+
+
+class Substitution:
+    """Decorator filling ``%(name)s`` fields of a docstring with named fragments.
+
+    Parameters
+    ----------
+    **fragments : str
+        Text for each field; every field of the docstring must have one and every
+        fragment must be used.
+
+    Examples
+    --------
+    >>> @Substitution(extra="    y : int\\n        Another.")
+    ... def f(x, y):
+    ...     '''Do it.
+    ...
+    ...     Parameters
+    ...     ----------
+    ...     x : int
+    ...         One.
+    ... %(extra)s
+    ...     '''
+    >>> "Another." in f.__doc__
+    True
+    """
+
+    def __init__(self, **fragments):
+        self.fragments = fragments
+
+    def __call__(self, obj):
+        fields = set(_FIELD.findall(obj.__doc__ or ""))
+        missing = fields - set(self.fragments)
+        unused = set(self.fragments) - fields
+        if missing or unused:
+            raise ValueError(
+                f"docstring of {obj.__qualname__}: fields without a fragment {sorted(missing)}, "
+                f"fragments without a field {sorted(unused)}."
+            )
+        obj.__doc__ = _FIELD.sub(lambda match: self.fragments[match.group(1)], obj.__doc__)
+        return obj
+
+
+#: One numpydoc entry per parameter of :class:`skloss._estimator.BaseLossClassifier`.
+COMMON_PARAMETERS = {
+    "hidden_layer_sizes": """    hidden_layer_sizes : tuple of int, default=(100,)
+        Hidden layer widths of the default MLP, as in ``MLPClassifier``.
+        Ignored when ``module`` is given.""",
+    "activation": """    activation : {"relu", "tanh", "logistic", "identity", "gelu"}, default="relu"
+        Hidden-layer non-linearity of the default MLP.""",
+    "alpha": """    alpha : float, default=1e-4
+        L2 penalty on the weight matrices (not the biases), scaled as in
+        ``MLPClassifier``: the objective adds ``alpha / (2 * batch_size) * ||W||^2``.""",
+    "batch_size": """    batch_size : int or "auto", default="auto"
+        Minibatch size; "auto" is ``min(200, n_samples)``.""",
+    "learning_rate_init": """    learning_rate_init : float, default=1e-3
+        Learning rate of the optimiser.""",
+    "max_iter": """    max_iter : int, default=200
+        Maximum number of epochs (passes over the data).""",
+    "optimizer": """    optimizer : {"adam", "adamw", "sgd"} or callable, default="adam"
+        "adam" and "adamw" use betas (0.9, 0.999), eps 1e-8; "sgd" uses Nesterov
+        momentum 0.9 (``MLPClassifier``'s settings). A torch optimiser class (or any
+        callable ``f(param_groups, lr=...)`` returning a torch optimiser) is used as is.""",
+    "early_stopping": """    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the training data, stop
+        when its accuracy has not improved by ``tol`` for more than
+        ``n_iter_no_change`` epochs, and restore the best epoch's weights.""",
+    "validation_fraction": """    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping`` is True.""",
+    "n_iter_no_change": """    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.""",
+    "tol": """    tol : float, default=1e-4
+        Improvement threshold of the stopping rule (validation accuracy with
+        ``early_stopping``, training loss without).""",
+    "random_state": """    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, the validation split and any
+        random draws of the loss, all from generators owned by the fit: with an
+        int, fits on the CPU are bit-identical, also when several run at once in
+        threads, and the global torch RNG is untouched. A ``module`` class or
+        callable is built with the global torch RNG seeded from ``random_state``
+        (under a lock); randomness inside a user module's ``forward`` (dropout)
+        draws from the global RNG and is the user's to seed.""",
+    "verbose": """    verbose : bool, default=False
+        Show a progress bar over epochs with the latest losses (and let a skorch
+        ``PrintLog`` passed in ``callbacks`` print).""",
+    "warm_start": """    warm_start : bool, default=False
+        Continue from the previous solution on the next ``fit``.""",
+    "module": """    module : torch.nn.Module class, callable or instance, default=None
+        The network. A class or callable is called as
+        ``module(n_features_in=..., n_outputs=...)``; an instance is deep-copied and
+        trained from its current weights. None builds :class:`skloss.modules.MLP`.""",
+    "device": """    device : {"auto", "cpu", "cuda"} or str, default="auto"
+        Torch device; "auto" is CUDA when available.""",
+    "class_weight": """    class_weight : dict, "balanced" or None, default=None
+        Non-negative weights per class, multiplied into ``sample_weight``.""",
+    "callbacks": """    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks (instances or ``(name, callback)`` pairs); they see
+        what they see on a plain skorch net (per-batch ``y_pred`` and ``loss``,
+        history with ``train_loss``, ``valid_loss`` and their ``_best`` flags).""",
+    "fused": """    fused : "auto" or bool, default="auto"
+        Compute the training loss from the network's last hidden layer and output
+        layer with :func:`skloss.fused.linear_loss`, without materialising the
+        ``batch_size x n_classes`` logits. Possible when the network exposes
+        ``features`` and ``head`` with ``forward(x) == head(features(x))`` (the
+        default MLP does) and the loss has a fused form and needs no context.
+        "auto" does it when a batch's float32 logits would exceed
+        ``skloss.fused.DEFAULT_CHUNK_BYTES`` (16 MiB, e.g. 200 rows x 21,000
+        classes); True always does it (an error if it is not possible); False never.""",
+}
+
+
+def parameter_block(**overrides):
+    """The common parameters' entries in order, some replaced by name.
+
+    Parameters
+    ----------
+    **overrides : str
+        Replacement entries keyed by parameter name; an unknown name is an error.
+
+    Returns
+    -------
+    str
+        The entries, one per line block, ready for a ``Parameters`` section.
+    """
+    unknown = set(overrides) - set(COMMON_PARAMETERS)
+    if unknown:
+        raise KeyError(f"no common parameter named {sorted(unknown)}")
+    return "\n".join(overrides.get(name, text) for name, text in COMMON_PARAMETERS.items())
