@@ -17,4 +17,11 @@ def resolve_device(device):
         ) from error
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' was requested but CUDA is not available; use 'auto'.")
+    try:  # any other backend (mps, xpu, ...) this build or machine lacks
+        torch.empty(0, device=resolved)
+    except (RuntimeError, AssertionError) as error:
+        raise ValueError(
+            f"device={device!r} is not available with this torch build on this machine "
+            f"({type(error).__name__} allocating a tensor there); use 'auto' or 'cpu'."
+        ) from error
     return resolved

@@ -118,6 +118,48 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         """
         fitted = hasattr(self, "net_")
         fresh = not fitted or not (incremental or self.warm_start)
+        # Bad input must leave a fitted estimator as it was: validate_data resets these
+        # two on a fresh start, so they are put back if anything below refuses the input.
+        kept = {k: self.__dict__[k] for k in ("n_features_in_", "feature_names_in_")
+                if k in self.__dict__}
+        try:
+            prepared = self._prepare_fit(X, y, sample_weight, classes, incremental, fresh, fitted)
+        except Exception:
+            for name in ("n_features_in_", "feature_names_in_"):
+                self.__dict__.pop(name, None)
+            self.__dict__.update(kept)
+            raise
+        loss, classes, seed, train_data, valid_data, net = prepared
+        if fresh:
+            self.classes_ = classes
+            self.loss_ = loss
+            self._seed = seed
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+            self.net_ = net
+        self._train(train_data, valid_data, epochs=1 if incremental else self.max_iter,
+                    seed=seed, stopping_rule=not incremental)
+        if self.net_.interrupted_:
+            warnings.warn(
+                f"{type(self).__name__}: training was interrupted (KeyboardInterrupt); the "
+                "estimator is fitted as of the last completed epoch: its weights, n_iter_="
+                f"{self.n_iter_} and loss_curve_ describe that epoch.",
+                TrainingInterruptedWarning,
+            )
+        elif not incremental and not dict(self.net_.callbacks_)["stopping"].converged_:
+            warnings.warn(
+                f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and the "
+                "optimisation has not converged yet.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def _prepare_fit(self, X, y, sample_weight, classes, incremental, fresh, fitted):
+        """Everything before the first epoch, without changing the estimator.
+
+        Returns the loss, the classes, the seed of this call, the training and
+        validation data, and on a fresh start the new net (else None).
+        """
         if fresh or not incremental:
             self._validate_params()
             self._check_callbacks()
@@ -129,6 +171,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         loss = self._checked_loss() if fresh else self.loss_
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype="numeric", reset=fresh)
         _check_float32_range(X)
+        _unique_labels(y)  # labels of mixed types: a clear error before sklearn's
         check_classification_targets(y)
         if incremental:
             classes = self._stream_classes(classes, y, fresh)
@@ -167,30 +210,10 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             train_index, valid_index = self._validation_split(y_encoded, seed)
             valid_data = self._training_data(X, y_encoded, None, valid_index)
         train_data = self._training_data(X, y_encoded, weight, train_index)
-
+        net = None
         if fresh:
-            self.classes_ = classes
-            self.loss_ = loss
-            self._seed = seed
-            self.n_iter_ = 0
-            self.loss_curve_ = []
-            self.net_ = self._build_net(X.shape[1], len(train_data), seed)
-        self._train(train_data, valid_data, epochs=1 if incremental else self.max_iter,
-                    seed=seed, stopping_rule=not incremental)
-        if self.net_.interrupted_:
-            warnings.warn(
-                f"{type(self).__name__}: training was interrupted (KeyboardInterrupt); the "
-                "estimator is fitted as of the last completed epoch: its weights, n_iter_="
-                f"{self.n_iter_} and loss_curve_ describe that epoch.",
-                TrainingInterruptedWarning,
-            )
-        elif not incremental and not dict(self.net_.callbacks_)["stopping"].converged_:
-            warnings.warn(
-                f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and the "
-                "optimisation has not converged yet.",
-                ConvergenceWarning,
-            )
-        return self
+            net = self._build_net(X.shape[1], len(train_data), seed, loss, len(classes))
+        return loss, classes, seed, train_data, valid_data, net
 
     def _stream_classes(self, classes, y, first_call):
         """The classes of a partial_fit stream, checked against this chunk."""
@@ -510,11 +533,11 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             )
         return module
 
-    def _build_net(self, n_features, n_samples, seed):
+    def _build_net(self, n_features, n_samples, seed, loss, n_classes):
         batch_size = self._resolved_batch_size(n_samples)
-        n_outputs = self.loss_.n_outputs(len(self.classes_))
+        n_outputs = loss.n_outputs(n_classes)
         module = self._build_module(n_features, n_outputs, seed).to(self._device())
-        self._check_module_output(module, n_features, n_outputs)
+        self._check_module_output(module, n_features, n_outputs, loss)
         callbacks = [
             ("stopping", StoppingRule(self.early_stopping, self.tol, self.n_iter_no_change)),
         ]
@@ -523,8 +546,8 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         callbacks.extend(copy.deepcopy(self.callbacks or []))
         net = SklossNet(
             module=module,
-            criterion=LossModule(self.loss_, len(self.classes_),
-                                 self._fused_backend(module, n_outputs, batch_size)),
+            criterion=LossModule(loss, n_classes,
+                                 self._fused_backend(module, loss, n_classes, batch_size)),
             optimizer=OptimizerFactory(
                 self.optimizer, self.learning_rate_init, self.alpha / batch_size
             ),
@@ -539,9 +562,10 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         net.initialize()
         return net
 
-    def _fused_backend(self, module, n_outputs, batch_size):
+    def _fused_backend(self, module, loss, n_classes, batch_size):
         """The skloss.fused backend of the training loss, or None for logits then loss."""
         fused = self.fused
+        n_outputs = loss.n_outputs(n_classes)
         from skloss import fused as fused_heads
 
         small_logits = batch_size * n_outputs * 4 <= fused_heads.DEFAULT_CHUNK_BYTES
@@ -549,10 +573,10 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             return None  # the plain path: no probe, no overhead
 
         reason = None
-        if self.loss_.requires:
-            reason = f"loss {self.loss_!r} requires context {list(self.loss_.requires)}"
-        elif n_outputs != len(self.classes_) or not fused_heads.supports(self.loss_, n_outputs):
-            reason = f"loss {self.loss_!r} has no fused form"
+        if loss.requires:
+            reason = f"loss {loss!r} requires context {list(loss.requires)}"
+        elif n_outputs != n_classes or not fused_heads.supports(loss, n_outputs):
+            reason = f"loss {loss!r} has no fused form"
         elif not _has_fused_head(module):
             reason = (
                 "the module does not expose `features` and a `head` nn.Linear with "
@@ -569,7 +593,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             return "triton" if on_cuda and fused_heads.triton_available() else "chunked"
         return "auto"
 
-    def _check_module_output(self, module, n_features, n_outputs):
+    def _check_module_output(self, module, n_features, n_outputs, loss):
         probe = torch.zeros(2, n_features, device=_module_device(module))
         was_training = module.training
         module.eval()
@@ -586,7 +610,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, n_outputs):
             raise ValueError(
                 f"module must map (n_samples, {n_features}) inputs to (n_samples, {n_outputs}) "
-                f"logits for loss {self.loss_!r}; it returned shape "
+                f"logits for loss {loss!r}; it returned shape "
                 f"{tuple(getattr(out, 'shape', ()))}."
             )
 

@@ -88,7 +88,7 @@ class OptimizerFactory:
         ]
         groups = [g for g in groups if g["params"]]
         try:
-            return self.optimizer(groups, lr=self.lr), None
+            optimizer = self.optimizer(groups, lr=self.lr)
         except ValueError as error:  # e.g. LBFGS takes no parameter groups
             if self.weight_decay:
                 raise ValueError(
@@ -96,7 +96,14 @@ class OptimizerFactory:
                     "needs them to exempt biases from alpha. Set alpha=0 to pass plain "
                     "parameters."
                 ) from error
-            return self.optimizer(params, lr=self.lr), None
+            optimizer = self.optimizer(params, lr=self.lr)
+        if not (hasattr(optimizer, "param_groups") and callable(getattr(optimizer, "step", None))):
+            raise TypeError(
+                f"optimizer {self.optimizer!r} returned {type(optimizer).__name__}, not a torch "
+                "optimiser: the callable must return an object with param_groups and step(), "
+                "such as torch.optim.SGD(param_groups, lr=lr)."
+            )
+        return optimizer, None
 
 
 def _fused_if_possible(optimizer_class, params, **kwargs):

@@ -480,7 +480,7 @@ def test_stratified_batches_hold_every_class():
     with pytest.raises(AssertionError, match="lacks a class"):
         # the same loss without the promise does break: the test can fail
         class Unpromised(NeedsBothClasses):
-            requires = ()
+            stratified_batches = False
 
         small(loss=Unpromised(), batch_size=32, max_iter=3).fit(X, y)
 
