@@ -1,25 +1,37 @@
 """scikit-learn's common estimator checks, run on every skloss estimator.
 
-``ESTIMATORS`` is the one table of test instances (small networks and epoch
-counts so the checks stay fast); each expected failure is listed with its reason.
+One table, keyed by class (imbalanced-learn's pattern): ``INIT_PARAMS`` lists the
+test instances of each estimator (small networks and epoch counts so the checks
+stay fast) and ``EXPECTED_FAILED_CHECKS`` each expected failure with its reason.
+Estimators are found by discovery over the package, so a new public estimator
+that is not in the table fails :func:`test_every_public_estimator_is_in_the_table`,
+and an expected failure that starts passing fails
+:func:`test_expected_failures_really_fail`.
 """
 
+import importlib
+import inspect
+import pkgutil
 import warnings
 
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import skloss
 from skloss import AnalyticIncrementalClassifier, AnyLossClassifier, RobustLossClassifier
 
-ESTIMATORS = [
-    RobustLossClassifier(hidden_layer_sizes=(16,), max_iter=100, random_state=0),
-    RobustLossClassifier(loss="gce", hidden_layer_sizes=(16,), max_iter=100, random_state=0),
+INIT_PARAMS = {
+    RobustLossClassifier: [
+        {"hidden_layer_sizes": (16,), "max_iter": 100, "random_state": 0},
+        {"loss": "gce", "hidden_layer_sizes": (16,), "max_iter": 100, "random_state": 0},
+    ],
     # Closed form with a float64 ridge head: no stochastic or float32 failures. Its
     # partial_fit accepts new labels at any call, which no common check rejects.
-    AnalyticIncrementalClassifier(buffer_size=64, random_state=0),
-    AnyLossClassifier(hidden_layer_sizes=(16,), max_iter=100, random_state=0),
-]
+    AnalyticIncrementalClassifier: [{"buffer_size": 64, "random_state": 0}],
+    AnyLossClassifier: [{"hidden_layer_sizes": (16,), "max_iter": 100, "random_state": 0}],
+}
 
 _STOCHASTIC_WEIGHTS = (
     "minibatch training shuffles rows, so a sample of weight 2 and two copies of it "
@@ -31,45 +43,82 @@ _FLOAT32_BLOCKING = (
     "different row counts, so a row's logits can differ by ~1e-7 between a batch "
     "and a subset of it, above the check's 1e-7 tolerance"
 )
-
-
 _METRIC_LOSS_CLASS_WEIGHT = (
     "the loss is one minus a macro-averaged metric of the batch's soft confusion "
     "matrix; class weights reweight the counts, but the macro metric still values "
     "every class, so extreme weights do not push predictions to the favoured class"
 )
 
-
-def expected_failed_checks(estimator):
-    if isinstance(estimator, AnalyticIncrementalClassifier):
-        return {}
-    if isinstance(estimator, AnyLossClassifier):
-        return {
-            "check_sample_weight_equivalence_on_dense_data": _STOCHASTIC_WEIGHTS,
-            "check_sample_weight_equivalence_on_sparse_data": _STOCHASTIC_WEIGHTS,
-            "check_class_weight_classifiers": _METRIC_LOSS_CLASS_WEIGHT,
-        }
-    return {
+EXPECTED_FAILED_CHECKS = {
+    RobustLossClassifier: {
         "check_sample_weight_equivalence_on_dense_data": _STOCHASTIC_WEIGHTS,
         "check_sample_weight_equivalence_on_sparse_data": _STOCHASTIC_WEIGHTS,
         "check_methods_subset_invariance": _FLOAT32_BLOCKING,
-    }
+    },
+    AnalyticIncrementalClassifier: {},
+    AnyLossClassifier: {
+        "check_sample_weight_equivalence_on_dense_data": _STOCHASTIC_WEIGHTS,
+        "check_sample_weight_equivalence_on_sparse_data": _STOCHASTIC_WEIGHTS,
+        "check_class_weight_classifiers": _METRIC_LOSS_CLASS_WEIGHT,
+        "check_methods_subset_invariance": _FLOAT32_BLOCKING,
+    },
+}
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+def discover_estimators():
+    """Every public, concrete scikit-learn estimator class defined in skloss."""
+    found = set()
+    for module_info in pkgutil.walk_packages(skloss.__path__, prefix="skloss."):
+        if any(part.startswith("_") for part in module_info.name.split(".")[1:]):
+            continue
+        module = importlib.import_module(module_info.name)
+        for name, obj in inspect.getmembers(module, inspect.isclass):
+            if (
+                issubclass(obj, BaseEstimator) and obj.__module__.startswith("skloss")
+                and not name.startswith(("_", "Base"))
+            ):
+                found.add(obj)
+    for name in skloss.__all__:
+        obj = getattr(skloss, name)
+        if inspect.isclass(obj) and issubclass(obj, BaseEstimator):
+            found.add(obj)
+    return found
+
+
+def _instances():
+    return [cls(**params) for cls, table in INIT_PARAMS.items() for params in table]
+
+
+def expected_failed_checks(estimator):
+    return EXPECTED_FAILED_CHECKS[type(estimator)]
+
+
+@parametrize_with_checks(_instances(), expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
 
 
-@pytest.mark.parametrize("check_name", sorted(expected_failed_checks(None)))
-def test_expected_failures_really_fail(check_name):
-    # An expected failure that starts passing should leave the list above.
+def test_every_public_estimator_is_in_the_table():
+    discovered = discover_estimators()
+    assert {RobustLossClassifier, AnyLossClassifier, AnalyticIncrementalClassifier} <= discovered
+    missing = discovered - set(INIT_PARAMS)
+    assert not missing, f"add test instances to INIT_PARAMS for {sorted(c.__name__ for c in missing)}"
+    assert set(EXPECTED_FAILED_CHECKS) == set(INIT_PARAMS)
+
+
+@pytest.mark.parametrize(
+    "cls, check_name",
+    [(cls, name) for cls, checks in EXPECTED_FAILED_CHECKS.items() for name in sorted(checks)],
+    ids=lambda value: getattr(value, "__name__", value),
+)
+def test_expected_failures_really_fail(cls, check_name):
+    # An expected failure that starts passing should leave the table above.
     from sklearn.utils import estimator_checks
 
     check = getattr(estimator_checks, check_name)
-    estimator = ESTIMATORS[0]
+    estimator = cls(**INIT_PARAMS[cls][0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         with pytest.raises(AssertionError):

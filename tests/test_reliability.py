@@ -238,3 +238,23 @@ def test_bad_input_leaves_a_fitted_estimator_as_it_was(digits):
     for name, tensor in before[3].items():
         torch.testing.assert_close(clf.net_.module_.state_dict()[name], tensor)
     np.testing.assert_array_equal(clf.predict_proba(X), before[4])
+
+
+def test_optuna_threaded_trials_equal_sequential_fits(digits):
+    optuna = pytest.importorskip("optuna")
+    X, y = digits
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def objective(trial):
+        seed = trial.suggest_int("seed", 0, 3)
+        lr = trial.suggest_categorical("lr", [1e-3, 3e-3])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf = small(random_state=seed, learning_rate_init=lr).fit(X, y)
+        return float(clf.predict_proba(X)[:, 0].sum())
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=8, n_jobs=4)
+    for trial in study.trials:
+        replay = optuna.trial.FixedTrial(trial.params)
+        assert objective(replay) == trial.value
