@@ -29,6 +29,7 @@ from skloss._net import CONTEXT_PROVIDERS, LossModule, ProgressBar, SklossNet, S
 from skloss._optim import OptimizerFactory
 from skloss._scores import decision_scores, probability_columns
 from skloss.exceptions import TrainingInterruptedWarning
+from skloss.fused import choose_backend
 from skloss.modules import ACTIVATIONS, MLP
 
 
@@ -546,8 +547,9 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         callbacks.extend(copy.deepcopy(self.callbacks or []))
         net = SklossNet(
             module=module,
-            criterion=LossModule(loss, n_classes,
-                                 self._fused_backend(module, loss, n_classes, batch_size)),
+            criterion=LossModule(
+                loss, n_classes, choose_backend(loss, module, batch_size, self.fused, n_classes)
+            ),
             optimizer=OptimizerFactory(
                 self.optimizer, self.learning_rate_init, self.alpha / batch_size
             ),
@@ -561,37 +563,6 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         )
         net.initialize()
         return net
-
-    def _fused_backend(self, module, loss, n_classes, batch_size):
-        """The skloss.fused backend of the training loss, or None for logits then loss."""
-        fused = self.fused
-        n_outputs = loss.n_outputs(n_classes)
-        from skloss import fused as fused_heads
-
-        small_logits = batch_size * n_outputs * 4 <= fused_heads.DEFAULT_CHUNK_BYTES
-        if fused is False or (fused == "auto" and small_logits):
-            return None  # the plain path: no probe, no overhead
-
-        reason = None
-        if loss.requires:
-            reason = f"loss {loss!r} requires context {list(loss.requires)}"
-        elif n_outputs != n_classes or not fused_heads.supports(loss, n_outputs):
-            reason = f"loss {loss!r} has no fused form"
-        elif not _has_fused_head(module):
-            reason = (
-                "the module does not expose `features` and a `head` nn.Linear with "
-                "forward(x) == head(features(x))"
-            )
-        if reason is not None:
-            if fused is True:
-                raise ValueError(f"fused=True is not possible: {reason}. Use fused='auto'.")
-            return None
-        if fused is True:
-            # Fused even where the logits would fit: Triton on CUDA when installed,
-            # the chunked backend otherwise.
-            on_cuda = _module_device(module).type == "cuda"
-            return "triton" if on_cuda and fused_heads.triton_available() else "chunked"
-        return "auto"
 
     def _check_module_output(self, module, n_features, n_outputs, loss):
         probe = torch.zeros(2, n_features, device=_module_device(module))
@@ -644,26 +615,6 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             self.best_validation_score_ = max(scores, default=None)
         else:
             self.best_loss_ = min(self.loss_curve_, default=None)
-
-
-def _has_fused_head(module):
-    """Whether ``module(x) == module.head(module.features(x))``, checked on a probe batch."""
-    features, head = getattr(module, "features", None), getattr(module, "head", None)
-    if not isinstance(features, torch.nn.Module) or not isinstance(head, torch.nn.Linear):
-        return False
-    first = next((m for m in features.modules() if isinstance(m, torch.nn.Linear)), head)
-    # Its own generator: the fit's random stream is not consumed.
-    probe = torch.randn(3, first.in_features, generator=torch.Generator().manual_seed(0))
-    probe = probe.to(device=_module_device(module), dtype=head.weight.dtype)
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            return bool(torch.allclose(module(probe), head(features(probe)), atol=1e-6))
-    except Exception:  # a module whose parts do not compose this way
-        return False
-    finally:
-        module.train(was_training)
 
 
 def _module_device(module):

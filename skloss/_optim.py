@@ -107,9 +107,9 @@ class OptimizerFactory:
 
 
 def _fused_if_possible(optimizer_class, params, **kwargs):
-    # The fused step is one kernel call: a 10-epoch CPU fit in
-    # benchmarks/fit_speed.py's setting took 0.93 s with it against 1.29 s with the
-    # foreach step. Devices or dtypes without fused kernels fall back to foreach.
+    # The fused step is one kernel call per step instead of one per parameter group
+    # operation (docs/benchmarks.rst has the timing). Devices or dtypes without fused
+    # kernels fall back to foreach.
     try:
         return optimizer_class(params, fused=True, **kwargs)
     except (RuntimeError, TypeError, ValueError):

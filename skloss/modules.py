@@ -85,12 +85,3 @@ class MLP(nn.Module):
     def forward(self, x):
         return self.head(self.features(x))
 
-
-def last_linear_layer(module):
-    """The module's final ``nn.Linear`` (its ``head`` if it has one), or None."""
-    head = getattr(module, "head", None)
-    if isinstance(head, nn.Linear):
-        return head
-    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
-    return linears[-1] if linears else None
-

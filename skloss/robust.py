@@ -20,9 +20,12 @@ class RobustLossClassifier(BaseLossClassifier):
 
     Parameters
     ----------
-    loss : str or skloss.losses.Loss, default="ce"
+    loss : str, skloss.losses.Loss, torch loss module or class, or callable, default="ce"
         A registry name (see ``skloss.losses.LOSSES``) or a loss object, whose
-        hyperparameters can be searched as ``loss__<name>``.
+        hyperparameters can be searched as ``loss__<name>``; or a torch loss:
+        a module such as ``torch.nn.CrossEntropyLoss(label_smoothing=0.1)``,
+        its class, or a function ``f(logits, target) -> per-sample tensor``
+        (see :class:`skloss.losses.TorchLoss`).
 %(common_parameters)s
     Attributes
     ----------
@@ -64,7 +67,7 @@ class RobustLossClassifier(BaseLossClassifier):
 
     _parameter_constraints = {
         **BaseLossClassifier._parameter_constraints,
-        "loss": [str, Loss],
+        "loss": [str, Loss, callable],  # callable: a torch loss module, class or function
     }
 
     def __init__(

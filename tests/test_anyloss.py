@@ -34,12 +34,6 @@ from skloss.losses import get_loss
 from skloss.losses.metric import (
     METRICS,
     AnyLoss,
-    AnyLossAccuracy,
-    AnyLossBalancedAccuracy,
-    AnyLossF1,
-    AnyLossFBeta,
-    AnyLossGMean,
-    AnyLossMCC,
     amplified_prediction,
     soft_confusion_matrix,
 )
@@ -298,15 +292,39 @@ def test_gradient_matches_finite_differences(metric, n_outputs):
     assert logits.grad.abs().max() > 1e-3  # the check above is not vacuous
 
 
-def test_per_sample_values_are_the_batch_loss_and_reductions_agree():
+def test_batch_level_loss_has_no_per_sample_values_and_reductions_agree():
     generator = torch.Generator().manual_seed(8)
     z = 0.3 * torch.randn(10, 1, generator=generator, dtype=torch.float64)
     y = torch.tensor(random_labels(10, 2, 9))
-    loss = AnyLossF1()
+    loss = get_loss("anyloss_f1")
     mean = loss(z, y)
-    values = loss(z, y, reduction="none")
-    torch.testing.assert_close(values, mean.expand(10))
+    # rtol: the loss adds EPSILON = 1e-7 to its denominators, the numpy formula not.
+    np.testing.assert_allclose(mean.item(), 1 - np_metric("f1", *np_soft_counts(z.numpy(), y))[0],
+                               rtol=1e-6)
+    assert torch.equal(loss.batch_loss(z, y), mean)
     torch.testing.assert_close(loss(z, y, reduction="sum"), 10 * mean)
+    with pytest.raises(ValueError, match="batch-level"):
+        loss(z, y, reduction="none")
+    with pytest.raises(TypeError, match="batch_loss"):
+        loss.per_sample(z, y)
+
+
+def test_batch_loss_weights_the_counts():
+    # The training step calls batch_loss(logits, y, sample_weight=w): w enters the soft
+    # counts, and the loss is 1 - metric of those counts (the metrics are ratios, so a
+    # constant rescaling of w changes nothing).
+    generator = torch.Generator().manual_seed(15)
+    z = 0.2 * torch.randn(40, 1, generator=generator, dtype=torch.float64)
+    y = torch.tensor(random_labels(40, 2, 16))
+    w = torch.rand(40, generator=generator, dtype=torch.float64) + 0.5
+    loss = AnyLoss(metric="f1")
+    counts = np_soft_counts(z.numpy(), y.numpy(), weight=w.numpy())
+    expected = 1 - np_metric("f1", *counts)[0]
+    np.testing.assert_allclose(loss.batch_loss(z, y, sample_weight=w).item(), expected,
+                               rtol=1e-6)
+    torch.testing.assert_close(loss.batch_loss(z, y, sample_weight=3 * w),
+                               loss.batch_loss(z, y, sample_weight=w))
+    torch.testing.assert_close(loss(z, y, sample_weight=w), loss.batch_loss(z, y, w))
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
@@ -348,7 +366,7 @@ def test_batch_without_positives_is_finite(metric, dtype):
 
 def test_confident_predictions_give_finite_values_and_zero_gradients():
     logits = torch.tensor([[1e4], [-1e4], [60.0], [-60.0]], requires_grad=True)
-    value = AnyLossMCC()(logits, torch.tensor([1, 0, 0, 1]))
+    value = get_loss("anyloss_mcc")(logits, torch.tensor([1, 0, 0, 1]))
     value.backward()
     assert torch.isfinite(value)
     assert torch.all(logits.grad.abs() < 1e-30)  # A(p) is flat this far from 0.5
@@ -357,36 +375,37 @@ def test_confident_predictions_give_finite_values_and_zero_gradients():
 # ---- parameters, registry classes, callables -------------------------------------------------
 
 
-FIXED = [
-    (AnyLossAccuracy, "accuracy"),
-    (AnyLossF1, "f1"),
-    (AnyLossGMean, "gmean"),
-    (AnyLossBalancedAccuracy, "balanced_accuracy"),
-    (AnyLossMCC, "mcc"),
+PRESETS = [
+    ("anyloss_accuracy", "accuracy"),
+    ("anyloss_f1", "f1"),
+    ("anyloss_gmean", "gmean"),
+    ("anyloss_balanced_accuracy", "balanced_accuracy"),
+    ("anyloss_mcc", "mcc"),
 ]
 
 
-@pytest.mark.parametrize("cls, metric", FIXED)
-def test_registry_classes_fix_the_metric(cls, metric):
+@pytest.mark.parametrize("name, metric", PRESETS)
+def test_registry_presets_fix_the_metric(name, metric):
     generator = torch.Generator().manual_seed(11)
     z = 0.3 * torch.randn(20, 3, generator=generator, dtype=torch.float64)
     y = torch.tensor(random_labels(20, 3, 12))
-    assert sorted(cls().get_params()) == ["amplification", "average"]
-    torch.testing.assert_close(
-        cls(amplification=20.0)(z, y), AnyLoss(metric=metric, amplification=20.0)(z, y)
-    )
-    assert clone(cls(average="micro")) == cls(average="micro")
-    assert get_loss(cls(), amplification=5.0).amplification == 5.0
+    preset = get_loss(name, amplification=20.0)
+    assert preset == AnyLoss(metric=metric, amplification=20.0)
+    # One-vs-rest macro average of the numpy soft counts, independently.
+    counts = np_soft_counts(z.numpy(), y.numpy(), amplification=20.0)
+    expected = 1 - np.mean(np_metric(metric, *counts))
+    np.testing.assert_allclose(preset(z, y).item(), expected, rtol=1e-6)
+    assert clone(get_loss(name, average="micro")) == AnyLoss(metric=metric, average="micro")
 
 
-def test_fbeta_class_has_beta():
+def test_fbeta_preset_has_beta():
     z = torch.tensor([[0.1], [-0.05], [0.02], [0.3]], dtype=torch.float64)
     y = torch.tensor([1, 1, 0, 0])
-    assert AnyLossFBeta(beta=2.0).get_params()["beta"] == 2.0
+    assert get_loss("anyloss_fbeta", beta=2.0).get_params()["beta"] == 2.0
     torch.testing.assert_close(
-        AnyLossFBeta(beta=2.0)(z, y), AnyLoss(metric="fbeta", beta=2.0)(z, y)
+        get_loss("anyloss_fbeta", beta=2.0)(z, y), AnyLoss(metric="fbeta", beta=2.0)(z, y)
     )
-    torch.testing.assert_close(AnyLossFBeta()(z, y), AnyLossF1()(z, y))
+    torch.testing.assert_close(get_loss("anyloss_fbeta")(z, y), get_loss("anyloss_f1")(z, y))
 
 
 def torch_f1(tp, fn, fp, tn):
@@ -425,7 +444,7 @@ def test_validate_names_the_bad_parameter(params, culprit):
 
 def test_wrong_weight_shape_is_named():
     with pytest.raises(ValueError, match="sample_weight"):
-        AnyLossF1()(torch.zeros(4, 1), torch.tensor([0, 1, 0, 1]), sample_weight=torch.ones(3))
+        AnyLoss()(torch.zeros(4, 1), torch.tensor([0, 1, 0, 1]), sample_weight=torch.ones(3))
 
 
 def test_inputs_are_not_modified():
@@ -433,7 +452,7 @@ def test_inputs_are_not_modified():
     y = torch.tensor([1, 0, 1])
     w = torch.tensor([1.0, 2.0, 3.0])
     before = (z.clone(), y.clone(), w.clone())
-    AnyLossF1()(z, y, sample_weight=w)
+    AnyLoss()(z, y, sample_weight=w)
     for a, b in zip((z, y, w), before, strict=True):
         assert torch.equal(a, b)
 
@@ -535,7 +554,7 @@ def test_no_collapse_warning_when_both_classes_are_predicted(imbalanced):
 
 def test_registry_loss_trains_robust_loss_classifier(imbalanced):
     X, y = imbalanced
-    clf = RobustLossClassifier(loss=AnyLossF1(), hidden_layer_sizes=(16,), max_iter=20,
+    clf = RobustLossClassifier(loss="anyloss_f1", hidden_layer_sizes=(16,), max_iter=20,
                                learning_rate_init=0.01, batch_size=512,
                                random_state=0).fit(X, y)
     assert clf.net_.module_.head.out_features == 1
@@ -562,5 +581,6 @@ def test_estimator_weights_enter_the_soft_counts(imbalanced):
     weight = torch.rand(50, generator=generator) + 0.5
     value = clf.net_.get_loss(logits, target, X=Batch(None, target, weight, torch.arange(50)))
     counts = np_soft_counts(logits.double().numpy(), y[:50], weight=weight.double().numpy())
-    expected = weight.double().mean().item() * (1 - np_metric("f1", *counts)[0])
+    # The weights enter the counts only (the net calls loss.batch_loss).
+    expected = 1 - np_metric("f1", *counts)[0]
     np.testing.assert_allclose(float(value), expected, rtol=1e-5)

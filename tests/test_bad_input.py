@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pytest
+import torch
 
 # ---- estimators (parameters of fit / predict / partial_fit) ------------------------
 def _estimator_cases():
@@ -145,10 +146,182 @@ def _nan_features_case(cases):
 ESTIMATOR_CASES = _nan_features_case(_estimator_cases())
 
 # ---- losses (skloss.losses, calling a loss directly) -------------------------------
-LOSS_CASES = []
+
+
+def _losses():
+    import skloss.losses
+
+    return skloss.losses
+
+
+def _logits(n=4, k=3):
+    return torch.zeros(n, k)
+
+
+def _classes(*labels):
+    return torch.tensor(labels)
+
+
+class _MeanOnlyCriterion(torch.nn.Module):
+    # A torch loss without a `reduction` attribute that averages by itself.
+    def forward(self, logits, target):
+        return torch.nn.functional.cross_entropy(logits, target)
+
+
+def _old_style_stratified_loss():
+    class Pairwise(_losses().CrossEntropy):
+        requires = ("stratified",)
+
+    return Pairwise()
+
+
+_WEIGHTS = np.array([1.0, -1.0, 2.0, 1.0])
+_ZERO_WEIGHTS = np.zeros(4)
+_NAN_WEIGHTS = np.array([1.0, np.nan, 1.0, 1.0])
+
+LOSS_CASES = [
+    ("loss-target-above-range", lambda: _losses().CrossEntropy()(_logits(), _classes(0, 1, 2, 3)),
+     ValueError, r"target holds class index 3, outside the valid range \[0, 3\)", []),
+    ("loss-target-negative", lambda: _losses().GCE()(_logits(), _classes(0, -1, 2, 1)),
+     ValueError, r"target holds class index -1, outside the valid range \[0, 3\)", []),
+    ("loss-one-logit-target-2", lambda: _losses().AnyLoss()(_logits(k=1), _classes(0, 1, 2, 1)),
+     ValueError, r"index 2, outside the valid range \[0, 2\) .*one logit column", []),
+    ("loss-logits-without-columns", lambda: _losses().CrossEntropy()(_logits(k=0),
+                                                                     _classes(0, 1, 0, 1)),
+     ValueError, "at least one column", []),
+    ("loss-negative-sample-weight",
+     lambda: _losses().CrossEntropy()(_logits(), _classes(0, 1, 2, 0),
+                                      sample_weight=torch.as_tensor(_WEIGHTS)),
+     ValueError, "sample_weight must hold finite, non-negative", [_WEIGHTS]),
+    ("loss-all-zero-sample-weight",
+     lambda: _losses().CrossEntropy()(_logits(), _classes(0, 1, 2, 0),
+                                      sample_weight=torch.as_tensor(_ZERO_WEIGHTS)),
+     ValueError, "zero for every sample.*reduction='sum'", [_ZERO_WEIGHTS]),
+    ("loss-nan-sample-weight",
+     lambda: _losses().reduce_loss(torch.ones(4), sample_weight=torch.as_tensor(_NAN_WEIGHTS)),
+     ValueError, "finite, non-negative", [_NAN_WEIGHTS]),
+    ("anyloss-negative-sample-weight",
+     lambda: _losses().AnyLoss()(_logits(k=1), _classes(0, 1, 0, 1),
+                                 sample_weight=torch.as_tensor(_WEIGHTS)),
+     ValueError, "sample_weight must hold finite, non-negative", [_WEIGHTS]),
+    ("anyloss-reduction-none", lambda: _losses().AnyLoss()(_logits(k=1), _classes(0, 1, 0, 1),
+                                                           reduction="none"),
+     ValueError, "batch-level loss.*reduction='mean'", []),
+    ("anyloss-per-sample", lambda: _losses().AnyLoss().per_sample(_logits(k=1),
+                                                                  _classes(0, 1, 0, 1)),
+     TypeError, "no per-sample values.*batch_loss", []),
+    ("batch-loss-weight-shape",
+     lambda: _losses().CrossEntropy().batch_loss(_logits(), _classes(0, 1, 2, 0),
+                                                 sample_weight=torch.ones(4, 1)),
+     ValueError, r"sample_weight must have one value per sample: expected shape \(4,\)", []),
+    ("preset-fixed-parameter", lambda: _losses().get_loss("anyloss_f1", metric="mcc"),
+     ValueError, "'anyloss_f1' fixes 'metric'.*get_loss\\('anyloss', metric=", []),
+    ("requires-stratified", lambda: _old_style_stratified_loss()(_logits(), _classes(0, 1, 2, 0)),
+     TypeError, "stratified_batches = True", []),
+    ("torch-loss-float-targets", lambda: _losses().get_loss(torch.nn.BCEWithLogitsLoss()),
+     TypeError, "BCEWithLogitsLoss takes float targets.*class indices", []),
+    ("torch-loss-regression-class", lambda: _losses().get_loss(torch.nn.MSELoss),
+     TypeError, "MSELoss takes float targets", []),
+    ("torch-loss-module-returns-scalar", lambda: _losses().get_loss(_MeanOnlyCriterion()),
+     ValueError, r"returned a tensor of shape \(\) for 4 samples.*sample_weight", []),
+    ("torch-loss-function-returns-scalar",
+     lambda: _losses().get_loss(lambda z, y: torch.nn.functional.cross_entropy(z, y)),
+     ValueError, "one loss per sample", []),
+    ("torch-loss-with-params",
+     lambda: _losses().get_loss(torch.nn.CrossEntropyLoss(), label_smoothing=0.1),
+     ValueError, "set them on the torch object", []),
+    ("torch-loss-not-a-loss", lambda: _losses().TorchLoss(criterion=3).validate(),
+     TypeError, "'criterion' must be a torch loss module", []),
+    ("torch-loss-non-module-class", lambda: _losses().TorchLoss(criterion=dict).validate(),
+     TypeError, "got the class dict", []),
+    ("torch-loss-class-needs-arguments",
+     lambda: _losses().get_loss(torch.nn.AdaptiveLogSoftmaxWithLoss),
+     TypeError, "cannot be built with its defaults.*pass an instance", []),
+]
 
 # ---- fused heads (skloss.fused) -----------------------------------------------------
-FUSED_CASES = []
+
+
+def _fused():
+    import skloss.fused
+
+    return skloss.fused
+
+
+def _head_problem(weights):
+    g = torch.Generator().manual_seed(0)
+    h, w = torch.randn(4, 3, generator=g), torch.randn(5, 3, generator=g)
+    return h, w, torch.zeros(5), torch.tensor([0, 1, 2, 3]), torch.as_tensor(weights)
+
+
+def _linear_loss_with(weights, **kwargs):
+    h, w, b, y, sample_weight = _head_problem(weights)
+    return _fused().linear_loss(h, w, b, y, sample_weight=sample_weight, **kwargs)
+
+
+def _mlp(n_outputs=3000):
+    from skloss.modules import MLP
+
+    return MLP(8, n_outputs, (4,))
+
+
+class _NoHead(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(8, 3000)
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+def _loss_with_bad_form():
+    class BadForm(_losses().CrossEntropy):
+        def fused_form(self, n_classes):
+            return ("lse", "target")
+
+    return BadForm()
+
+
+FUSED_CASES = [
+    ("linear-loss-negative-weight", lambda: _linear_loss_with(_WEIGHTS), ValueError,
+     "sample_weight must hold finite, non-negative", [_WEIGHTS]),
+    ("linear-loss-negative-weight-chunked",
+     lambda: _linear_loss_with(_WEIGHTS, backend="chunked", reduction="sum"), ValueError,
+     "sample_weight must hold finite, non-negative", [_WEIGHTS]),
+    ("linear-loss-all-zero-weight", lambda: _linear_loss_with(_ZERO_WEIGHTS), ValueError,
+     "zero for every sample", [_ZERO_WEIGHTS]),
+    ("linear-loss-nan-weight", lambda: _linear_loss_with(_NAN_WEIGHTS, reduction="none"),
+     ValueError, "finite, non-negative", [_NAN_WEIGHTS]),
+    ("linear-loss-torch-module-fused",
+     lambda: _fused().linear_loss(*_head_problem(np.ones(4))[:4],
+                                  loss=torch.nn.CrossEntropyLoss(), backend="chunked"),
+     TypeError, "TorchLoss.*no fused form", []),
+    ("resolve-backend-unknown", lambda: _fused().resolve_backend("gpu", torch.zeros(4, 3), 5),
+     ValueError, "backend must be one of", []),
+    ("fused-form-zero-classes", lambda: _fused().fused_form("ce", 0), ValueError,
+     "n_classes must be a positive integer", []),
+    ("fused-form-not-a-form", lambda: _fused().fused_form(_loss_with_bad_form(), 3), TypeError,
+     "fused_form must return a skloss.losses.StatisticsForm", []),
+    ("choose-backend-fused-true-no-form",
+     lambda: _fused().choose_backend("nce_rce", _mlp(), 2000, True, 3000), ValueError,
+     "fused=True is not possible: loss NCERCE.* has no fused form.*Use fused='auto'", []),
+    ("choose-backend-fused-true-context",
+     lambda: _fused().choose_backend(
+         type("Indexed", (_losses().GCE,), {"requires": ("index",)})(), _mlp(), 2000, True,
+         3000),
+     ValueError, r"fused=True is not possible: .*requires context \['index'\]", []),
+    ("choose-backend-fused-true-no-head",
+     lambda: _fused().choose_backend("ce", _NoHead(), 2000, True, 3000), ValueError,
+     "fused=True is not possible: the module does not expose `features`", []),
+    ("choose-backend-bad-fused", lambda: _fused().choose_backend("ce", _mlp(), 64, "yes", 3000),
+     ValueError, "fused must be 'auto', True or False", []),
+    ("choose-backend-bad-batch-size", lambda: _fused().choose_backend("ce", _mlp(), 0, "auto",
+                                                                      3000),
+     ValueError, "batch_size must be a positive integer", []),
+    ("choose-backend-not-a-module",
+     lambda: _fused().choose_backend("ce", "mlp", 64, "auto", 3000), TypeError,
+     "module must be a torch.nn.Module", []),
+]
 
 # ---- label noise and evaluation protocol (skloss.noise) ----------------------------
 NOISE_CASES = []

@@ -31,9 +31,12 @@ if not torch.cuda.is_available():
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from skloss.fused import (
+    DEFAULT_CHUNK_BYTES,
     STATISTICS,
     StatisticsForm,
+    choose_backend,
     fused_form,
+    has_fused_head,
     linear_loss,
     logit_statistics,
     plan_blocks,
@@ -173,17 +176,18 @@ def test_statistics_form_checks_its_arguments():
 class ZScoreLoss(Loss):
     """A test-only loss of the standardised target logit, ``softplus(1 - z_score)``.
 
-    It defines ``fused_statistics`` / ``from_statistics``, the protocol a future
-    z-loss or DCO plugs in through; ``per_sample`` is written independently on the
-    materialised logits.
+    It defines ``fused_form``, the protocol a future z-loss or DCO plugs in
+    through; ``per_sample`` is written independently on the materialised logits.
     """
 
     name = "zscore_test"
-    fused_statistics = ("target", "mean", "var")
 
-    def from_statistics(self, stats, target):
-        score = (stats["target"] - stats["mean"]) / torch.sqrt(stats["var"] + 1e-3)
-        return torch.nn.functional.softplus(1.0 - score)
+    def fused_form(self, n_classes):
+        def row_loss(stats, target):
+            score = (stats["target"] - stats["mean"]) / torch.sqrt(stats["var"] + 1e-3)
+            return torch.nn.functional.softplus(1.0 - score)
+
+        return StatisticsForm(("target", "mean", "var"), row_loss)
 
     def per_sample(self, logits, target, **context):
         centred = logits - logits.mean(dim=1, keepdim=True)
@@ -200,17 +204,15 @@ class TemperedMarginLoss(Loss):
     """
 
     name = "tempered_margin_test"
-    fused_statistics = ("lse_t", "target")
 
     def __init__(self, lam=0.5, margin=0.3):
         self.lam = lam
         self.margin = margin
 
-    @property
-    def fused_temperature(self):
-        return self.lam
+    def fused_form(self, n_classes):
+        return StatisticsForm(("lse_t", "target"), self.row_loss, temperature=self.lam)
 
-    def from_statistics(self, stats, target):
+    def row_loss(self, stats, target):
         lam, c = self.lam, self.margin
         # sum_k exp((z_k + c [k != y]) / lam) = e^{c/lam} S - (e^{c/lam} - 1) e^{z_y/lam}
         log_sum = stats["lse_t"] + c / lam + torch.log1p(
@@ -227,7 +229,7 @@ class TemperedMarginLoss(Loss):
 
 @pytest.mark.parametrize("loss", [ZScoreLoss(), TemperedMarginLoss()], ids=lambda loss: loss.name)
 @pytest.mark.parametrize("budget", [SMALL_BUDGET, 2**30], ids=["blocks", "whole"])
-def test_a_loss_plugs_in_through_from_statistics(loss, budget):
+def test_a_loss_plugs_in_through_its_fused_form(loss, budget):
     h, weight, bias, target = make_problem()
     expected, expected_grads = reference(h, weight, bias, target, loss, reduction="none")
     value, grads = fused(h, weight, bias, target, loss, backend="chunked", chunk_bytes=budget,
@@ -482,6 +484,160 @@ def test_errors_name_the_argument(change, error, match):
     args.update(change)
     with pytest.raises(error, match=match):
         linear_loss(**args)
+
+
+def test_weights_mean_nothing_when_zero_everywhere_and_sum_still_works():
+    h, weight, bias, target = make_problem(n=10, d=4, k=5)
+    zeros = torch.zeros(10, dtype=torch.float64)
+    for reduction in ("sum", "none"):
+        value = linear_loss(h, weight, bias, target, loss="ce", reduction=reduction,
+                            sample_weight=zeros)
+        assert torch.all(value == 0)
+    with pytest.raises(ValueError, match="zero for every sample"):
+        linear_loss(h, weight, bias, target, loss="ce", sample_weight=zeros)
+
+
+# ---- the fused form is each loss's own; fused never names a loss class ----------------------
+
+
+def test_fused_package_never_names_a_loss_class():
+    import ast
+    import pathlib
+
+    import skloss.fused
+    import skloss.losses
+
+    classes = {name for name in skloss.losses.__all__
+               if isinstance(getattr(skloss.losses, name), type)
+               and issubclass(getattr(skloss.losses, name), Loss)}
+    assert {"CrossEntropy", "Focal", "ProbabilityLoss"} <= classes
+    for path in pathlib.Path(skloss.fused.__file__).parent.glob("*.py"):
+        # Names in the code (imports, isinstance checks, attribute access), not in
+        # docstrings, which may explain the losses they serve.
+        used = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Name):
+                used.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                used.add(node.attr)
+            elif isinstance(node, ast.alias):
+                used.add(node.name)
+        assert not used & classes, (path.name, used & classes)
+
+
+def test_fused_form_wrapper_checks_what_a_loss_returns():
+    class Wrong(Loss):
+        def fused_form(self, n_classes):
+            return ("lse", "target")
+
+    with pytest.raises(TypeError, match="StatisticsForm"):
+        fused_form(Wrong(), 3)
+    assert not supports(Wrong(), 3)
+    with pytest.raises(ValueError, match="n_classes"):
+        fused_form("ce", 0)
+
+
+# ---- choose_backend: the estimator's one call -----------------------------------------------
+
+
+class _PlainModule(torch.nn.Module):
+    """A network without ``features`` and ``head``."""
+
+    def __init__(self, n_features_in=8, n_outputs=3000):
+        super().__init__()
+        self.lin = torch.nn.Linear(n_features_in, n_outputs)
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+class _NeedsIndex(ProbabilityLoss):
+    requires = ("index",)
+
+    def from_nll(self, nll):
+        return nll
+
+
+def test_choose_backend_small_logits_materialise():
+    mlp = MLP(8, 10, (16,))
+    for fused_param in ("auto", False):
+        assert choose_backend("ce", mlp, batch_size=256, fused=fused_param, n_classes=10) is None
+
+
+def test_choose_backend_large_logits_with_the_default_mlp():
+    # 2000 rows x 3000 float32 logits = 24 MB > the 16 MiB budget.
+    mlp = MLP(8, 3000, (16,))
+    assert choose_backend("ce", mlp, batch_size=2000, fused="auto", n_classes=3000) == "auto"
+    assert choose_backend("ce", mlp, batch_size=2000, fused=False, n_classes=3000) is None
+    # the rule is DEFAULT_CHUNK_BYTES: just below it, no fusing
+    rows = DEFAULT_CHUNK_BYTES // (4 * 3000)
+    assert choose_backend("ce", mlp, batch_size=rows, fused="auto", n_classes=3000) is None
+    assert choose_backend("ce", mlp, batch_size=rows + 1, fused="auto", n_classes=3000) == "auto"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU choice")
+def test_choose_backend_fused_true_on_cpu_is_chunked():
+    mlp = MLP(8, 10, (16,))
+    assert choose_backend("gce", mlp, batch_size=32, fused=True, n_classes=10) == "chunked"
+
+
+@pytest.mark.parametrize(
+    "loss, module, match",
+    [
+        (_NeedsIndex(), MLP(8, 3000, (16,)), "requires context"),
+        ("nce_rce", MLP(8, 3000, (16,)), "no fused form"),
+        ("anyloss_f1", MLP(8, 3000, (16,)), "batch-level"),
+        (torch.nn.CrossEntropyLoss(), MLP(8, 3000, (16,)), "no fused form"),
+        ("ce", _PlainModule(), "features"),
+    ],
+    ids=["context", "nce_rce", "batch-level", "torch-loss", "no-head"],
+)
+def test_choose_backend_fused_true_says_why_it_cannot(loss, module, match):
+    with pytest.raises(ValueError, match=rf"fused=True is not possible: .*{match}.*fused='auto'"):
+        choose_backend(loss, module, batch_size=2000, fused=True, n_classes=3000)
+    # "auto" silently keeps the plain path
+    assert choose_backend(loss, module, batch_size=2000, fused="auto", n_classes=3000) is None
+
+
+def test_choose_backend_two_class_one_logit_loss_is_not_fused():
+    with pytest.raises(ValueError, match="1 outputs for 2 classes"):
+        choose_backend(AnyLossOneLogit(), MLP(8, 1, (4,)), 64, True, 2)
+
+
+class AnyLossOneLogit(ProbabilityLoss):
+    def n_outputs(self, n_classes):
+        return 1 if n_classes == 2 else n_classes
+
+    def from_nll(self, nll):
+        return nll
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"fused": "yes"}, "fused must be"),
+        ({"fused": 1}, "fused must be"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"n_classes": 2.5}, "n_classes"),
+    ],
+)
+def test_choose_backend_checks_its_arguments(kwargs, match):
+    args = {"loss": "ce", "module": MLP(8, 10, (4,)), "batch_size": 32, "fused": "auto",
+            "n_classes": 10}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        choose_backend(**args)
+
+
+def test_has_fused_head_probes_the_composition():
+    assert has_fused_head(MLP(4, 3, (8,)))
+
+    class Skewed(MLP):
+        def forward(self, x):
+            return super().forward(x) + 1.0
+
+    assert not has_fused_head(Skewed(4, 3, (8,)))
+    assert not has_fused_head(_PlainModule())
 
 
 # ---- the Triton backend, interpreted on the CPU ---------------------------------------------

@@ -6,13 +6,16 @@ Three kinds of checks:
 - every loss against an independent numpy float64 implementation of its paper's
   formula (softmax in numpy, clipped one-hot labels written out in full);
 - properties every entry of ``LOSSES`` must have, parametrized over the registry
-  so that a newly registered loss is covered without editing this file.
+  so that a newly registered loss is covered without editing this file;
+- the protocol every loss shares (``batch_loss``, ``fused_form``, requirements)
+  and the adapter for torch losses (``TorchLoss``).
 
 Expected values never come from the implementation under test.
 """
 
 import inspect
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -21,6 +24,7 @@ from sklearn.base import clone
 
 from skloss.losses import (
     GCE,
+    KNOWN_REQUIREMENTS,
     LOSSES,
     MAE,
     NCERCE,
@@ -29,11 +33,15 @@ from skloss.losses import (
     CrossEntropy,
     Focal,
     Loss,
+    Preset,
     ProbabilityLoss,
+    StatisticsForm,
     SumExp,
+    TorchLoss,
     get_loss,
     list_losses,
 )
+from skloss.losses.metric import AnyLoss
 
 REGISTERED = sorted(LOSSES)
 
@@ -69,19 +77,29 @@ def context_for(loss, index, n_samples):
             context["n_samples"] = n_samples
         elif requirement == "epoch":
             context["epoch"] = 0
-        elif requirement == "stratified":
-            pass  # every batch built here holds all classes
+        elif requirement == "generator":
+            context["generator"] = torch.Generator().manual_seed(0)
         else:
             pytest.skip(f"{loss.name} requires {requirement!r}, which these tests cannot build")
     return context
 
 
 def evaluate(loss, logits, target, index=None, **kwargs):
-    """Call ``loss`` with whatever context it requires."""
+    """Call ``loss`` with whatever context it requires.
+
+    A batch-level loss has no per-sample values; for the properties below its
+    ``reduction="none"`` stands for the batch loss, shared by every sample.
+    (Batches built here hold every class, which is what ``stratified_batches``
+    promises.)
+    """
     if index is None:
         index = torch.arange(logits.shape[0])
     n_samples = int(index.max()) + 1
-    return loss(logits, target, **kwargs, **context_for(loss, index, n_samples))
+    context = context_for(loss, index, n_samples)
+    if loss.batch_level and kwargs.get("reduction") == "none":
+        kwargs["reduction"] = "mean"
+        return loss(logits, target, **kwargs, **context).expand(logits.shape[0])
+    return loss(logits, target, **kwargs, **context)
 
 
 def random_batch(loss, n_classes, n=6, dtype=torch.float64, scale=2.0, seed=0):
@@ -451,6 +469,10 @@ def test_shape_and_dtype(loss, reduction, dtype):
     logits, target = random_batch(loss, n_classes_for(loss), n=5, dtype=dtype)
     weights = torch.ones(5, dtype=torch.float64)
     for sample_weight in (None, weights):
+        if loss.batch_level and reduction == "none":
+            with pytest.raises(ValueError, match="batch-level"):
+                loss(logits, target, reduction="none", sample_weight=sample_weight)
+            continue
         values = evaluate(loss, logits, target, reduction=reduction, sample_weight=sample_weight)
         assert values.dtype == dtype
         assert values.shape == ((5,) if reduction == "none" else ())
@@ -461,8 +483,10 @@ def test_params_round_trip(loss):
     params = loss.get_params()
     signature = inspect.signature(cls).parameters
     assert sorted(params) == sorted(signature)
-    # __init__ stores its arguments unchanged (what clone relies on).
-    assert params == {name: p.default for name, p in signature.items()}
+    # __init__ stores its arguments unchanged (what clone relies on); a preset
+    # fixes some of them.
+    fixed = next((e.fixed for e in LOSSES.values() if isinstance(e, Preset) and e() == loss), {})
+    assert params == {name: fixed.get(name, p.default) for name, p in signature.items()}
 
     rebuilt = cls(**params)
     assert rebuilt == loss and rebuilt is not loss
@@ -501,9 +525,12 @@ def test_set_params_then_clone(loss, changes):
 
 
 def test_registry_names_match_classes():
-    for name, cls in LOSSES.items():
-        assert issubclass(cls, Loss)
-        assert cls.name == name
+    for name, entry in LOSSES.items():
+        assert entry.name == name
+        if isinstance(entry, Preset):
+            assert issubclass(entry.cls, Loss) and entry.cls.name in LOSSES
+        else:
+            assert issubclass(entry, Loss)
     assert list_losses() == sorted(LOSSES)
     assert {"ce", "comp_sum", "gce", "mae", "sum_exp", "sce", "nce_rce", "focal"} <= set(LOSSES)
 
@@ -511,8 +538,31 @@ def test_registry_names_match_classes():
 @pytest.mark.parametrize("name", REGISTERED)
 def test_get_loss_by_name(name):
     loss = get_loss(name)
-    assert type(loss) is LOSSES[name]
-    assert loss == LOSSES[name]()
+    entry = LOSSES[name]
+    assert type(loss) is (entry.cls if isinstance(entry, Preset) else entry)
+    assert loss == entry()
+
+
+@pytest.mark.parametrize(
+    "name, metric",
+    [("anyloss_accuracy", "accuracy"), ("anyloss_f1", "f1"), ("anyloss_fbeta", "fbeta"),
+     ("anyloss_gmean", "gmean"), ("anyloss_balanced_accuracy", "balanced_accuracy"),
+     ("anyloss_mcc", "mcc")],
+)
+def test_presets_are_anyloss_with_the_metric_fixed(name, metric):
+    loss = get_loss(name, amplification=20.0)
+    assert type(loss) is AnyLoss
+    assert loss.get_params() == {"metric": metric, "beta": 1.0, "amplification": 20.0,
+                                 "average": "macro"}
+    assert clone(loss) == loss
+    with pytest.raises(ValueError, match="fixes 'metric'"):
+        get_loss(name, metric="accuracy")
+
+
+def test_preset_keeps_its_free_parameters():
+    assert get_loss("anyloss_fbeta", beta=2.0) == AnyLoss(metric="fbeta", beta=2.0)
+    with pytest.raises(ValueError, match="'q'"):
+        get_loss("anyloss_f1", q=0.5)
 
 
 def test_get_loss_with_params():
@@ -552,7 +602,7 @@ def test_get_loss_validates(loss):
         get_loss(GCE(q=2.0))
 
 
-@pytest.mark.parametrize("bad", [None, 3, GCE, torch.nn.CrossEntropyLoss()], ids=repr)
+@pytest.mark.parametrize("bad", [None, 3, GCE, int, [GCE()]], ids=repr)
 def test_get_loss_rejects_other_types(bad):
     with pytest.raises(TypeError, match="loss must be"):
         get_loss(bad)
@@ -636,3 +686,273 @@ def test_call_rejects_bad_inputs(loss):
         evaluate(loss, logits, target, reduction="average")
     with pytest.raises(ValueError, match="sample_weight"):
         evaluate(loss, logits, target, sample_weight=torch.ones(3))
+
+
+# ---- the shared protocol: batch_loss, fused_form, requirements, target range -----------
+
+
+def test_batch_loss_is_the_mean_of_weighted_per_sample_values(loss):
+    if loss.batch_level:
+        pytest.skip("a batch-level loss overrides batch_loss (tests/test_anyloss.py)")
+    logits, target = random_batch(loss, n_classes_for(loss), n=6)
+    context = context_for(loss, torch.arange(6), 6)
+    weight = torch.tensor([0.5, 1.5, 0.0, 2.0, 1.0, 1.0], dtype=torch.float64)
+    values = loss(logits, target, reduction="none", **context).numpy()
+    # mean(w * l), not sum(w l) / sum(w): the estimators normalise w to mean 1 over
+    # the training data, so a batch's weights need not average 1.
+    expected = np.mean(weight.numpy() * values)
+    got = loss.batch_loss(logits, target, sample_weight=weight, **context)
+    np.testing.assert_allclose(got.item(), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        loss.batch_loss(logits, target, **context).item(), values.mean(), rtol=1e-12
+    )
+    with pytest.raises(ValueError, match="sample_weight"):
+        loss.batch_loss(logits, target, sample_weight=weight[:, None], **context)
+
+
+def test_every_loss_has_a_fused_form_or_says_it_has_none(loss):
+    n_classes = n_classes_for(loss)
+    try:
+        form = loss.fused_form(n_classes)
+    except TypeError as error:
+        assert "no fused form" in str(error)
+        assert not isinstance(loss, ProbabilityLoss)
+        return
+    assert isinstance(form, StatisticsForm)
+    logits, target = random_batch(loss, n_classes, n=6)
+    stats = {
+        "lse": torch.logsumexp(logits, dim=1),
+        "target": logits[torch.arange(6), target],
+        "mean": logits.mean(dim=1),
+    }
+    torch.testing.assert_close(form.row_loss(stats, target), evaluate(loss, logits, target,
+                                                                      reduction="none"))
+
+
+@pytest.mark.parametrize(
+    "loss, n_classes",
+    [(CrossEntropy(label_smoothing=0.2), 4), (Focal(gamma=1.0, alpha=[0.1, 0.2, 0.3, 0.4]), 4),
+     (Focal(gamma=2.0, alpha=0.25), 2)],
+    ids=repr,
+)
+def test_fused_form_overrides_match_numpy(loss, n_classes):
+    generator = torch.Generator().manual_seed(4)
+    z = 2.0 * torch.randn(8, n_classes, generator=generator, dtype=torch.float64)
+    y = torch.arange(8) % n_classes
+    form = loss.fused_form(n_classes)
+    stats = {"lse": torch.logsumexp(z, dim=1), "target": z[torch.arange(8), y],
+             "mean": z.mean(dim=1)}
+    if isinstance(loss, CrossEntropy):
+        expected = np_smoothed_ce(z.numpy(), y.numpy(), 0.2)
+    else:
+        expected = np_focal(z.numpy(), y.numpy(), loss.gamma, loss.alpha)
+    np.testing.assert_allclose(form.row_loss(stats, y).numpy(), expected, rtol=1e-10)
+
+
+def test_fused_form_checks_per_class_parameters():
+    with pytest.raises(ValueError, match="'alpha'"):
+        Focal(alpha=[0.5, 0.5]).fused_form(3)
+    with pytest.raises(ValueError, match="'alpha'"):
+        Focal(alpha=0.25).fused_form(3)
+
+
+def test_base_loss_has_no_fused_form_and_no_per_sample():
+    class Bare(Loss):
+        pass
+
+    with pytest.raises(TypeError, match="no fused form"):
+        Bare().fused_form(3)
+    with pytest.raises(NotImplementedError, match="per_sample"):
+        Bare()(torch.zeros(2, 3), torch.tensor([0, 1]))
+
+
+def test_requirements_are_documented_context_and_stratified_is_an_attribute():
+    assert KNOWN_REQUIREMENTS == ("index", "epoch", "model", "inputs", "generator")
+    assert Loss.stratified_batches is False
+    for name in REGISTERED:
+        assert "stratified" not in LOSSES[name]().requires
+
+    class Pairwise(CrossEntropy):
+        stratified_batches = True
+
+    # A promise about batches, not context: the call needs nothing more.
+    Pairwise()(torch.zeros(2, 2), torch.tensor([0, 1]))
+
+
+def test_old_style_stratified_requirement_is_refused_with_the_fix():
+    class OldStyle(CrossEntropy):
+        requires = ("stratified",)
+
+    with pytest.raises(TypeError, match="stratified_batches = True"):
+        OldStyle()(torch.zeros(2, 2), torch.tensor([0, 1]))
+
+
+def test_missing_generator_context_is_named():
+    class Draws(CrossEntropy):
+        requires = ("generator",)
+
+        def per_sample(self, logits, target, *, generator, **context):
+            noise = torch.rand(logits.shape, generator=generator, dtype=logits.dtype)
+            return super().per_sample(logits + noise, target)
+
+    logits, target = torch.zeros(3, 2), torch.tensor([0, 1, 0])
+    with pytest.raises(TypeError, match="generator"):
+        Draws()(logits, target)
+    first = Draws()(logits, target, generator=torch.Generator().manual_seed(1))
+    again = Draws()(logits, target, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(first, again)
+
+
+@pytest.mark.parametrize(
+    "logits, target, bound",
+    [
+        (torch.zeros(3, 3), torch.tensor([0, 3, 1]), r"index 3, outside the valid range \[0, 3"),
+        (torch.zeros(3, 3), torch.tensor([0, -1, 1]), r"index -1, outside the valid range \[0, 3"),
+        (torch.zeros(2, 1), torch.tensor([0, 2]), r"index 2, outside the valid range \[0, 2"),
+    ],
+)
+def test_target_out_of_range_is_a_value_error(logits, target, bound):
+    loss = AnyLoss() if logits.shape[1] == 1 else CrossEntropy()
+    with pytest.raises(ValueError, match="target holds class " + bound):
+        loss(logits, target)
+
+
+def test_one_logit_binary_loss_accepts_both_classes():
+    value = AnyLoss()(torch.tensor([[3.0], [-3.0]]), torch.tensor([1, 0]))
+    assert 0.0 <= value.item() < 0.01
+
+
+# ---- torch losses plug in (TorchLoss) ----------------------------------------------------
+
+
+def hinge_per_sample(logits, target):
+    """A module-level function: picklable, unlike a lambda."""
+    return torch.nn.functional.multi_margin_loss(logits, target, reduction="none")
+
+
+def test_torch_cross_entropy_with_smoothing_matches_skloss_and_numpy():
+    generator = torch.Generator().manual_seed(2)
+    z = 3.0 * torch.randn(12, 4, generator=generator, dtype=torch.float64)
+    y = torch.arange(12) % 4
+    user = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+    adapter = get_loss(user)
+    assert isinstance(adapter, TorchLoss)
+    values = adapter(z, y, reduction="none")
+    np.testing.assert_allclose(values.numpy(), np_smoothed_ce(z.numpy(), y.numpy(), 0.1),
+                               rtol=1e-12)
+    torch.testing.assert_close(values, get_loss("ce", label_smoothing=0.1)(z, y, reduction="none"))
+    assert user.reduction == "mean"  # the user's module is never modified
+
+
+@pytest.mark.parametrize(
+    "criterion, formula",
+    [
+        (torch.nn.CrossEntropyLoss, np_ce),
+        (torch.nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 3.0])),
+         lambda z, y: np.array([1.0, 2.0, 3.0])[y] * np_ce(z, y)),
+        (hinge_per_sample,
+         lambda z, y: np.maximum(0, 1 - z[np.arange(len(y)), y][:, None] + z).sum(axis=1)
+         / z.shape[1] - 1 / z.shape[1]),
+    ],
+    ids=["class", "weighted-module", "function"],
+)
+def test_torch_loss_kinds_give_per_sample_values(criterion, formula):
+    generator = torch.Generator().manual_seed(3)
+    z = torch.randn(9, 3, generator=generator, dtype=torch.float64)
+    y = torch.arange(9) % 3
+    loss = get_loss(criterion)
+    np.testing.assert_allclose(loss(z, y, reduction="none").numpy(), formula(z.numpy(), y.numpy()),
+                               rtol=1e-6)
+    weight = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2])
+    repeated = loss(z.repeat_interleave(weight, dim=0), y.repeat_interleave(weight),
+                    reduction="sum")
+    torch.testing.assert_close(loss(z, y, reduction="sum", sample_weight=weight), repeated)
+
+
+def test_torch_loss_that_returns_a_scalar_is_refused_at_validation():
+    class MeanOnly(torch.nn.Module):
+        def forward(self, logits, target):
+            return torch.nn.functional.cross_entropy(logits, target)
+
+    for criterion in (MeanOnly(), lambda z, y: torch.nn.functional.cross_entropy(z, y)):
+        with pytest.raises(ValueError, match="one loss per sample"):
+            get_loss(criterion)
+
+
+@pytest.mark.parametrize("criterion", [torch.nn.BCEWithLogitsLoss(), torch.nn.MSELoss])
+def test_float_target_torch_losses_are_refused(criterion):
+    with pytest.raises(TypeError, match="class indices"):
+        get_loss(criterion)
+
+
+def test_torch_loss_clone_equality_and_pickle():
+    loss = get_loss(torch.nn.CrossEntropyLoss(label_smoothing=0.1))
+    cloned = clone(loss)
+    assert cloned == loss and cloned.criterion is not loss.criterion
+    assert cloned != get_loss(torch.nn.CrossEntropyLoss(label_smoothing=0.2))
+    assert loss != get_loss(torch.nn.CrossEntropyLoss(weight=torch.ones(3)))
+    assert hash(cloned) == hash(loss)
+    z, y = torch.randn(5, 3, generator=torch.Generator().manual_seed(0)), torch.arange(5) % 3
+    before = loss(z, y)  # builds the private per-sample copy, which pickling drops
+    restored = pickle.loads(pickle.dumps(loss))
+    assert restored == loss
+    torch.testing.assert_close(restored(z, y), before)
+    function = pickle.loads(pickle.dumps(get_loss(hinge_per_sample)))
+    assert function.criterion is hinge_per_sample
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(get_loss(lambda z, y: hinge_per_sample(z, y)))
+
+
+def test_torch_loss_refuses_parameters_and_skloss_losses():
+    with pytest.raises(ValueError, match="set them on the torch object"):
+        get_loss(torch.nn.CrossEntropyLoss(), label_smoothing=0.1)
+    with pytest.raises(TypeError, match="pass it directly"):
+        get_loss(TorchLoss(GCE()))
+    with pytest.raises(TypeError, match="no fused form"):
+        get_loss(torch.nn.CrossEntropyLoss()).fused_form(3)
+
+
+def smoothed_ce_function(logits, target):
+    return torch.nn.functional.cross_entropy(logits, target, reduction="none",
+                                             label_smoothing=0.1)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "torch_loss", [torch.nn.CrossEntropyLoss(label_smoothing=0.1), smoothed_ce_function],
+    ids=["module", "function"],
+)
+def test_torch_loss_trains_an_estimator_like_the_skloss_loss(torch_loss):
+    from sklearn.datasets import load_iris
+
+    from skloss import RobustLossClassifier
+
+    X, y = load_iris(return_X_y=True)
+    weight = np.linspace(0.5, 2.0, len(y))
+    settings = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    ours = RobustLossClassifier(loss=CrossEntropy(label_smoothing=0.1), **settings)
+    ours.fit(X, y, sample_weight=weight)
+    cloned = clone(RobustLossClassifier(loss=torch_loss, **settings))
+    if isinstance(torch_loss, torch.nn.Module):
+        assert cloned.loss is not torch_loss and cloned.loss.label_smoothing == 0.1
+    cloned.fit(X, y, sample_weight=weight)
+    assert isinstance(cloned.loss_, TorchLoss)
+    # Same per-sample values, same weights: the same training curve.
+    np.testing.assert_allclose(cloned.loss_curve_, ours.loss_curve_, rtol=1e-6)
+    restored = pickle.loads(pickle.dumps(cloned))
+    np.testing.assert_array_equal(restored.predict_proba(X), cloned.predict_proba(X))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_torch_loss_class_is_accepted_by_the_estimator():
+    from sklearn.datasets import load_iris
+
+    from skloss import RobustLossClassifier
+
+    X, y = load_iris(return_X_y=True)
+    clf = RobustLossClassifier(loss=torch.nn.CrossEntropyLoss, hidden_layer_sizes=(8,),
+                               max_iter=2, random_state=0)
+    clf.fit(X, y)
+    assert clf.loss is torch.nn.CrossEntropyLoss  # the parameter is stored unchanged
+    ref = RobustLossClassifier(loss="ce", hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    np.testing.assert_allclose(clf.loss_curve_, ref.fit(X, y).loss_curve_, rtol=1e-6)

@@ -22,13 +22,24 @@ import torch
 import torch.nn.functional as F
 
 from skloss.losses import get_loss
-from skloss.losses._base import reduce_loss
+from skloss.losses._base import _reduce
+from skloss.losses._validation import check_sample_weight
 
+from ._backend import (
+    BACKENDS,
+    DEFAULT_CHUNK_BYTES,
+    choose_backend,
+    has_fused_head,
+    resolve_backend,
+    triton_available,
+)
 from ._chunked import chunked_statistics, plan_blocks
 from ._stats import STATISTICS, StatisticsForm, fused_form, logit_statistics, supports
 
 __all__ = [
     "linear_loss",
+    "choose_backend",
+    "has_fused_head",
     "resolve_backend",
     "triton_available",
     "STATISTICS",
@@ -41,82 +52,7 @@ __all__ = [
     "BACKENDS",
 ]
 
-#: Default budget for one block of logits: 16 MiB, 2048 x 2048 float32 logits. The
-#: chunked backend holds one or two such blocks, whatever the class count. On 2
-#: CPU cores (N = 8192, D = 1024, K = 32768) 16 MiB blocks ran 10% faster than 32
-#: or 128 MiB ones, and 4-8 MiB ones were no faster.
-DEFAULT_CHUNK_BYTES = 16 * 2**20
-
-#: Values accepted by ``linear_loss(backend=...)``.
-BACKENDS = ("auto", "naive", "chunked", "triton")
-
 _REDUCTIONS = ("mean", "sum", "none")
-_TRITON_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
-
-
-def triton_available():
-    """Whether the optional Triton package can be imported (``backend="triton"``).
-
-    Returns
-    -------
-    bool
-
-    Examples
-    --------
-    >>> isinstance(triton_available(), bool)
-    True
-    """
-    try:
-        import triton  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def resolve_backend(backend, h, n_classes, chunk_bytes=DEFAULT_CHUNK_BYTES, fusable=True):
-    """The backend ``linear_loss`` runs for ``backend`` on these inputs.
-
-    Parameters
-    ----------
-    backend : {"auto", "naive", "chunked", "triton"}
-        The requested backend.
-    h : torch.Tensor of shape (n_samples, n_features)
-        The features (only their shape, dtype and device are read).
-    n_classes : int
-        Number of classes.
-    chunk_bytes : int, default=DEFAULT_CHUNK_BYTES
-        The byte budget of one block of logits.
-    fusable : bool, default=True
-        Whether the loss has a fused form; "auto" picks "naive" when it has not.
-
-    Returns
-    -------
-    str
-        ``backend`` itself unless it is "auto", which materialises the logits
-        ("naive") when they fit: when the float32 logits, ``n_samples *
-        n_classes * 4`` bytes, are within ``chunk_bytes``. Larger logits go to
-        "triton" for CUDA tensors of a Triton dtype when Triton is installed,
-        else to "chunked".
-
-    Examples
-    --------
-    >>> import torch
-    >>> resolve_backend("auto", torch.zeros(8192, 16), n_classes=32768)
-    'chunked'
-    >>> resolve_backend("auto", torch.zeros(200, 16), n_classes=10)
-    'naive'
-    """
-    if backend != "auto":
-        return backend
-    if not fusable:
-        return "naive"
-    n_rows = h.numel() // h.shape[-1] if h.shape[-1] else 0
-    if n_rows * n_classes * 4 <= chunk_bytes:
-        # Small logits cost less to materialise than to recompute, on any device.
-        return "naive"
-    if h.is_cuda and h.dtype in _TRITON_DTYPES and triton_available():
-        return "triton"
-    return "chunked"
 
 
 def linear_loss(
@@ -149,13 +85,14 @@ def linear_loss(
         A registry name or a loss instance (see :func:`skloss.losses.get_loss`).
         The fused backends need a fused form (:func:`fused_form`): every
         ``ProbabilityLoss`` (``ce`` with label smoothing, ``comp_sum``, ``gce``,
-        ``mae``, ``sum_exp``, ``sce``, ``focal``), or a loss defining
-        ``fused_statistics`` and ``from_statistics``.
+        ``mae``, ``sum_exp``, ``sce``, ``focal``), or any loss whose
+        ``fused_form(n_classes)`` method returns a ``StatisticsForm``.
     reduction : {"mean", "sum", "none"}, default="mean"
         As in :func:`skloss.losses.reduce_loss`: "mean" is
         ``sum(w * l) / sum(w)`` over the rows that are not ignored.
     sample_weight : torch.Tensor of shape (...), default=None
-        Non-negative per-sample weights, the shape of ``target``.
+        Finite, non-negative per-sample weights, the shape of ``target``; with
+        ``reduction="mean"`` not all zero.
     backend : {"auto", "naive", "chunked", "triton"}, default="auto"
         See :func:`resolve_backend`. The choice is made here, before any
         ``autograd.Function`` runs, so every backend returns a differentiable
@@ -205,11 +142,11 @@ def linear_loss(
     >>> bool(torch.allclose(fused, naive, atol=1e-6))
     True
     """
-    h, weight, bias, target, sample_weight, lead_shape = _check_inputs(
-        h, weight, bias, target, sample_weight
-    )
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
+    h, weight, bias, target, sample_weight, lead_shape = _check_inputs(
+        h, weight, bias, target, sample_weight, reduction
+    )
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}.")
     if (
@@ -275,7 +212,7 @@ def linear_loss(
         mask = torch.zeros(target.shape[0], dtype=values.dtype, device=values.device)
         mask[keep] = 1
         sample_weight = mask if sample_weight is None else sample_weight.to(values.dtype) * mask
-    result = reduce_loss(values, reduction, sample_weight)
+    result = _reduce(values, reduction, sample_weight)
     if reduction == "none":
         result = result.reshape(lead_shape)
     return result
@@ -293,7 +230,7 @@ def _naive_values(h, weight, bias, target, loss, keep):
     return loss.per_sample(logits, target)
 
 
-def _check_inputs(h, weight, bias, target, sample_weight):
+def _check_inputs(h, weight, bias, target, sample_weight, reduction):
     if not isinstance(h, torch.Tensor) or not h.dtype.is_floating_point or h.ndim < 2:
         raise ValueError(
             "h must be a floating-point tensor of shape (..., n_features) with at least 2 "
@@ -344,13 +281,12 @@ def _check_inputs(h, weight, bias, target, sample_weight):
     if target.device != h.device:
         raise ValueError(f"target is on {target.device} but h is on {h.device}.")
     if sample_weight is not None:
-        sample_weight = torch.as_tensor(sample_weight, device=h.device)
-        if tuple(sample_weight.shape) != lead_shape:
-            raise ValueError(
-                f"sample_weight must have shape {lead_shape} (one weight per target), got "
-                f"{tuple(sample_weight.shape)}."
-            )
-        sample_weight = sample_weight.reshape(-1)
+        # Finite and non-negative, and not all zero for "mean" (whose value would be
+        # 0/0); the shape is that of target.
+        sample_weight = check_sample_weight(
+            sample_weight, lead_shape, reduction, torch.promote_types(h.dtype, torch.float32),
+            h.device,
+        ).reshape(-1)
     h = h.reshape(-1, h.shape[-1])
     # The kernels index rows with strides; a non-contiguous view is copied once here.
     h = h if h.is_contiguous() else h.contiguous()

@@ -16,11 +16,10 @@ dtype (float16, bfloat16 or float32), and never write them:
   per-row coefficients ``dL/ds`` and writes it, in the input dtype, to a
   chunk-sized buffer, with float32 column sums for the bias. The two gradient
   products ``dz @ W`` and ``dz^T @ h`` of the chunk are then ordinary matrix
-  products (cuBLAS on a GPU). An earlier version added both products into
-  float32 gradients with atomic adds from inside the kernel; on an H200 that
-  was 11x slower than the naive path (741 vs 64 ms at N = 8192, D = 2304,
-  K = 256000, bf16), the atomics being the suspect. Memory is the chunk
-  buffer (``chunk_bytes``, 256 MiB by default) plus the gradients.
+  products (cuBLAS on a GPU), rather than atomic adds into float32 gradients
+  from inside the kernel, which contend on every tile (docs/user_guide/fused.rst,
+  "Measured on a GPU"). Memory is the chunk buffer (``chunk_bytes``, 256 MiB
+  by default) plus the gradients.
   Optionally, as Cut Cross-Entropy does, a tile whose ``|softmax - onehot|``
   is everywhere below ``filter_eps`` gets a zero gradient (an approximation;
   off by default), and a chunk whose tiles are all zero skips its products.

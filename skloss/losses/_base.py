@@ -14,18 +14,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ._fused_form import StatisticsForm, nll_of
+from ._validation import check_sample_weight, check_target_range
+
 __all__ = ["Loss", "ProbabilityLoss", "reduce_loss", "KNOWN_REQUIREMENTS"]
 
-#: Context a loss may ask the training step for, through ``Loss.requires``.
+#: Context a loss may ask the training step for, through ``Loss.requires``. Each
+#: entry names what the training step passes as keyword arguments to the loss:
 #:
 #: - ``"index"``: ``index`` (row positions of the batch in the training data) and
-#:   ``n_samples`` (rows in the training data), for losses with per-sample state;
+#:   ``n_samples`` (rows in the training data), for losses with per-sample state
+#:   (ALDR-KL, truncated GCE);
 #: - ``"epoch"``: ``epoch``, the 0-based epoch count, for scheduled losses;
 #: - ``"model"`` and ``"inputs"``: the torch module and the batch's input tensor,
 #:   for losses that probe the model (adversarial losses);
-#: - ``"stratified"``: not a context value but a promise about batches: every
-#:   training batch holds at least one sample of each class (pairwise losses).
-KNOWN_REQUIREMENTS = ("index", "epoch", "model", "inputs", "stratified")
+#: - ``"generator"``: ``generator``, a :class:`torch.Generator` on the model's
+#:   device owned by the fit and seeded from its ``random_state``, for losses
+#:   with random draws (EnsLoss): drawing from it keeps fits reproducible, also
+#:   when several run at once in threads.
+#:
+#: That every training batch holds each class is a promise about batches, not a
+#: context value: a loss asks for it with ``stratified_batches = True``.
+KNOWN_REQUIREMENTS = ("index", "epoch", "model", "inputs", "generator")
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -42,26 +52,39 @@ def reduce_loss(values, reduction="mean", sample_weight=None):
         without weights), so that an integer weight equals repeating the sample.
         ``"none"`` returns ``w * l``.
     sample_weight : torch.Tensor of shape (n_samples,), default=None
-        Non-negative per-sample weights.
+        Finite, non-negative per-sample weights; with ``reduction="mean"`` at
+        least one must be positive.
 
     Returns
     -------
     torch.Tensor
         A scalar, or the weighted values for ``reduction="none"``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown reduction, or weights of the wrong shape, negative,
+        non-finite, or all zero with ``reduction="mean"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> reduce_loss(torch.tensor([1.0, 3.0]), sample_weight=torch.tensor([3.0, 1.0]))
+    tensor(1.5000)
     """
     if reduction not in _REDUCTIONS:
         raise ValueError(
             f"reduction must be one of {_REDUCTIONS}, got {reduction!r}."
         )
+    sample_weight = check_sample_weight(
+        sample_weight, values.shape, reduction, values.dtype, values.device
+    )
+    return _reduce(values, reduction, sample_weight)
+
+
+def _reduce(values, reduction, sample_weight):
+    # reduce_loss without its checks, for callers that made them already.
     if sample_weight is not None:
-        sample_weight = torch.as_tensor(
-            sample_weight, dtype=values.dtype, device=values.device
-        )
-        if sample_weight.shape != values.shape:
-            raise ValueError(
-                "sample_weight must have one value per sample: expected shape "
-                f"{tuple(values.shape)}, got {tuple(sample_weight.shape)}."
-            )
         values = values * sample_weight
     if reduction == "none":
         return values
@@ -78,7 +101,8 @@ class Loss:
     Subclasses store their ``__init__`` arguments unchanged under the same
     names (the scikit-learn rule), which gives ``get_params``, ``set_params``,
     ``sklearn.base.clone`` support and nested grid search (``loss__q``), and
-    implement :meth:`per_sample`.
+    implement :meth:`per_sample` (or, for a batch-level loss, :meth:`batch_loss`).
+    ``docs/user_guide/custom_losses.rst`` walks through writing one.
 
     Attributes
     ----------
@@ -88,18 +112,23 @@ class Loss:
         Context the training step must pass (see ``KNOWN_REQUIREMENTS``).
     binary_only : bool
         Whether the loss is defined for two classes only.
+    stratified_batches : bool
+        Whether every training batch must hold at least one sample of each
+        class (pairwise losses); the training step then stratifies its batches.
     batch_level : bool
         Whether the loss is a statistic of the whole batch (a metric of its soft
-        confusion matrix, say) rather than a sum over samples. Such a loss takes
-        the batch's sample weights as ``count_weight`` in :meth:`per_sample`, so
-        they weight what it counts, not only its value.
+        confusion matrix, say) rather than a mean over samples. Such a loss
+        overrides :meth:`batch_loss`, has no per-sample values
+        (:meth:`per_sample` and ``reduction="none"`` raise) and receives the
+        batch's sample weights in :meth:`batch_loss`, where they weight what it
+        counts.
     """
 
     name = None
     requires = ()
     binary_only = False
-    batch_level = False
     stratified_batches = False
+    batch_level = False
 
     # ---- scikit-learn style parameters -------------------------------------------------
     @classmethod
@@ -166,29 +195,122 @@ class Loss:
         return torch.softmax(logits, dim=1)
 
     def per_sample(self, logits, target, **context):
-        """Per-sample loss values, shape ``(n_samples,)``."""
-        raise NotImplementedError
-
-    def batch_loss(self, logits, target, sample_weight=None, **context):
-        """The training objective of one batch: ``mean(w * l)`` (plain mean without weights)."""
-        values = self.per_sample(logits, target, **context)
-        if sample_weight is not None:
-            values = values * sample_weight
-        return values.mean()
-
-    def __call__(self, logits, target, *, reduction="mean", sample_weight=None, **context):
-        """Compute the loss.
+        """Per-sample loss values, shape ``(n_samples,)``.
 
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, n_outputs)
             Raw model outputs.
         target : torch.Tensor of shape (n_samples,)
-            Class indices in ``[0, n_classes)``, integer dtype.
-        reduction : {"mean", "sum", "none"}, default="mean"
-            See :func:`reduce_loss`.
+            Class indices, integer dtype.
+        **context
+            What the loss declared in ``requires``.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples,)
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement per_sample(logits, target, **context), "
+            "or set batch_level = True and implement batch_loss."
+        )
+
+    def batch_loss(self, logits, target, sample_weight=None, **context):
+        """The training objective of one batch, a scalar tensor.
+
+        The training step calls this for every loss. For a per-sample loss it
+        is ``mean(w * per_sample(logits, target))`` (the plain mean without
+        weights); the estimators pass weights normalised to mean 1 over the
+        training data, so that minibatch gradients are unbiased for the
+        weighted objective. Batch-level losses override it.
+
+        Nothing is validated here beyond the weights' shape: it runs once per
+        training step, after the estimator has checked the loss, its context and
+        the data. Call the loss itself for a checked value.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
+        target : torch.Tensor of shape (n_samples,)
+            Class indices, integer dtype.
         sample_weight : torch.Tensor of shape (n_samples,), default=None
             Per-sample weights.
+        **context
+            What the loss declared in ``requires``.
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar in the dtype of the loss values.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skloss.losses import CrossEntropy
+        >>> logits = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
+        >>> target = torch.tensor([0, 0])
+        >>> weight = torch.tensor([1.5, 0.5])  # mean 1 over the training data
+        >>> # (1.5 * 0.1269 + 0.5 * 2.1269) / 2, the mean of w * l
+        >>> round(CrossEntropy().batch_loss(logits, target, sample_weight=weight).item(), 4)
+        0.6269
+        """
+        values = self.per_sample(logits, target, **context)
+        if sample_weight is None:
+            return values.mean()
+        if sample_weight.shape != values.shape:
+            raise ValueError(
+                "sample_weight must have one value per sample: expected shape "
+                f"{tuple(values.shape)}, got {tuple(sample_weight.shape)}."
+            )
+        return (values * sample_weight).mean()
+
+    def fused_form(self, n_classes):
+        """The loss as a function of per-row logit statistics, for fused heads.
+
+        A fused head (:mod:`skloss.fused`) computes the loss of ``h @ W.T + b``
+        without the logits; it can do so for a loss that returns its
+        :class:`~skloss.losses.StatisticsForm` here. This default has none.
+
+        Parameters
+        ----------
+        n_classes : int
+            Logit columns; per-class hyperparameters are checked against it.
+
+        Returns
+        -------
+        StatisticsForm
+
+        Raises
+        ------
+        TypeError
+            If the loss has no fused form (this default).
+        ValueError
+            If a hyperparameter does not fit ``n_classes``.
+        """
+        raise TypeError(
+            f"{self!r} has no fused form: it is not a function of a few per-row logit "
+            "statistics that it declares. Use backend='naive', or give the loss a "
+            "fused_form(n_classes) method returning a skloss.losses.StatisticsForm (see "
+            "skloss.losses.STATISTICS)."
+        )
+
+    def __call__(self, logits, target, *, reduction="mean", sample_weight=None, **context):
+        """Compute the loss, checking the inputs and the context first.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
+        target : torch.Tensor of shape (n_samples,)
+            Class indices in ``[0, n_classes)``, integer dtype (0 or 1 when the
+            logits have one column).
+        reduction : {"mean", "sum", "none"}, default="mean"
+            See :func:`reduce_loss`. A batch-level loss has no per-sample
+            values: ``"mean"`` is its value on the (weighted) batch, ``"sum"``
+            that times the total weight, and ``"none"`` raises.
+        sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Finite, non-negative per-sample weights.
         **context
             What the loss declared in ``requires`` (e.g. ``index``).
 
@@ -198,7 +320,41 @@ class Loss:
         """
         self.validate()
         _check_logits_target(logits, target)
-        missing = [key for key in self.requires if key != "stratified" and key not in context]
+        self._check_context(context)
+        if not self.batch_level:
+            values = self.per_sample(logits, target, **context)
+            return reduce_loss(values, reduction, sample_weight)
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
+        if reduction == "none":
+            raise ValueError(
+                f"{type(self).__name__} is a batch-level loss: it has one value per batch, "
+                "not per sample, so reduction='none' is undefined; use reduction='mean' "
+                "(the batch loss) or 'sum'."
+            )
+        weight = check_sample_weight(
+            sample_weight, target.shape, reduction, logits.dtype, logits.device
+        )
+        value = self.batch_loss(logits, target, sample_weight=weight, **context)
+        if reduction == "sum":
+            # The total weight times the loss: what repeating the samples gives.
+            value = value * (target.shape[0] if weight is None else weight.sum())
+        return value
+
+    def _check_context(self, context):
+        if "stratified" in self.requires:
+            raise TypeError(
+                f"{type(self).__name__} lists 'stratified' in requires; stratified batches "
+                "are a promise about batches, not context: set stratified_batches = True "
+                "instead."
+            )
+        unknown = [key for key in self.requires if key not in KNOWN_REQUIREMENTS]
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} requires {unknown}, which no training step provides; "
+                f"known requirements are {list(KNOWN_REQUIREMENTS)}."
+            )
+        missing = [key for key in self.requires if key not in context]
         if "index" in self.requires and "n_samples" not in context:
             missing.append("n_samples")
         if missing:
@@ -206,8 +362,6 @@ class Loss:
                 f"{type(self).__name__} requires the context {missing}; pass them as "
                 "keyword arguments (the skloss estimators do this for you)."
             )
-        values = self.per_sample(logits, target, **context)
-        return reduce_loss(values, reduction, sample_weight)
 
 
 class ProbabilityLoss(Loss):
@@ -230,19 +384,71 @@ class ProbabilityLoss(Loss):
         nll = F.cross_entropy(logits, target, reduction="none")
         return self.from_nll(nll)
 
+    def fused_form(self, n_classes):
+        """``from_nll(lse - z_y)``: the fused form of every loss of ``p_y`` alone.
+
+        Parameters
+        ----------
+        n_classes : int
+            Logit columns (unused here; subclasses with per-class
+            hyperparameters check them against it).
+
+        Returns
+        -------
+        StatisticsForm
+            Reads the ``lse`` and ``target`` statistics.
+
+        Examples
+        --------
+        >>> from skloss.losses import GCE
+        >>> GCE(q=0.5).fused_form(n_classes=10).statistics
+        ('lse', 'target')
+        """
+        # A subclass's from_nll may raise in some configurations; probing it now
+        # gives that error before any kernel runs, with the loss's own message.
+        self.from_nll(torch.zeros(1))
+
+        def row_loss(stats, target):
+            return self.from_nll(nll_of(stats))
+
+        return StatisticsForm(("lse", "target"), row_loss, description=repr(self))
+
 
 def _same_value(a, b):
     # Hyperparameters may be arrays or tensors (per-class weights), whose == is
-    # element-wise.
+    # element-wise, or torch modules (a wrapped torch loss), whose == is identity.
+    if isinstance(a, torch.nn.Module) or isinstance(b, torch.nn.Module):
+        return _same_module(a, b)
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
         return (
             isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
-            and a.shape == b.shape and bool(torch.equal(a, b))
+            and a.shape == b.shape and a.dtype == b.dtype and bool(torch.equal(a, b))
         )
     try:
         return bool(a == b)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RuntimeError):
         return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+
+
+def _same_module(a, b):
+    """Whether two torch modules are copies: same type, settings and state."""
+    if type(a) is not type(b):
+        return False
+    if a is b:
+        return True
+    state_a, state_b = a.state_dict(), b.state_dict()
+    if state_a.keys() != state_b.keys():
+        return False
+    if not all(_same_value(state_a[key], state_b[key]) for key in state_a):
+        return False
+
+    def settings(module):
+        # Public attributes: reduction, label_smoothing, ignore_index, ...; torch's
+        # own bookkeeping (hooks, parameters, submodules) is private.
+        return {k: v for k, v in vars(module).items() if not k.startswith("_") and k != "training"}
+
+    mine, theirs = settings(a), settings(b)
+    return mine.keys() == theirs.keys() and all(_same_value(mine[k], theirs[k]) for k in mine)
 
 
 def _check_logits_target(logits, target):
@@ -268,3 +474,6 @@ def _check_logits_target(logits, target):
             f"target must hold integer class indices (torch.long), got {target.dtype}; "
             "use target.long()."
         )
+    if logits.shape[1] < 1:
+        raise ValueError("logits must have at least one column (n_outputs >= 1).")
+    check_target_range(target, logits.shape[1])

@@ -14,43 +14,14 @@ Mao, Mohri and Zhong (2023) put these losses on one axis, ``tau``: with
 - ``tau = 2``: mean absolute error ``1 - p_y`` (:class:`MAE`).
 """
 
-import math
-import numbers
-
 import torch
 import torch.nn.functional as F
 
 from ._base import ProbabilityLoss
+from ._fused_form import StatisticsForm, nll_of
+from ._validation import real_parameter
 
 __all__ = ["CrossEntropy", "CompSum", "GCE", "MAE", "SumExp"]
-
-
-def _real_parameter(loss, name):
-    """Return the hyperparameter ``name`` of ``loss`` as a float.
-
-    Parameters
-    ----------
-    loss : Loss
-        The loss holding the hyperparameter.
-    name : str
-        The hyperparameter's name, used in the error message.
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    ValueError
-        If the value is not a finite real number. Booleans are refused even
-        though Python counts them as integers: ``q=True`` is a mistake, not 1.
-    """
-    value = getattr(loss, name)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(
-            f"{type(loss).__name__} parameter {name!r} must be a finite real number, got {value!r}."
-        )
-    return float(value)
 
 
 class CrossEntropy(ProbabilityLoss):
@@ -70,8 +41,8 @@ class CrossEntropy(ProbabilityLoss):
     it. With ``label_smoothing > 0`` the loss also depends on the probabilities
     of the other classes, so it is no longer a function of ``p_y``:
     :meth:`per_sample` stays correct, but :meth:`from_nll` raises rather than
-    silently dropping the smoothing term. Code that relies on ``from_nll``
-    (fused heads) therefore fails loudly on a smoothed cross-entropy.
+    silently dropping the smoothing term. Its fused form
+    (:meth:`fused_form`) covers the smoothing through the mean logit.
     """
 
     name = "ce"
@@ -81,7 +52,7 @@ class CrossEntropy(ProbabilityLoss):
 
     def validate(self):
         """Check that ``label_smoothing`` lies in ``[0, 1]``."""
-        label_smoothing = _real_parameter(self, "label_smoothing")
+        label_smoothing = real_parameter(self, "label_smoothing")
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(
                 "CrossEntropy parameter 'label_smoothing' must be in [0, 1], "
@@ -139,6 +110,36 @@ class CrossEntropy(ProbabilityLoss):
             )
         return nll
 
+    def fused_form(self, n_classes):
+        """``lse - z_y``, or with smoothing ``eps`` also ``eps (lse - mean_k z_k)``.
+
+        Parameters
+        ----------
+        n_classes : int
+            Logit columns (unused: the form holds for any number).
+
+        Returns
+        -------
+        StatisticsForm
+            Reads ``lse`` and ``target``, and ``mean`` with label smoothing.
+
+        Examples
+        --------
+        >>> CrossEntropy(label_smoothing=0.1).fused_form(n_classes=10).statistics
+        ('lse', 'target', 'mean')
+        """
+        eps = float(self.label_smoothing)
+        if eps == 0.0:
+            return StatisticsForm(
+                ("lse", "target"), lambda stats, target: nll_of(stats), description=repr(self)
+            )
+
+        def smoothed(stats, target):
+            # -(1/K) sum_k log p_k = lse - mean_k z_k: torch's smoothing term.
+            return (1.0 - eps) * nll_of(stats) + eps * (stats["lse"] - stats["mean"])
+
+        return StatisticsForm(("lse", "target", "mean"), smoothed, description=repr(self))
+
 
 class CompSum(ProbabilityLoss):
     """Comp-sum loss ``Phi^tau(u)`` of Mao, Mohri and Zhong (2023).
@@ -177,7 +178,7 @@ class CompSum(ProbabilityLoss):
 
     def validate(self):
         """Check that ``tau`` is a finite number ``>= 0``."""
-        tau = _real_parameter(self, "tau")
+        tau = real_parameter(self, "tau")
         if tau < 0:
             raise ValueError(f"CompSum parameter 'tau' must be >= 0, got {self.tau!r}.")
 
@@ -229,7 +230,7 @@ class GCE(ProbabilityLoss):
 
     def validate(self):
         """Check that ``q`` lies in ``(0, 1]``."""
-        q = _real_parameter(self, "q")
+        q = real_parameter(self, "q")
         if not 0.0 < q <= 1.0:
             raise ValueError(f"GCE parameter 'q' must be in (0, 1], got {self.q!r}.")
 

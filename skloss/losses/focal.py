@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from ._base import ProbabilityLoss
-from .compsum import _real_parameter
+from ._fused_form import StatisticsForm, nll_of
+from ._validation import real_parameter
 
 __all__ = ["Focal"]
 
@@ -63,7 +64,7 @@ class Focal(ProbabilityLoss):
         ``alpha`` and the two-class restriction of a float ``alpha`` are checked
         when the loss is called.
         """
-        if _real_parameter(self, "gamma") < 0:
+        if real_parameter(self, "gamma") < 0:
             raise ValueError(f"Focal parameter 'gamma' must be >= 0, got {self.gamma!r}.")
         alpha = self.alpha
         if alpha is None:
@@ -154,6 +155,41 @@ class Focal(ProbabilityLoss):
                 "per_sample instead."
             )
         return self._focal_term(nll)
+
+    def fused_form(self, n_classes):
+        """``alpha_y`` times the focal term of ``lse - z_y`` (``alpha_y = 1`` without ``alpha``).
+
+        Parameters
+        ----------
+        n_classes : int
+            Logit columns; a sequence ``alpha`` must have one weight per class
+            and a number ``alpha`` needs two classes.
+
+        Returns
+        -------
+        StatisticsForm
+            Reads ``lse`` and ``target``.
+
+        Raises
+        ------
+        ValueError
+            If ``alpha`` does not fit ``n_classes``.
+
+        Examples
+        --------
+        >>> Focal(alpha=[0.2, 0.3, 0.5]).fused_form(n_classes=3).statistics
+        ('lse', 'target')
+        """
+        if self.alpha is None:
+            return super().fused_form(n_classes)
+        # Checks the number and values of the weights now, before any kernel runs.
+        weights = self._class_weights(n_classes, torch.empty(0, dtype=torch.float64))
+
+        def weighted_focal(stats, target):
+            alpha = weights.to(dtype=stats["lse"].dtype, device=target.device)
+            return alpha[target] * self._focal_term(nll_of(stats))
+
+        return StatisticsForm(("lse", "target"), weighted_focal, description=repr(self))
 
     def per_sample(self, logits, target, **context):
         """Per-sample focal loss, weighted by ``alpha`` when given.

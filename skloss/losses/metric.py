@@ -7,10 +7,10 @@ probability ``yhat = A(p) = 1 / (1 + exp(-L (p - 0.5)))``, which is close to 0 o
 probability is 0 or 1, and any metric written with these four counts becomes a
 differentiable loss ``1 - metric``.
 
-The loss is a property of the **whole batch**, not a sum over samples. It still
-fits the per-sample contract of :class:`~skloss.losses.Loss`: ``per_sample``
-returns the batch loss once per sample, so that the mean of the values is the
-loss. Sample weights enter the counts (``TP = sum(w * y * yhat)``), which makes an
+The loss is a property of the **whole batch**, not a sum over samples: it is a
+batch-level :class:`~skloss.losses.Loss` (``batch_level = True``) whose training
+objective is :meth:`AnyLoss.batch_loss` and which has no per-sample values.
+Sample weights enter the counts (``TP = sum(w * y * yhat)``), which makes an
 integer weight exactly equivalent to repeating the sample.
 
 Beyond the paper: the Matthews correlation coefficient, any user-supplied
@@ -22,17 +22,12 @@ import torch
 import torch.nn.functional as F
 
 from ._base import Loss
-from .compsum import _real_parameter
+from ._validation import real_parameter
 
 __all__ = [
     "AnyLoss",
-    "AnyLossAccuracy",
-    "AnyLossF1",
-    "AnyLossFBeta",
-    "AnyLossGMean",
-    "AnyLossBalancedAccuracy",
-    "AnyLossMCC",
     "METRICS",
+    "PRESETS",
     "amplified_prediction",
     "soft_confusion_matrix",
     "confusion_metric",
@@ -290,14 +285,19 @@ default="f1"
     ``p = softmax(z)``. Probabilities and counts are computed in float64 and the
     loss is returned in the logits' dtype.
 
-    **A batch-level loss.** The loss is a function of the whole batch. With
-    ``reduction="none"``, every sample receives the batch loss (times its
-    weight), so ``"mean"`` is the loss itself and gradients are exact.
-    ``sample_weight`` weights the soft counts, and ``reduction="sum"`` is the
-    weights' total times the loss: an integer weight is exactly a repeated
-    sample, as for per-sample losses. The value depends on the batch size and
-    composition; a batch with no positives carries no F1 or recall signal, so
-    train with batches of a few hundred samples.
+    **A batch-level loss.** The loss is a function of the whole batch, so it
+    has no per-sample values: :meth:`per_sample` and ``reduction="none"``
+    raise, and the training step calls :meth:`batch_loss`. ``sample_weight``
+    weights the soft counts; ``reduction="mean"`` (the default) is the loss of
+    the weighted batch and ``"sum"`` the weights' total times it: an integer
+    weight is exactly a repeated sample, as for per-sample losses. The value
+    depends on the batch size and composition; a batch with no positives
+    carries no F1 or recall signal, so train with batches of a few hundred
+    samples.
+
+    **Registry presets.** ``get_loss("anyloss_f1")`` (and ``anyloss_accuracy``,
+    ``anyloss_fbeta``, ``anyloss_gmean``, ``anyloss_balanced_accuracy``,
+    ``anyloss_mcc``) is ``AnyLoss(metric="f1")`` and so on, see :data:`PRESETS`.
 
     **Several classes.** Each class ``k`` gets a one-vs-rest confusion matrix in
     which the soft prediction is "``k`` wins the argmax" (see
@@ -357,9 +357,9 @@ default="f1"
                 f"{cls} parameter 'metric' must be one of {METRICS} or a callable "
                 f"metric(tp, fn, fp, tn) -> tensor, got {type(metric).__name__}."
             )
-        if not _real_parameter(self, "beta") > 0:
+        if not real_parameter(self, "beta") > 0:
             raise ValueError(f"{cls} parameter 'beta' must be > 0, got {self.beta!r}.")
-        if not _real_parameter(self, "amplification") > 0:
+        if not real_parameter(self, "amplification") > 0:
             raise ValueError(
                 f"{cls} parameter 'amplification' must be > 0, got {self.amplification!r}; "
                 "the paper uses 73."
@@ -438,170 +438,68 @@ default="f1"
             counts = tuple(c.sum() for c in counts)
         return self.metric_value(*counts).mean()
 
-    def per_sample(self, logits, target, *, count_weight=None, **context):
-        """The batch loss ``1 - metric``, once per sample.
+    def batch_loss(self, logits, target, sample_weight=None, **context):
+        """The batch loss ``1 - metric`` of the (weighted) soft confusion matrix.
 
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, n_outputs)
         target : torch.Tensor of shape (n_samples,)
-        count_weight : torch.Tensor of shape (n_samples,), default=None
-            Weights of the soft counts; :meth:`__call__` passes its
-            ``sample_weight`` here.
-        **context
-            Ignored.
-
-        Returns
-        -------
-        torch.Tensor of shape (n_samples,)
-            In the logits' dtype.
-        """
-        n_samples = target.shape[0]
-        if count_weight is not None:
-            count_weight = torch.as_tensor(count_weight, device=logits.device)
-            if count_weight.shape != (n_samples,):
-                raise ValueError(
-                    "sample_weight must have one value per sample: expected shape "
-                    f"({n_samples},), got {tuple(count_weight.shape)}."
-                )
-        loss = 1.0 - self.batch_metric(logits, target, count_weight)
-        # The same value for every sample, so that mean() is the batch loss and
-        # its gradient reaches every logit through the counts.
-        return loss.to(logits.dtype).repeat(n_samples)
-
-    def __call__(self, logits, target, *, reduction="mean", sample_weight=None, **context):
-        """Compute the loss.
-
-        Parameters
-        ----------
-        logits : torch.Tensor of shape (n_samples, n_outputs)
-            Raw model outputs (1 column for two classes).
-        target : torch.Tensor of shape (n_samples,)
-            Class indices, integer dtype.
-        reduction : {"mean", "sum", "none"}, default="mean"
-            ``"mean"`` is ``1 - metric`` of the (weighted) batch; ``"sum"`` is
-            that times the total weight; ``"none"`` gives every sample the batch
-            loss times its weight.
         sample_weight : torch.Tensor of shape (n_samples,), default=None
-            Weights of the samples in the soft counts.
+            Weights of the samples in the soft counts. The metrics are ratios of
+            counts, so rescaling every weight leaves the loss unchanged.
         **context
             Ignored: the loss needs nothing but the logits.
 
         Returns
         -------
         torch.Tensor
+            A scalar in the logits' dtype.
+
+        Examples
+        --------
+        >>> import torch
+        >>> logits = torch.tensor([[4.0], [-4.0], [4.0], [-4.0]])  # p near 1, 0, 1, 0
+        >>> target = torch.tensor([1, 1, 0, 0])
+        >>> weight = torch.tensor([2.0, 1.0, 1.0, 1.0])  # TP = 2, FN = FP = 1
+        >>> round(AnyLoss(metric="f1").batch_loss(logits, target, weight).item(), 4)
+        0.3333
         """
-        # The weights enter the counts, and reduce_loss then weights the (equal)
-        # per-sample values once more: "mean" gives sum(w L) / sum(w) = L, "sum"
-        # gives sum(w) L, both what repeating the samples gives.
-        return super().__call__(
-            logits, target, reduction=reduction, sample_weight=sample_weight,
-            count_weight=sample_weight, **context,
+        n_samples = target.shape[0]
+        if sample_weight is not None:
+            sample_weight = torch.as_tensor(sample_weight, device=logits.device)
+            if tuple(sample_weight.shape) != (n_samples,):
+                raise ValueError(
+                    "sample_weight must have one value per sample: expected shape "
+                    f"({n_samples},), got {tuple(sample_weight.shape)}."
+                )
+        loss = 1.0 - self.batch_metric(logits, target, sample_weight)
+        return loss.to(logits.dtype)
+
+    def per_sample(self, logits, target, **context):
+        """Refused: a batch-level loss has no per-sample values.
+
+        Raises
+        ------
+        TypeError
+            Always; call the loss (``loss(logits, target)``) or
+            :meth:`batch_loss` instead.
+        """
+        raise TypeError(
+            f"{type(self).__name__} is a batch-level loss (a metric of the whole batch's "
+            "soft confusion matrix), so it has no per-sample values; call "
+            "loss(logits, target, sample_weight=...) or loss.batch_loss(...) instead."
         )
 
 
-class _FixedMetric(AnyLoss):
-    # A registry entry: AnyLoss with the metric fixed by the class, so that
-    # get_loss("anyloss_f1") works and clone/get_params list only what can vary.
-    metric = None
-    beta = 1.0  # read by AnyLoss for "fbeta" only; a parameter of AnyLossFBeta
-
-    def __init__(self, amplification=73.0, average="macro"):
-        self.amplification = amplification
-        self.average = average
-
-
-_FIXED_DOC = """
-    Parameters
-    ----------
-    amplification : float, default=73.0
-        ``L`` of the approximation ``A(p)``, ``> 0``; see :class:`AnyLoss`.
-    average : {"macro", "micro"}, default="macro"
-        Averaging of the one-vs-rest matrices for more than two classes.
-
-    See Also
-    --------
-    AnyLoss : the formulas, how sample weights enter, the multiclass rules.
-"""
-
-
-def _example(cls_name, expected):
-    return f"""
-    Examples
-    --------
-    >>> import torch
-    >>> from skloss.losses.metric import {cls_name}
-    >>> logits = torch.tensor([[9.0], [-9.0], [9.0], [-9.0], [-9.0]])  # p ~ 1, 0, 1, 0, 0
-    >>> target = torch.tensor([1, 1, 0, 0, 0])  # TP = FN = FP = 1, TN = 2
-    >>> round(float({cls_name}()(logits, target)), 4)
-    {expected}
-    """
-
-
-class AnyLossAccuracy(_FixedMetric):
-    name = "anyloss_accuracy"
-    metric = "accuracy"
-    __doc__ = (
-        "``1 - accuracy`` of the batch's soft confusion matrix: ``AnyLoss(metric=\"accuracy\")``.\n"
-        + _FIXED_DOC + _example("AnyLossAccuracy", 0.4)
-    )
-
-
-class AnyLossF1(_FixedMetric):
-    name = "anyloss_f1"
-    metric = "f1"
-    __doc__ = (
-        "``1 - F1`` of the batch's soft confusion matrix: ``AnyLoss(metric=\"f1\")``.\n"
-        + _FIXED_DOC + _example("AnyLossF1", 0.5)
-    )
-
-
-class AnyLossGMean(_FixedMetric):
-    name = "anyloss_gmean"
-    metric = "gmean"
-    __doc__ = (
-        "``1 - sqrt(TPR * TNR)`` of the batch's soft confusion matrix: "
-        "``AnyLoss(metric=\"gmean\")``.\n"
-        + _FIXED_DOC + _example("AnyLossGMean", 0.4226)
-    )
-
-
-class AnyLossBalancedAccuracy(_FixedMetric):
-    name = "anyloss_balanced_accuracy"
-    metric = "balanced_accuracy"
-    __doc__ = (
-        "``1 - (TPR + TNR) / 2`` of the batch's soft confusion matrix: "
-        "``AnyLoss(metric=\"balanced_accuracy\")``.\n"
-        + _FIXED_DOC + _example("AnyLossBalancedAccuracy", 0.4167)
-    )
-
-
-class AnyLossMCC(_FixedMetric):
-    name = "anyloss_mcc"
-    metric = "mcc"
-    __doc__ = (
-        "``1 - MCC`` (in ``[0, 2]``) of the batch's soft confusion matrix: "
-        "``AnyLoss(metric=\"mcc\")``.\n"
-        + _FIXED_DOC + _example("AnyLossMCC", 0.8333)
-    )
-
-
-class AnyLossFBeta(_FixedMetric):
-    name = "anyloss_fbeta"
-    metric = "fbeta"
-    __doc__ = (
-        "``1 - F-beta`` of the batch's soft confusion matrix: "
-        "``AnyLoss(metric=\"fbeta\", beta=beta)``.\n"
-        + _FIXED_DOC.replace(
-            "    amplification :",
-            "    beta : float, default=1.0\n"
-            "        Weight of recall against precision, ``> 0``.\n"
-            "    amplification :",
-        )
-        + _example("AnyLossFBeta", 0.5)
-    )
-
-    def __init__(self, beta=1.0, amplification=73.0, average="macro"):
-        self.beta = beta
-        self.amplification = amplification
-        self.average = average
+#: Registry presets: name -> (class, fixed parameters). ``get_loss("anyloss_f1")``
+#: is ``AnyLoss(metric="f1")``; the other parameters stay free
+#: (``get_loss("anyloss_fbeta", beta=2.0)``).
+PRESETS = {
+    "anyloss_accuracy": (AnyLoss, {"metric": "accuracy"}),
+    "anyloss_f1": (AnyLoss, {"metric": "f1"}),
+    "anyloss_fbeta": (AnyLoss, {"metric": "fbeta"}),
+    "anyloss_gmean": (AnyLoss, {"metric": "gmean"}),
+    "anyloss_balanced_accuracy": (AnyLoss, {"metric": "balanced_accuracy"}),
+    "anyloss_mcc": (AnyLoss, {"metric": "mcc"}),
+}

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ._base import Loss, ProbabilityLoss
-from .compsum import _real_parameter
+from ._validation import real_parameter
 
 __all__ = ["SCE", "NCERCE"]
 
@@ -23,8 +23,8 @@ _RCE_LOG_CLIP = math.log(1e-4)
 
 def _check_weights(loss):
     """Check that ``loss.alpha`` and ``loss.beta`` are ``>= 0``, not both zero."""
-    alpha = _real_parameter(loss, "alpha")
-    beta = _real_parameter(loss, "beta")
+    alpha = real_parameter(loss, "alpha")
+    beta = real_parameter(loss, "beta")
     owner = type(loss).__name__
     if alpha < 0:
         raise ValueError(f"{owner} parameter 'alpha' must be >= 0, got {loss.alpha!r}.")
@@ -73,7 +73,7 @@ class SCE(ProbabilityLoss):
     def validate(self):
         """Check ``alpha, beta >= 0`` (not both zero) and ``A < 0``."""
         _check_weights(self)
-        if _real_parameter(self, "A") >= 0:
+        if real_parameter(self, "A") >= 0:
             raise ValueError(f"SCE parameter 'A' must be < 0, got {self.A!r}.")
 
     def from_nll(self, nll):
