@@ -407,7 +407,7 @@ def _check_cv(cv, y, n_samples, random_state):
             )
         classes, counts = np.unique(y, return_counts=True)
         if counts.min() < cv:
-            rare = classes[np.argmin(counts)]
+            rare = classes.tolist()[np.argmin(counts)]
             raise ValueError(
                 f"cv={cv} folds need at least {cv} samples of every class, but class "
                 f"{rare!r} of y has {counts.min()}: some fold would miss it. Use fewer "
@@ -415,13 +415,15 @@ def _check_cv(cv, y, n_samples, random_state):
             )
         splitter = StratifiedKFold(n_splits=int(cv), shuffle=True, random_state=random_state)
         return [tuple(pair) for pair in splitter.split(np.zeros((n_samples, 1)), y)]
-    if hasattr(cv, "split"):
-        return [tuple(pair) for pair in cv.split(np.zeros((n_samples, 1)), y)]
-    if isinstance(cv, (str, bytes, bool)) or not hasattr(cv, "__iter__"):
+    # A str has a .split method and is iterable, but is never a splitter.
+    if isinstance(cv, (str, bytes, bool)) or not (hasattr(cv, "split") or hasattr(
+            cv, "__iter__")):
         raise ValueError(
             "cv must be an int (the number of stratified folds), a scikit-learn splitter "
             f"or an iterable of (train_index, test_index) pairs, got {cv!r}."
         )
+    if hasattr(cv, "split"):
+        return [tuple(pair) for pair in cv.split(np.zeros((n_samples, 1)), y)]
     splits = []
     for pair in cv:
         try:
