@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from skloss.cli import format_table, load_csv, main
-from skloss.noise import noisy_folds
 
 TINY = ["--hidden", "8", "--max-iter", "5", "--folds", "2", "--batch-size", "32"]
 
@@ -61,31 +60,6 @@ def test_quiet_prints_no_progress(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert err == ""
     assert "gce" in out
-
-
-def test_noise_reaches_training_folds_only():
-    rng = np.random.RandomState(0)
-    y = rng.choice(np.array(["a", "b", "c"]), size=90)
-    X = np.arange(len(y), dtype=float)[:, None]  # the row index, to trace every sample
-    folds = list(noisy_folds(X, y, 0.4, kind="pairflip", cv=3, random_state=5))
-
-    test_rows = np.concatenate([f.X_test[:, 0] for f in folds]).astype(int)
-    assert sorted(test_rows) == list(range(len(y)))  # the test folds partition the data
-    for fold in folds:
-        train, test = fold.X_train[:, 0].astype(int), fold.X_test[:, 0].astype(int)
-        np.testing.assert_array_equal(fold.y_test, y[test])  # clean test labels
-        np.testing.assert_array_equal(fold.flipped, fold.y_train != y[train])
-        assert fold.flipped.sum() == round(0.4 * len(train))
-        nxt = {"a": "b", "b": "c", "c": "a"}
-        assert all(nxt[t] == n for t, n in zip(y[train][fold.flipped],
-                                               fold.y_train[fold.flipped], strict=True))
-
-    # Identical folds and noise on every call, so every loss sees the same data ...
-    again = list(noisy_folds(X, y, 0.4, kind="pairflip", cv=3, random_state=5))
-    for a, b in zip(folds, again, strict=True):
-        np.testing.assert_array_equal(a.y_train, b.y_train)
-    # ... and y itself is never corrupted.
-    assert set(y) <= {"a", "b", "c"} and len(y) == 90
 
 
 def test_csv_with_categorical_feature_and_string_labels(tmp_path, capsys):
