@@ -5,8 +5,9 @@ Protocol, per dataset and seed:
 1. a stratified 70/30 train/test split (seeded); on the large data sets the
    training part is then stratified-subsampled to ``max_train`` rows to bound cost;
 2. ``StandardScaler`` fitted on the training rows only;
-3. noise injected into the TRAINING labels only, with
-   ``skloss.noise.make_noisy_labels`` (0%, 20/40/60% symmetric, 30% pair-flip);
+3. noise injected into the TRAINING labels only, by the protocol of
+   ``skloss.noise.noisy_folds`` on that one split (``make_noisy_labels`` seeded with
+   the seed; 0%, 20/40/60% symmetric, 30% pair-flip);
 4. every method trained on the noisy labels and scored (accuracy and macro-F1)
    on the CLEAN test labels.
 
@@ -64,7 +65,7 @@ from _datasets import DATASETS, available, load  # noqa: E402
 
 from skloss import RobustLossClassifier  # noqa: E402
 from skloss.losses import get_loss  # noqa: E402
-from skloss.noise import make_noisy_labels  # noqa: E402
+from skloss.noise import noisy_folds  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks" / "noise_robustness"
@@ -142,6 +143,7 @@ def make_estimator(method, cfg, seed):
 
 
 def fit_and_score(method, cfg, seed, split, y_noisy, flipped):
+    """Fit on the noisy labels; score on the clean test labels (and the clean train ones)."""
     X_tr, X_te, y_tr, y_te = split
     est = make_estimator(method, cfg, seed)
     start = time.perf_counter()
@@ -170,22 +172,33 @@ def fit_and_score(method, cfg, seed, split, y_noisy, flipped):
     return rec
 
 
-def prepare_split(X, y, seed, cfg):
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y, test_size=0.3, stratify=y, random_state=seed
-    )
-    if cfg["max_train"] and len(y_tr) > cfg["max_train"]:
-        X_tr, _, y_tr, _ = train_test_split(
-            X_tr, y_tr, train_size=cfg["max_train"], stratify=y_tr, random_state=seed
+def split_indices(y, seed, cfg):
+    """The stratified 70/30 split of one seed, subsampled to the budget: (train, test)."""
+    index = np.arange(len(y))
+    train, test = train_test_split(index, test_size=0.3, stratify=y, random_state=seed)
+    if cfg["max_train"] and len(train) > cfg["max_train"]:
+        train, _ = train_test_split(
+            train, train_size=cfg["max_train"], stratify=y[train], random_state=seed
         )
-    if cfg.get("max_test") and len(y_te) > cfg["max_test"]:
-        X_te, _, y_te, _ = train_test_split(
-            X_te, y_te, train_size=cfg["max_test"], stratify=y_te, random_state=seed
+    if cfg.get("max_test") and len(test) > cfg["max_test"]:
+        test, _ = train_test_split(
+            test, train_size=cfg["max_test"], stratify=y[test], random_state=seed
         )
-    scaler = StandardScaler().fit(X_tr)
-    X_tr = scaler.transform(X_tr).astype(np.float32)
-    X_te = scaler.transform(X_te).astype(np.float32)
-    return X_tr, X_te, y_tr, y_te
+    return train, test
+
+
+def noisy_split(X, y, seed, indices, kind, rate):
+    """One split of the noisy-fold protocol, scaled on its training rows.
+
+    Returns ``((X_tr, X_te, y_tr, y_te), y_noisy, flipped)`` with ``y_tr`` and ``y_te``
+    the clean labels and ``y_noisy`` the corrupted training labels.
+    """
+    (fold,) = noisy_folds(X, y, rate, kind=kind, cv=[indices], random_state=seed)
+    scaler = StandardScaler().fit(fold.X_train)
+    X_tr = scaler.transform(fold.X_train).astype(np.float32)
+    X_te = scaler.transform(fold.X_test).astype(np.float32)
+    split = (X_tr, X_te, y[fold.train_index], fold.y_test)
+    return split, fold.y_train, fold.flipped
 
 
 # ---- results file -------------------------------------------------------------------
@@ -628,21 +641,17 @@ def main(argv=None):
         n_tr_full = len(y) - int(np.ceil(0.3 * len(y)))  # train_test_split's rounding
         t_ds = time.perf_counter()
         for seed in seeds:
-            split = prepare_split(X, y, seed, cfg)
+            indices = split_indices(y, seed, cfg)
             settings["datasets"][ds] = {
                 **{k: cfg[k] for k in ("epochs", "batch_size", "max_train")},
                 "description": DATASETS[ds][1], "n_samples": int(len(y)),
                 "n_features": int(X.shape[1]), "n_classes": int(len(np.unique(y))),
-                "n_train_full": n_tr_full, "n_train": int(len(split[2])),
-                "n_test": int(len(split[3])),
+                "n_train_full": n_tr_full, "n_train": int(len(indices[0])),
+                "n_test": int(len(indices[1])),
             }
             for nz in noises:
                 kind, rate, _ = NOISE[nz]
-                if rate > 0:
-                    y_noisy, flipped = make_noisy_labels(split[2], rate, kind=kind,
-                                                         random_state=seed)
-                else:
-                    y_noisy, flipped = split[2].copy(), np.zeros(len(split[2]), dtype=bool)
+                split, y_noisy, flipped = noisy_split(X, y, seed, indices, kind, rate)
                 line = []
                 for m in methods:
                     key = (ds, nz, seed, m)

@@ -4,11 +4,12 @@ import json
 import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 
-from skloss.cli import format_table, load_csv, main, noisy_folds
+from skloss.cli import format_table, load_csv, main
 
 TINY = ["--hidden", "8", "--max-iter", "5", "--folds", "2", "--batch-size", "32"]
 
@@ -59,31 +60,6 @@ def test_quiet_prints_no_progress(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert err == ""
     assert "gce" in out
-
-
-def test_noise_reaches_training_folds_only():
-    rng = np.random.RandomState(0)
-    y = rng.choice(np.array(["a", "b", "c"]), size=90)
-    X = np.arange(len(y), dtype=float)[:, None]  # the row index, to trace every sample
-    folds = list(noisy_folds(X, y, n_folds=3, rate=0.4, kind="pairflip", seed=5))
-
-    test_rows = np.concatenate([f.X_test[:, 0] for f in folds]).astype(int)
-    assert sorted(test_rows) == list(range(len(y)))  # the test folds partition the data
-    for fold in folds:
-        train, test = fold.X_train[:, 0].astype(int), fold.X_test[:, 0].astype(int)
-        np.testing.assert_array_equal(fold.y_test, y[test])  # clean test labels
-        np.testing.assert_array_equal(fold.flipped, fold.y_train != y[train])
-        assert fold.flipped.sum() == round(0.4 * len(train))
-        nxt = {"a": "b", "b": "c", "c": "a"}
-        assert all(nxt[t] == n for t, n in zip(y[train][fold.flipped],
-                                               fold.y_train[fold.flipped], strict=True))
-
-    # Identical folds and noise on every call, so every loss sees the same data ...
-    again = list(noisy_folds(X, y, n_folds=3, rate=0.4, kind="pairflip", seed=5))
-    for a, b in zip(folds, again, strict=True):
-        np.testing.assert_array_equal(a.y_train, b.y_train)
-    # ... and y itself is never corrupted.
-    assert set(y) <= {"a", "b", "c"} and len(y) == 90
 
 
 def test_csv_with_categorical_feature_and_string_labels(tmp_path, capsys):
@@ -199,3 +175,219 @@ def test_python_dash_m_skloss():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
     assert "--noise-kind" in done.stdout
+
+
+# ---- the output folder is checked before any training ---------------------------------
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Make any fit fail the test: the checks under test must come before training."""
+    from skloss import RobustLossClassifier
+
+    def fail(self, *args, **kwargs):
+        raise AssertionError("a model was trained")
+
+    monkeypatch.setattr(RobustLossClassifier, "fit", fail)
+
+
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        ("file", r"argument --output: .*/taken is a file; --output names a folder"),
+        ("under-file", r"argument --output: cannot create .*/taken/sub/dir, because "
+                       r".*/taken is a file, not a folder"),
+        ("json-is-dir", r"argument --output: .*/out/results.json is a folder"),
+        ("png-is-dir", r"argument --output: .*/out/results.png is a folder"),
+    ],
+)
+def test_unwritable_output_fails_before_training(where, message, tmp_path, capsys,
+                                                 no_training):
+    (tmp_path / "taken").write_text("a file\n")
+    output = {"file": tmp_path / "taken", "under-file": tmp_path / "taken" / "sub" / "dir",
+              "json-is-dir": tmp_path / "out", "png-is-dir": tmp_path / "out"}[where]
+    blocking_folder = {"json-is-dir": "results.json", "png-is-dir": "results.png"}
+    if where in blocking_folder:
+        (output / blocking_folder[where]).mkdir(parents=True)
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--dataset", "iris", "--losses", "ce", *TINY, "--output", str(output)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert (tmp_path / "taken").read_text() == "a file\n"  # nothing overwritten
+
+
+def test_output_without_write_permission_fails_before_training(tmp_path, capsys,
+                                                              monkeypatch, no_training):
+    # Tests may run as root, whom permissions do not stop: the check goes through
+    # os.access, which is what is made to refuse here.
+    import os
+
+    from skloss.cli import _report
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(_report.os, "access",
+                        lambda path, mode: False if str(path) == str(locked)
+                        else real_access(path, mode))
+    for output in (locked, locked / "new" / "folder"):
+        with pytest.raises(SystemExit) as exc:
+            main(["compare", "--dataset", "iris", *TINY, "--output", str(output)])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert f"argument --output: cannot write to {locked}: no write permission" in err
+    assert list(locked.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="root writes to read-only folders, so chmod cannot make one here")
+def test_read_only_folder_fails_before_training(tmp_path, capsys, no_training):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(SystemExit) as exc:
+            main(["compare", "--dataset", "iris", *TINY, "--output", str(locked / "out")])
+    finally:
+        locked.chmod(0o700)
+    assert exc.value.code == 2
+    assert "no write permission" in capsys.readouterr().err
+
+
+def test_seed_that_overflows_the_fold_seeds_is_a_usage_error(tmp_path, capsys, no_training):
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--dataset", "iris", *TINY, "--seed", str(2**32 - 1),
+              "--output", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    assert "argument --seed: must be at most 2**32 - --folds = 4294967294" in (
+        capsys.readouterr().err)
+
+
+def test_binary_only_loss_on_multiclass_data_is_a_usage_error(tmp_path, capsys, monkeypatch,
+                                                              no_training):
+    from skloss.losses import LOSSES, CrossEntropy
+
+    class TwoClassOnly(CrossEntropy):
+        binary_only = True
+
+    monkeypatch.setitem(LOSSES, "two_class_only", TwoClassOnly)
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--dataset", "iris", "--losses", "ce,two_class_only", *TINY,
+              "--output", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    assert re.search(r"argument --losses: two_class_only handle\(s\) two classes only, and "
+                     "the labels have 3", capsys.readouterr().err)
+
+
+# ---- interrupts: partial results, exit status 130 -------------------------------------
+
+
+def _interrupt_on_call(monkeypatch, n, how):
+    """Make the n-th fit (1-based) interrupted: ``how`` = "warning" or "raise"."""
+    from skloss import RobustLossClassifier
+    from skloss.exceptions import TrainingInterruptedWarning
+
+    original = RobustLossClassifier.fit
+    calls = []
+
+    def fit(self, X, y, **kwargs):
+        calls.append(1)
+        if len(calls) == n and how == "raise":
+            raise KeyboardInterrupt
+        original(self, X, y, **kwargs)
+        if len(calls) == n:
+            # As the estimator does on Ctrl-C: stop after an epoch, warn, return.
+            warnings.warn("training interrupted after epoch 2", TrainingInterruptedWarning)
+        return self
+
+    monkeypatch.setattr(RobustLossClassifier, "fit", fit)
+    return calls
+
+
+@pytest.mark.parametrize("how", ["warning", "raise"])
+def test_interrupted_fit_writes_partial_results_and_exits_130(how, tmp_path, capsys,
+                                                             monkeypatch):
+    calls = _interrupt_on_call(monkeypatch, 3, how)
+    status = _run(["--dataset", "iris", "--losses", "ce,mae"], tmp_path)
+    assert status == 130
+    assert len(calls) == 3  # nothing trained after the interrupted fit
+    out, err = capsys.readouterr()
+    assert "interrupted (Ctrl-C during ce on fold 2/2): 2 of 4 fits completed" in out
+    assert "PARTIAL RESULTS: 2 of 4 fits" in out
+    table = out[out.index("rank  loss"):].splitlines()
+    assert table[0].endswith("folds")
+    assert sorted(line.split()[1] for line in table[1:3]) == ["ce", "mae"]
+    assert all(line.endswith("1/2") for line in table[1:3])
+    assert "(partial)" in out
+    # Progress lines only for the two completed fits.
+    assert sum(line.startswith("fold ") for line in err.splitlines()) == 2
+
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["complete"] is False
+    assert results["interrupted"] == "Ctrl-C during ce on fold 2/2"
+    assert results["completed"] == [["ce", 0], ["mae", 0]]
+    for loss in ("ce", "mae"):
+        record = results["results"][loss]
+        assert record["fold"] == [0] and len(record["accuracy"]) == 1
+        assert record["mean_accuracy"] == record["accuracy"][0]
+    assert sorted(results["ranking"]) == ["ce", "mae"]
+    assert (tmp_path / "out" / "results.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_interrupt_during_predict_before_any_fit_completed(tmp_path, capsys, monkeypatch):
+    from sklearn.pipeline import Pipeline
+
+    def predict(self, X, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Pipeline, "predict", predict)
+    # A chart left by an earlier run must not pass for this one.
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "results.png").write_bytes(b"old")
+    assert _run(["--dataset", "iris", "--losses", "ce,mae"], tmp_path) == 130
+    out = capsys.readouterr().out
+    assert "interrupted (Ctrl-C during ce on fold 1/2): 0 of 4 fits completed" in out
+    assert "rank  loss" not in out
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["complete"] is False and results["completed"] == []
+    assert results["ranking"] == [] and results["results"]["ce"]["accuracy"] == []
+    assert not (tmp_path / "out" / "results.png").exists()
+
+
+def test_interrupt_between_fits(tmp_path, capsys, monkeypatch):
+    # An interrupt after a fit was scored and recorded (here: in the progress line).
+    from skloss.cli import compare
+
+    logged = []
+
+    def log_then_interrupt(message):
+        logged.append(message)
+        raise KeyboardInterrupt
+
+    real_run = compare._run
+    monkeypatch.setattr(compare, "_run",
+                        lambda X, y, args, log: real_run(X, y, args, log_then_interrupt))
+    assert _run(["--dataset", "iris", "--losses", "ce,mae"], tmp_path) == 130
+    out = capsys.readouterr().out
+    assert "interrupted (Ctrl-C after ce on fold 1/2): 1 of 4 fits completed" in out
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["completed"] == [["ce", 0]] and len(logged) == 1
+
+
+def test_complete_run_is_marked_complete_and_reemits_other_warnings(tmp_path, monkeypatch):
+    from skloss import RobustLossClassifier
+
+    original = RobustLossClassifier.fit
+
+    def fit(self, X, y, **kwargs):
+        warnings.warn("a warning of the user's own", UserWarning)
+        return original(self, X, y, **kwargs)
+
+    monkeypatch.setattr(RobustLossClassifier, "fit", fit)
+    with pytest.warns(UserWarning, match="a warning of the user's own"):
+        assert _run(["--dataset", "iris", "--losses", "ce", "--quiet"], tmp_path) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["complete"] is True and "interrupted" not in results
+    assert results["completed"] == [["ce", 0], ["ce", 1]]
+    assert results["results"]["ce"]["fold"] == [0, 1]

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from skloss.noise import make_noisy_labels, transition_matrix
+from skloss.noise import make_noisy_labels, noisy_folds, transition_matrix
 
 Y10 = np.repeat(np.arange(10), 50)  # 10 balanced classes, 500 samples
 
@@ -216,3 +216,83 @@ def test_y_needs_two_classes(y):
 def test_transition_matrix_errors(args, match):
     with pytest.raises(ValueError, match=match):
         transition_matrix(*args)
+
+
+# ---- noisy_folds: the evaluation protocol ---------------------------------------------
+
+
+def test_noise_reaches_training_folds_only():
+    rng = np.random.RandomState(0)
+    y = rng.choice(np.array(["a", "b", "c"]), size=90)
+    X = np.arange(len(y), dtype=float)[:, None]  # the row index, to trace every sample
+    folds = list(noisy_folds(X, y, 0.4, kind="pairflip", cv=3, random_state=5))
+
+    test_rows = np.concatenate([f.X_test[:, 0] for f in folds]).astype(int)
+    assert sorted(test_rows) == list(range(len(y)))  # the test folds partition the data
+    for fold in folds:
+        train, test = fold.X_train[:, 0].astype(int), fold.X_test[:, 0].astype(int)
+        np.testing.assert_array_equal(fold.train_index, train)
+        np.testing.assert_array_equal(fold.test_index, test)
+        np.testing.assert_array_equal(fold.y_test, y[test])  # clean test labels
+        np.testing.assert_array_equal(fold.flipped, fold.y_train != y[train])
+        assert fold.flipped.sum() == round(0.4 * len(train))
+        nxt = {"a": "b", "b": "c", "c": "a"}
+        assert all(nxt[t] == n for t, n in zip(y[train][fold.flipped],
+                                               fold.y_train[fold.flipped], strict=True))
+
+    # Identical folds and noise on every call, so every loss sees the same data ...
+    again = list(noisy_folds(X, y, 0.4, kind="pairflip", cv=3, random_state=5))
+    for a, b in zip(folds, again, strict=True):
+        np.testing.assert_array_equal(a.y_train, b.y_train)
+    # ... and y itself is never corrupted.
+    assert set(y) <= {"a", "b", "c"} and len(y) == 90
+
+
+def test_noisy_folds_are_stratified_k_fold_plus_seeded_noise():
+    # The protocol written out by hand with scikit-learn: a shuffled StratifiedKFold
+    # seeded with random_state, and fold k's training labels corrupted with seed + k.
+    from sklearn.model_selection import StratifiedKFold
+
+    rng = np.random.RandomState(1)
+    X, y = rng.normal(size=(120, 3)), rng.randint(0, 4, size=120)
+    folds = list(noisy_folds(X, y, 0.3, cv=4, random_state=11))
+    expected = StratifiedKFold(n_splits=4, shuffle=True, random_state=11).split(X, y)
+    assert len(folds) == 4
+    for k, (fold, (train, test)) in enumerate(zip(folds, expected, strict=True)):
+        np.testing.assert_array_equal(fold.train_index, train)
+        np.testing.assert_array_equal(fold.X_test, X[test])
+        y_noisy, flipped = make_noisy_labels(y[train], 0.3, random_state=11 + k)
+        np.testing.assert_array_equal(fold.y_train, y_noisy)
+        np.testing.assert_array_equal(fold.flipped, flipped)
+        np.testing.assert_array_equal(fold.y_test, y[test])
+
+
+def test_noisy_folds_with_a_splitter_or_explicit_splits():
+    from sklearn.model_selection import KFold, train_test_split
+
+    y = np.repeat([0, 1, 2], 20)
+    X = np.arange(60.0)[:, None]
+    # A splitter is used as it is: KFold without shuffling gives contiguous test blocks.
+    folds = list(noisy_folds(X, y, 0.2, cv=KFold(3), random_state=0))
+    assert [f.test_index.tolist() for f in folds] == [list(range(i, i + 20))
+                                                      for i in (0, 20, 40)]
+    # One hold-out split given as index arrays; its noise is seeded with random_state.
+    train, test = train_test_split(np.arange(60), test_size=0.3, stratify=y, random_state=3)
+    (fold,) = noisy_folds(X, y, 0.4, kind="pairflip", cv=[(train, test)], random_state=3)
+    y_noisy, flipped = make_noisy_labels(y[train], 0.4, kind="pairflip", random_state=3)
+    np.testing.assert_array_equal(fold.y_train, y_noisy)
+    np.testing.assert_array_equal(fold.flipped, flipped)
+    np.testing.assert_array_equal(fold.X_train, X[train])
+
+
+def test_noisy_folds_keep_a_dataframe_and_leave_inputs_alone():
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame({"a": np.arange(30.0), "b": np.arange(30.0) * 2}, index=range(100, 130))
+    y = pd.Series(["u", "v", "w"] * 10, index=range(100, 130))
+    X_before, y_before = X.copy(), y.copy()
+    fold = next(noisy_folds(X, y, 0.3, cv=3))
+    assert isinstance(fold.X_train, pd.DataFrame)
+    pd.testing.assert_frame_equal(fold.X_test, X.iloc[fold.test_index])
+    np.testing.assert_array_equal(fold.y_test, y.to_numpy()[fold.test_index])
+    pd.testing.assert_frame_equal(X, X_before)
+    pd.testing.assert_series_equal(y, y_before)
