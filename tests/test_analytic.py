@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_digits, load_iris, load_wine
 from sklearn.decomposition import PCA
@@ -426,15 +426,42 @@ def test_torch_module_backbone(digits):
         torch.testing.assert_close(value, before[key], rtol=0, atol=0)
 
 
-def test_skloss_estimator_backbone_uses_hidden_layers(digits):
+class _NetOnly(BaseEstimator):
+    """A fitted skloss estimator seen without a public ``transform``: only its ``net_``."""
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    @property
+    def net_(self):
+        return self.estimator.net_
+
+
+def test_skloss_estimator_backbone_stream_equals_fit(digits):
+    # Whichever route the estimator takes (transform, or its hidden layers).
     X, y = digits
     X = StandardScaler().fit_transform(X)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         net = RobustLossClassifier(hidden_layer_sizes=(32,), max_iter=3, random_state=0)
         net.fit(X[y < 5], y[y < 5])
-    clf = make(backbone=net).partial_fit(X[y < 5], y[y < 5])
+    stream = make(backbone=net).partial_fit(X[y < 5], y[y < 5])
+    stream.partial_fit(X[y >= 5], y[y >= 5])
+    joint = make(backbone=net).fit(X, y)
+    stream_weight = aligned(stream.weight_.cpu().numpy(), stream.classes_, joint.classes_)
+    assert relative_error(stream_weight, joint.weight_.cpu().numpy()) <= TOLERANCE
+
+
+def test_skloss_estimator_without_transform_uses_hidden_layers(digits):
+    X, y = digits
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        net = RobustLossClassifier(hidden_layer_sizes=(32,), max_iter=3, random_state=0)
+        net.fit(X[y < 5], y[y < 5])
+    clf = make(backbone=_NetOnly(net)).partial_fit(X[y < 5], y[y < 5])
     clf.partial_fit(X[y >= 5], y[y >= 5])
+    assert isinstance(clf.backbone_, torch.nn.Module)
     features = net.net_.module_.features
     device = next(features.parameters()).device
     with torch.no_grad():
@@ -500,6 +527,20 @@ def test_object_with_only_transform_is_a_backbone(digits):
     assert relative_error(stream_weight, expected) <= TOLERANCE
 
 
+def test_backbone_error_leaves_partial_fit_unchanged(digits):
+    X, y = digits
+    backbone = _PlainTransform(np.eye(64)[:, :8])
+    clf = make(backbone=backbone).partial_fit(X[y < 5], y[y < 5])
+    weight, inverse = clf.weight_.clone(), clf.inverse_autocorrelation_.clone()
+    backbone.projection = np.eye(64)[:, :6]  # "refitted": the features changed
+    with pytest.raises(ValueError, match="n_embedding_=8"):
+        clf.partial_fit(X[y >= 5], y[y >= 5])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2, 3, 4])
+    torch.testing.assert_close(clf.weight_, weight, rtol=0, atol=0)
+    torch.testing.assert_close(clf.inverse_autocorrelation_, inverse, rtol=0, atol=0)
+    assert clf.n_samples_seen_ == np.count_nonzero(y < 5)
+
+
 def test_skloss_estimator_without_features_is_refused(digits):
     X, y = digits
     module = torch.nn.Sequential(torch.nn.Linear(64, 10))
@@ -507,7 +548,7 @@ def test_skloss_estimator_without_features_is_refused(digits):
         warnings.simplefilter("ignore", ConvergenceWarning)
         net = RobustLossClassifier(module=module, max_iter=1, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="features"):
-        make(backbone=net).fit(X, y)
+        make(backbone=_NetOnly(net)).fit(X, y)
 
 
 def test_dataframe_through_column_transformer_backbone():

@@ -315,21 +315,21 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
             self.classes_ = y[:0]
             self.n_samples_seen_ = 0
         classes_, codes = _labels.grow_classes(self.classes_, y)
-        self.weight_ = _ridge.add_class_columns(self.weight_, len(classes_) - len(self.classes_))
-        self.classes_ = classes_
+        head = _ridge.add_class_columns(self.weight_, len(classes_) - len(self.classes_))
         done = 0
         batches = self._weighted_batches(
             self.backbone_, self.buffer_weight_, X, codes, weight, len(classes_)
         )
         for features, targets in batches:
             try:
-                _ridge.woodbury_update(
-                    self.inverse_autocorrelation_, self.weight_, features, targets
-                )
+                _ridge.woodbury_update(self.inverse_autocorrelation_, head, features, targets)
             except ValueError as error:
                 raise ValueError(
                     f"{error} The first {done} rows of this call were learned."
                 ) from error
+            # New labels get their columns once rows of them are learned, so that
+            # an error in the first batch leaves the estimator as it was.
+            self.weight_, self.classes_ = head, classes_
             done += features.shape[0]
             self.n_samples_seen_ += features.shape[0]
         return self
