@@ -1,14 +1,17 @@
 """Sphinx configuration of the skloss documentation.
 
 Built by ``make docs`` (``sphinx-build -W --keep-going -b html docs docs/_build/html``)
-in the project's virtual environment, where skloss is installed in editable mode.
-The build needs no network: there is no intersphinx inventory to download.
+in the project's virtual environment, where skloss is installed in editable mode, and
+checked by ``make docs-check`` (``tools/check_docs.py``, headless Chromium).
+The build needs no network, and neither do the pages it writes: there is no
+intersphinx inventory to download, and MathJax is copied into the output
+(``_static/mathjax``) from the ``sphinx-mathjax-offline`` package instead of being
+loaded from a CDN.
 """
 
 import os
 import re
 import sys
-from importlib import metadata
 
 # Document this checkout even where it is not installed (make docs installs it).
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -19,12 +22,10 @@ if ROOT not in sys.path:
 project = "skloss"
 author = "skloss developers"
 copyright = "2025, skloss developers"
-# Read from the installed metadata, not by importing skloss: conf.py must load even
-# where the package is broken, so that Sphinx reports the import error itself.
-try:
-    release = metadata.version("skloss")
-except metadata.PackageNotFoundError:
-    release = "0.1.0"
+# Parsed from skloss/_version.py, the one version source, not imported: conf.py must
+# load even where the package is broken, so that Sphinx reports the import error itself.
+with open(os.path.join(ROOT, "skloss", "_version.py"), encoding="utf-8") as _file:
+    release = re.search(r'^__version__ = "([^"]+)"$', _file.read(), re.MULTILINE).group(1)
 version = ".".join(release.split(".")[:2])
 
 # ---- general --------------------------------------------------------------------------
@@ -34,12 +35,23 @@ extensions = [
     "sphinx.ext.doctest",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    # Copies MathJax 3 (its files ship in the wheel) to _static/mathjax and points
+    # mathjax_path there: math renders with no network.
+    "sphinx-mathjax-offline",
     "numpydoc",
+    # The Markdown tables that benchmarks/ writes under docs/benchmarks/ are included
+    # as they are (`.. include:: x.md` with `:parser: myst_parser.sphinx_`).
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
 ]
 root_doc = "index"
 templates_path = ["_templates"]
-# benchmarks/*.rst are generated tables included by benchmarks.rst, not pages.
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "benchmarks/*.rst"]
+# docs/benchmarks/ holds generated tables included by benchmarks.rst, not pages.
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "benchmarks/*"]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+# A benchmark's Markdown starts at whatever heading level its script chose; MyST
+# nests it under the including section either way, and says so once per include.
+suppress_warnings = ["myst.header"]
 # `text` in docstrings is code, as in scikit-learn's docs.
 default_role = "literal"
 add_module_names = False
@@ -83,12 +95,53 @@ intersphinx_mapping = {}
 # ---- doctest (sphinx-build -b doctest docs docs/_build/doctest) ----------------------
 doctest_global_setup = "import numpy as np"
 
+# ---- sphinx-gallery -------------------------------------------------------------------
+# examples/*.py become docs/auto_examples/ (git-ignored), executed at every build with
+# their printed output and figures. Each is sized to run in seconds on 2 cores; the
+# test suite runs them too, shortened (SKLOSS_EXAMPLE_FAST=1, tests/test_examples.py).
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"\.py$",  # execute every example, not only plot_*.py
+    "ignore_pattern": r"(__init__|/_[^/]*)\.py$",
+    "within_subsection_order": "FileNameSortKey",
+    "abort_on_example_error": True,
+    "download_all_examples": False,
+    "show_memory": False,
+    "remove_config_comments": True,
+    "min_reported_time": 1,
+    # Links from the examples' code to the API pages, and from each API page to the
+    # examples that use it (the class template's minigallery).
+    "doc_module": ("skloss",),
+    "reference_url": {"skloss": None},
+    "backreferences_dir": "api/generated/backreferences",
+    "image_scrapers": ("matplotlib",),
+    # Its computation-times page loads jQuery and DataTables from CDNs; the build log
+    # prints the same times.
+    "write_computation_times": False,
+}
+
 # ---- HTML -----------------------------------------------------------------------------
-html_theme = "alabaster"
+html_theme = "pydata_sphinx_theme"
 html_title = f"skloss {release}"
 html_theme_options = {
-    "description": "scikit-learn classifiers in PyTorch with pluggable, robust losses",
-    "fixed_sidebar": True,
+    "navbar_align": "left",
+    "header_links_before_dropdown": 7,
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+}
+html_sidebars = {
+    # Pages with no section navigation of their own use the full width.
+    "index": [],
+    "install": [],
+    "quickstart": [],
+    "choosing": [],
+    "benchmarks": [],
+    "changelog": [],
+    "contributing": [],
 }
 html_show_sourcelink = False
 
