@@ -117,7 +117,8 @@ callable, default="f1"
     >>> from sklearn.metrics import f1_score
     >>> from skloss.anyloss import AnyLossClassifier
     >>> X, y = make_classification(n_samples=600, weights=[0.9], random_state=0)
-    >>> clf = AnyLossClassifier(metric="f1", max_iter=30, random_state=0).fit(X, y)
+    >>> clf = AnyLossClassifier(metric="f1", max_iter=30, tol=1e-2, n_iter_no_change=2,
+    ...                         random_state=0).fit(X, y)
     >>> f1_score(y, clf.predict(X)) > 0.7
     True
     """

@@ -58,9 +58,12 @@ class RobustLossClassifier(BaseLossClassifier):
     Examples
     --------
     >>> from sklearn.datasets import load_iris
+    >>> from sklearn.preprocessing import StandardScaler
     >>> from skloss import RobustLossClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = RobustLossClassifier(loss="gce", max_iter=50, random_state=0).fit(X, y)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> clf = RobustLossClassifier(loss="gce", learning_rate_init=0.05, batch_size=32,
+    ...                            random_state=0).fit(X, y)
     >>> clf.predict(X[:3])
     array([0, 0, 0])
     """

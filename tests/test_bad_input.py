@@ -13,6 +13,9 @@ import re
 
 import numpy as np
 import pytest
+
+# Short fits on purpose: not converging is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 import torch
 
 # ---- estimators (parameters of fit / predict / partial_fit) ------------------------
@@ -127,6 +130,7 @@ def _estimator_cases():
          .fit(X, y).transform(X), AttributeError, r"transform needs a module with a `features`",
          [X, y]),
     ]
+
 
 
 def _nan_features_case(cases):

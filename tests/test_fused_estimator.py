@@ -5,6 +5,9 @@ from sklearn.base import clone
 
 from skloss import RobustLossClassifier
 
+# Short fits on purpose: not converging is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 def data(n_classes=300, n=1500, d=8, seed=0):
     rng = np.random.RandomState(seed)

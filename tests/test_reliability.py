@@ -18,7 +18,11 @@ from skloss import AnyLossClassifier, RobustLossClassifier
 from skloss.exceptions import TrainingInterruptedWarning
 from skloss.losses import GCE
 
-pytestmark = pytest.mark.usefixtures("single_torch_thread")
+# Short fits on purpose: not converging is expected here.
+pytestmark = [
+    pytest.mark.usefixtures("single_torch_thread"),
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +100,8 @@ def test_interrupted_partial_fit_counts_no_epoch(digits):
 
 
 def _fit_and_score(seed, X, y, loss="ce", **extra):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = small(loss=loss, random_state=seed, **extra).fit(X, y)
+    # No catch_warnings here: it is not thread-safe; the module's mark filters.
+    clf = small(loss=loss, random_state=seed, **extra).fit(X, y)
     return clf.predict_proba(X)
 
 
@@ -206,9 +209,7 @@ def test_anyloss_is_reproducible_in_threads(digits):
 
     def run(seed):
         clf = AnyLossClassifier(hidden_layer_sizes=(16,), max_iter=3, random_state=seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return clf.fit(X, binary).predict_proba(X)
+        return clf.fit(X, binary).predict_proba(X)
 
     sequential = [run(s) for s in range(4)]
     with ThreadPoolExecutor(4) as pool:
@@ -248,9 +249,7 @@ def test_optuna_threaded_trials_equal_sequential_fits(digits):
     def objective(trial):
         seed = trial.suggest_int("seed", 0, 3)
         lr = trial.suggest_categorical("lr", [1e-3, 3e-3])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            clf = small(random_state=seed, learning_rate_init=lr).fit(X, y)
+        clf = small(random_state=seed, learning_rate_init=lr).fit(X, y)
         return float(clf.predict_proba(X)[:, 0].sum())
 
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
