@@ -69,7 +69,7 @@ autodoc_member_order = "groupwise"
 
 # scikit-learn attaches set_{fit,partial_fit,score}_request and get_metadata_routing
 # to every estimator class; they are documented by scikit-learn.
-_SKIPPED_MEMBERS = re.compile(r"^(set_\w+_request|get_metadata_routing)$")
+_SKIPPED_MEMBERS = re.compile(r"^(set_\w+_request|get_metadata_routing|set_output)$")
 
 
 def _skip_member(app, what, name, obj, skip, options):
