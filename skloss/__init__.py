@@ -5,6 +5,7 @@ import importlib.metadata as _metadata
 from skloss import fused, losses, noise
 from skloss.analytic import AnalyticIncrementalClassifier
 from skloss.anyloss import AnyLossClassifier
+from skloss.ensloss import EnsLossClassifier
 from skloss.robust import RobustLossClassifier
 
 try:
@@ -15,6 +16,7 @@ except _metadata.PackageNotFoundError:  # a source tree that is not installed
 __all__ = [
     "AnalyticIncrementalClassifier",
     "AnyLossClassifier",
+    "EnsLossClassifier",
     "RobustLossClassifier",
     "fused",
     "losses",
