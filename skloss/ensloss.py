@@ -4,8 +4,8 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch.callbacks import LRScheduler
 from sklearn.utils._param_validation import Interval, StrOptions
+from skorch.callbacks import LRScheduler
 
 from skloss._docstrings import Substitution, parameter_block
 from skloss._estimator import BaseLossClassifier
@@ -210,6 +210,16 @@ class EnsLossClassifier(BaseLossClassifier):
                 lambda_resample_every=self.lambda_resample_every,
             )
         )
+
+    def _check_classes(self, classes, loss, n_samples):
+        if len(classes) > 2:
+            # scikit-learn's wording for binary-only classifiers, which its checks expect.
+            raise ValueError(
+                f"Only binary classification is supported. y has {len(classes)} classes; "
+                "EnsLoss is defined for two classes only: wrap the estimator in "
+                "sklearn.multiclass.OneVsRestClassifier for more."
+            )
+        super()._check_classes(classes, loss, n_samples)
 
     def _build_module(self, n_features, n_outputs, seed):
         if self.module is not None or not self.batch_norm:

@@ -261,6 +261,24 @@ class EnsLoss(Loss):
             self._lambda_block = block
         return self._lambda
 
+    def __call__(self, logits, target, *, reduction="mean", sample_weight=None, **context):
+        """The checked objective; see :meth:`Loss.__call__` and :meth:`batch_loss`.
+
+        Raises
+        ------
+        ValueError
+            Also when ``logits`` has more than one column: the loss takes the
+            single logit of class 1.
+        """
+        if isinstance(logits, torch.Tensor) and logits.ndim == 2 and logits.shape[1] != 1:
+            raise ValueError(
+                f"EnsLoss takes one logit per sample (shape (n_samples, 1), the score of "
+                f"class 1), got logits of shape {tuple(logits.shape)}; for two softmax "
+                "logits pass logits[:, 1:] - logits[:, :1]."
+            )
+        return super().__call__(logits, target, reduction=reduction,
+                                sample_weight=sample_weight, **context)
+
     def margins(self, logits, target):
         """``z = y f`` with ``y = 2 target - 1`` in {-1, +1}."""
         sign = 2.0 * target.to(logits.dtype) - 1.0
