@@ -517,6 +517,12 @@ def _ensloss_cases():
         ("ensloss-batch-norm-not-bool", fit(batch_norm="yes"), ValueError,
          r"'batch_norm' parameter of EnsLossClassifier must be an instance of 'bool'",
          [X, y]),
+        ("ensloss-batch-norm-batch-size-one", fit(batch_size=1), ValueError,
+         r"batch_size=1 with batch_norm=True.*batch_size >= 2 or batch_norm=False", [X, y]),
+        ("ensloss-batch-norm-one-row-chunk",
+         lambda: EnsLossClassifier(hidden_layer_sizes=(4,)).partial_fit(X[:1], y[:1],
+                                                                        classes=[0, 1]),
+         ValueError, r"batch_norm=True cannot train on 1 row\(s\).*chunks of 2 rows", [X, y]),
         ("ensloss-multiclass-y",
          lambda: EnsLossClassifier(max_iter=1, hidden_layer_sizes=(4,)).fit(X3, y3),
          ValueError, r"Only binary classification is supported\. y has 3 classes.*"
