@@ -110,6 +110,10 @@ class BinaryFocal(MarginLoss):
         return F.softplus(-z) * (1.0 - p_t) ** 2
 
 
+#: RobustLossClassifier's training recipe, given to EnsLossClassifier too (whose own
+#: defaults are the paper's SGD recipe) so that only the loss differs.
+ADAM_RECIPE = {"optimizer": "adam", "lr_schedule": "constant", "batch_norm": False}
+
 NET_LOSSES = {"ensloss": None, "bce": BCE, "hinge": Hinge, "exponential": Exponential,
               "focal": BinaryFocal}
 BASELINES = ("mlp_early_stopping", "hist_gradient_boosting")
@@ -175,7 +179,7 @@ def network(loss_name, args, seed, callbacks=None):
                   n_iter_no_change=args.epochs, tol=0.0, random_state=seed,
                   callbacks=callbacks, device="cpu")
     if loss_name == "ensloss":
-        return EnsLossClassifier(**common)
+        return EnsLossClassifier(**common, **ADAM_RECIPE)
     return RobustLossClassifier(loss=NET_LOSSES[loss_name](), **common)
 
 
@@ -249,7 +253,7 @@ def run_multiclass_trial(X, y, trial, args):
                   learning_rate_init=args.lr, max_iter=args.epochs,
                   n_iter_no_change=args.epochs, tol=0.0, random_state=trial, device="cpu")
     models = {
-        "ovr_ensloss": OneVsRestClassifier(EnsLossClassifier(**common)),
+        "ovr_ensloss": OneVsRestClassifier(EnsLossClassifier(**common, **ADAM_RECIPE)),
         "ovr_bce": OneVsRestClassifier(RobustLossClassifier(loss=BCE(), **common)),
         "softmax_ce": RobustLossClassifier(loss="ce", **common),
     }
@@ -349,7 +353,8 @@ def main(argv=None):
     multiclass = {}
     for task in MULTICLASS_TASKS[: args.multiclass_tasks]:
         X, y = subsample(*load_multiclass(task), args.multiclass_max_rows)
-        trials = [run_multiclass_trial(X, y, trial, args) for trial in range(args.multiclass_trials)]
+        trials = [run_multiclass_trial(X, y, trial, args)
+                  for trial in range(args.multiclass_trials)]
         entry = {"rows": int(len(y)), "features": int(X.shape[1]),
                  "classes": int(len(np.unique(y)))}
         ens = [t["ovr_ensloss"]["test"] for t in trials]
@@ -425,8 +430,10 @@ def render(record):
             e = entry[model]
             cells.append(f"{e['test_mean']:.4f} ± {e['test_std']:.4f}"
                          + (mark[e["verdict"]] if "verdict" in e else ""))
-        lines.append(f"| {task} | {shape['rows']}x{shape['features']} | " + " | ".join(cells) + " |")
-    lines += ["", "EnsLoss against each (better / same / worse, one-sided paired t-test, p < 0.05):",
+        lines.append(f"| {task} | {shape['rows']}x{shape['features']} | "
+                     + " | ".join(cells) + " |")
+    lines += ["", "EnsLoss against each (better / same / worse, one-sided paired t-test, "
+              "p < 0.05):",
               "", "| vs | better | same | worse |", "|---|---|---|---|"]
     for model, c in record["counts"].items():
         lines.append(f"| {model} | {c['better']} | {c['same']} | {c['worse']} |")

@@ -44,8 +44,9 @@ class EnsLossClassifier(BaseLossClassifier):
 
     EnsLoss (Dai, ICML 2025) ensembles losses within one training run, as
     Dropout ensembles networks: every batch draws random loss *derivatives*
-    that are negative, non-decreasing in the margin and bounded, the conditions
-    for a convex, classification-calibrated, bounded-below loss, so that no
+    that are negative, non-decreasing in the margin and scaled down past margin
+    1, the conditions for a convex, classification-calibrated loss with a
+    vanishing tail, so that no
     single surrogate loss (logistic, hinge, exponential) is trusted. See
     :class:`skloss.losses.EnsLoss` for the draw and the user guide
     (``docs/user_guide/ensloss.rst``) for measurements.
@@ -131,11 +132,11 @@ class EnsLossClassifier(BaseLossClassifier):
 
     **More than two classes** are not handled by the loss: one-vs-rest
     (``OneVsRestClassifier(EnsLossClassifier())``) trains one binary EnsLoss
-    model per class, each with all three guarantees for its own binary problem;
-    the multiclass rule "argmax of the one-vs-rest logits" is then consistent
-    only in the sense one-vs-rest with calibrated binary losses is (it is when
-    each binary problem is solved, not in general for finite models). The user
-    guide measures it.
+    model per class, each keeping the three conditions for its own binary
+    problem. The argmax of those logits is Bayes-consistent only where some
+    class has ``P(y = k | x) > 1/2``: a classification-calibrated (not proper)
+    loss recovers the sign of ``P(y = k | x) - 1/2``, not the probability. The
+    user guide measures it.
 
     **Defaults** are the paper's recipe (SGD with momentum 0.9, cosine schedule,
     batch normalisation, batch 128) at learning rate 0.01 and 100 epochs at

@@ -104,7 +104,7 @@ def _check_conditions(margins, g):
     # 2. calibrated: strictly negative (phi'(0) < 0), and in [-1 - 1e-6, -1e-6]
     assert np.all(g < 0)
     assert np.all(g >= -1 - 2e-6) and np.all(g <= -CALIBRATION_MARGIN * (1 - 1e-3))
-    # 3. bounded below: past z = 1 the derivative is at most 1/z in size
+    # 3. tail scaled: past z = 1 the derivative is at most 1/z in size
     tail = margins > 1
     assert np.all(np.abs(g[tail] + CALIBRATION_MARGIN) <= 1 / margins[tail] * (1 + 1e-6))
 
@@ -411,3 +411,16 @@ def test_skloss_compare_accepts_the_loss(tmp_path, capsys):
     # Clean labels, scaled features: above the 63% of predicting the majority class
     # after 10 epochs (a one-logit BCE network is at 0.71-0.78 there too).
     assert all(0.66 < a <= 1 for a in results["results"]["ensloss"]["accuracy"])
+
+
+def test_base_loss_reports_nothing_and_the_net_records_the_objective():
+    from skloss.losses import CrossEntropy
+
+    logits, target = torch.tensor([[1.0, 0.0]]), torch.tensor([0])
+    assert CrossEntropy().reported_loss(logits, target) is None
+    X, y = load_iris(return_X_y=True)
+    clf = RobustLossClassifier(hidden_layer_sizes=(4,), max_iter=1, batch_size=150,
+                               learning_rate_init=1e-12, random_state=0).fit(X, y)
+    # One batch, weights practically unchanged: the record is the cross-entropy itself.
+    p = clf.predict_proba(X)[np.arange(len(y)), y]
+    np.testing.assert_allclose(clf.loss_curve_[0], np.mean(-np.log(p)), rtol=1e-5)

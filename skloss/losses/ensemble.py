@@ -5,8 +5,8 @@ A margin-based binary loss ``phi(z)`` of the margin ``z = y f(x)`` (``y`` in
 derivative is non-decreasing and ``phi'(0) < 0`` (Bartlett, Jordan and McAuliffe,
 2006). Gradient descent only ever uses ``phi'`` at the batch's margins, so EnsLoss
 draws those derivatives directly: every batch gets a fresh vector of ``B``
-random derivatives that satisfies the two conditions (and a third that bounds
-the loss below), which is the same as training on a new random convex,
+random derivatives that satisfies the two conditions (and a third that makes
+the derivative vanish for large margins), which is the same as training on a new random convex,
 calibrated loss at every step, an ensemble of losses as Dropout is an ensemble
 of networks.
 
@@ -21,7 +21,8 @@ The draw (the paper's Algorithm 1 and its reference code):
    the derivatives of their ranks, so that a tie gets one derivative and the
    result does not depend on the order of the rows;
 5. where ``z > 1``, ``g <- g / z``: the derivative decays at least like
-   ``1 / z``, so the loss is bounded below (and still non-decreasing);
+   ``1 / z`` (the paper's "bounded below" step: the loss falls at most like
+   ``-log z``), and stays non-decreasing;
 6. ``g <- g - 1e-6``: strictly negative, so ``phi'(0) < 0`` (calibration).
 
 The batch objective is ``mean(w * g.detach() * z)``, whose gradient in
