@@ -159,7 +159,7 @@ class EnsLossClassifier(BaseLossClassifier):
     >>> from skloss import EnsLossClassifier
     >>> X, y = load_breast_cancer(return_X_y=True)
     >>> clf = make_pipeline(StandardScaler(),
-    ...                     EnsLossClassifier(max_iter=20, random_state=0)).fit(X, y)
+    ...                     EnsLossClassifier(random_state=0)).fit(X, y)
     >>> clf.score(X, y) > 0.95
     True
     """
