@@ -4,11 +4,13 @@ from skloss import fused, losses, noise
 from skloss._version import __version__
 from skloss.analytic import AnalyticIncrementalClassifier
 from skloss.anyloss import AnyLossClassifier
+from skloss.ensloss import EnsLossClassifier
 from skloss.robust import RobustLossClassifier
 
 __all__ = [
     "AnalyticIncrementalClassifier",
     "AnyLossClassifier",
+    "EnsLossClassifier",
     "RobustLossClassifier",
     "fused",
     "losses",

@@ -21,6 +21,7 @@ from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PassthroughSco
 
 from skloss._batches import TrainingData, as_feature_tensor, evaluation_rows, iterate_rows
 from skloss._scores import predicted_codes, probability_columns
+from skloss.losses import Loss
 
 __all__ = ["SklossNet", "LossModule", "StoppingRule", "ProgressBar", "CONTEXT_PROVIDERS"]
 
@@ -193,7 +194,10 @@ class SklossNet(NeuralNet):
         batch_size = self.batch_size if training else evaluation_rows(
             loss.n_outputs(self.criterion_.n_classes), max(self.batch_size, 4096)
         )
-        with_loss = training or not loss.requires
+        # Checked once per epoch: a loss whose objective is not a loss value
+        # (EnsLoss) reports another one per batch; the others cost nothing here.
+        self._reports_loss = type(loss).reported_loss is not Loss.reported_loss
+        with_loss = training or not loss.requires or self._reports_loss
         for batch in data.batches(
             batch_size,
             generator=generator if training else None,
@@ -237,6 +241,15 @@ class SklossNet(NeuralNet):
     def train_step(self, batch, **fit_params):
         optimizer = self.optimizer_
         step = self.train_step_single(batch)
+        if getattr(self, "_reports_loss", False) and step["y_pred"] is not None:
+            # Recorded (history, progress bar, loss_curve_) in place of the objective,
+            # which backward has used already; the LBFGS closure below keeps the objective.
+            with torch.no_grad():
+                reported = self.criterion_.loss.reported_loss(
+                    step["y_pred"].detach(), batch.y, sample_weight=batch.weight
+                )
+            if reported is not None:
+                step["loss"] = reported
         if self.weight_penalty_ is not None:
             self.weight_penalty_(optimizer)
         if self._grad_listeners:
@@ -274,13 +287,14 @@ class SklossNet(NeuralNet):
 
     def validation_step(self, batch, **fit_params):
         self.module_.train(False)
+        loss = self.criterion_.loss
         with torch.no_grad():
             y_pred = self.infer(batch.X)
-            batch_loss = (
-                self.get_loss(y_pred, batch.y, X=batch, training=False)
-                if not self.criterion_.loss.requires
-                else None
-            )
+            batch_loss = None
+            if getattr(self, "_reports_loss", False):
+                batch_loss = loss.reported_loss(y_pred, batch.y, sample_weight=batch.weight)
+            if batch_loss is None and not loss.requires:
+                batch_loss = self.get_loss(y_pred, batch.y, X=batch, training=False)
         return {"loss": batch_loss, "y_pred": y_pred}
 
     def infer(self, x, **fit_params):

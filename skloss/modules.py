@@ -34,6 +34,10 @@ class MLP(nn.Module):
         linear model.
     activation : {"relu", "tanh", "logistic", "identity", "gelu"}, default="relu"
         Non-linearity after every hidden layer.
+    batch_norm : bool, default=False
+        Put a :class:`torch.nn.BatchNorm1d` between every hidden linear layer and
+        its activation (the MLPs of the EnsLoss paper). Its running statistics
+        make ``predict`` in evaluation mode differ from the training batches'.
 
     Attributes
     ----------
@@ -50,7 +54,8 @@ class MLP(nn.Module):
     torch.Size([2, 3])
     """
 
-    def __init__(self, n_features_in, n_outputs, hidden_layer_sizes=(100,), activation="relu"):
+    def __init__(self, n_features_in, n_outputs, hidden_layer_sizes=(100,), activation="relu",
+                 batch_norm=False):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(
@@ -60,6 +65,8 @@ class MLP(nn.Module):
         width = n_features_in
         for size in hidden_layer_sizes:
             layers.append(nn.Linear(width, size))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(size))
             layers.append(ACTIVATIONS[activation]())
             width = size
         self.features = nn.Sequential(*layers)
@@ -70,7 +77,8 @@ class MLP(nn.Module):
         """Glorot-uniform weights and zero biases, drawn from ``generator``.
 
         ``MLPClassifier``'s initialisation for relu-type nets, so a user switching
-        over starts from the same place.
+        over starts from the same place. Batch-normalisation layers start as the
+        identity (scale 1, shift 0, running mean 0, variance 1).
 
         Parameters
         ----------
@@ -81,6 +89,9 @@ class MLP(nn.Module):
             if isinstance(module, nn.Linear):
                 nn.init.xavier_uniform_(module.weight, generator=generator)
                 nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.BatchNorm1d):
+                # No draws; also fills the buffers of a module built on "meta".
+                module.reset_parameters()
 
     def forward(self, x):
         return self.head(self.features(x))

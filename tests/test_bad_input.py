@@ -586,7 +586,75 @@ def _cli_cases():
 
 CLI_CASES = _cli_cases()
 
-CASES = ESTIMATOR_CASES + LOSS_CASES + FUSED_CASES + NOISE_CASES + ANALYTIC_CASES + CLI_CASES
+# ---- EnsLoss (skloss.losses.EnsLoss, EnsLossClassifier) --------------------------------
+def _ensloss_cases():
+    from sklearn.datasets import load_breast_cancer, load_iris
+
+    from skloss import EnsLossClassifier, RobustLossClassifier
+    from skloss.losses import EnsLoss, get_loss
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = X[::10].copy(), y[::10].copy()
+    X3, y3 = load_iris(return_X_y=True)
+    X3, y3 = X3[::5].copy(), y3[::5].copy()
+    one_logit, target = torch.zeros(4, 1), torch.tensor([0, 1, 0, 1])
+
+    def fit(**params):
+        return lambda: EnsLossClassifier(max_iter=1, hidden_layer_sizes=(4,), **params).fit(X, y)
+
+    return [
+        ("ensloss-boxcox-lambda-out-of-range", fit(boxcox_lambda=2.0), ValueError,
+         r"'boxcox_lambda' parameter of EnsLossClassifier must be a float in the range "
+         r"\[-1\.0, 1\.0\]\. Got 2\.0 instead", [X, y]),
+        ("ensloss-lambda-resample-every-zero", fit(lambda_resample_every=0), ValueError,
+         r"'lambda_resample_every' parameter of EnsLossClassifier must be None or an int "
+         r"in the range \[1, inf\)", [X, y]),
+        ("ensloss-lr-schedule-unknown", fit(lr_schedule="linear"), ValueError,
+         r"'lr_schedule' parameter of EnsLossClassifier must be a str among "
+         r"\{.*'cosine'.*\}", [X, y]),
+        ("ensloss-batch-norm-not-bool", fit(batch_norm="yes"), ValueError,
+         r"'batch_norm' parameter of EnsLossClassifier must be an instance of 'bool'",
+         [X, y]),
+        ("ensloss-batch-norm-batch-size-one", fit(batch_size=1), ValueError,
+         r"batch_size=1 with batch_norm=True.*batch_size >= 2 or batch_norm=False", [X, y]),
+        ("ensloss-batch-norm-one-row-chunk",
+         lambda: EnsLossClassifier(hidden_layer_sizes=(4,)).partial_fit(X[:1], y[:1],
+                                                                        classes=[0, 1]),
+         ValueError, r"batch_norm=True cannot train on 1 row\(s\).*chunks of 2 rows", [X, y]),
+        ("ensloss-multiclass-y",
+         lambda: EnsLossClassifier(max_iter=1, hidden_layer_sizes=(4,)).fit(X3, y3),
+         ValueError, r"Only binary classification is supported\. y has 3 classes.*"
+         r"OneVsRestClassifier", [X3, y3]),
+        ("ensloss-through-robust-on-multiclass",
+         lambda: RobustLossClassifier(loss="ensloss", max_iter=1).fit(X3, y3), ValueError,
+         r"defined for two classes only, but y has 3 classes.*OneVsRestClassifier", [X3, y3]),
+        ("ensloss-loss-lambda-out-of-range", lambda: get_loss("ensloss", boxcox_lambda=1.5),
+         ValueError, r"EnsLoss parameter 'boxcox_lambda' must be in \[-1, 1\], got 1\.5", []),
+        ("ensloss-loss-lambda-not-a-number", lambda: get_loss("ensloss", boxcox_lambda="0"),
+         ValueError, r"EnsLoss parameter 'boxcox_lambda' must be a finite real number", []),
+        ("ensloss-loss-resample-every-bool",
+         lambda: get_loss("ensloss", lambda_resample_every=True), ValueError,
+         r"'lambda_resample_every' must be None \(keep boxcox_lambda\) or a positive number "
+         r"of epochs, got True", []),
+        ("ensloss-loss-without-generator", lambda: EnsLoss()(one_logit, target), TypeError,
+         r"EnsLoss requires the context \['generator'\]", []),
+        ("ensloss-loss-two-logits",
+         lambda: EnsLoss()(torch.zeros(4, 2), target, generator=torch.Generator()),
+         ValueError, r"one logit per sample.*logits\[:, 1:\] - logits\[:, :1\]", []),
+        ("ensloss-loss-per-sample", lambda: EnsLoss().per_sample(one_logit, target), TypeError,
+         r"no per-sample values.*generator=", []),
+        ("ensloss-loss-reduction-none",
+         lambda: EnsLoss()(one_logit, target, reduction="none", generator=torch.Generator()),
+         ValueError, r"batch-level loss.*reduction='mean'", []),
+        ("ensloss-loss-n-outputs-multiclass", lambda: EnsLoss().n_outputs(3), ValueError,
+         r"two classes only, got n_classes=3.*OneVsRestClassifier", []),
+    ]
+
+
+ENSLOSS_CASES = _ensloss_cases()
+
+CASES = (ESTIMATOR_CASES + LOSS_CASES + FUSED_CASES + NOISE_CASES + ANALYTIC_CASES + CLI_CASES
+         + ENSLOSS_CASES)
 
 
 def _case_id(case):

@@ -20,7 +20,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skloss
-from skloss import AnalyticIncrementalClassifier, AnyLossClassifier, RobustLossClassifier
+from skloss import (
+    AnalyticIncrementalClassifier,
+    AnyLossClassifier,
+    EnsLossClassifier,
+    RobustLossClassifier,
+)
 
 INIT_PARAMS = {
     RobustLossClassifier: [
@@ -31,6 +36,7 @@ INIT_PARAMS = {
     # partial_fit accepts new labels at any call, which no common check rejects.
     AnalyticIncrementalClassifier: [{"buffer_size": 64, "random_state": 0}],
     AnyLossClassifier: [{"hidden_layer_sizes": (16,), "max_iter": 100, "random_state": 0}],
+    EnsLossClassifier: [{"hidden_layer_sizes": (16,), "max_iter": 100, "random_state": 0}],
 }
 
 _STOCHASTIC_WEIGHTS = (
@@ -49,6 +55,12 @@ _METRIC_LOSS_CLASS_WEIGHT = (
     "every class, so extreme weights do not push predictions to the favoured class"
 )
 
+_RANKED_WEIGHTS = (
+    "EnsLoss gives each row of a batch the derivative of its margin's rank: two copies "
+    "of a sample take two ranks (and fall into different batches), a weight of 2 takes "
+    "one, so weights are not repetitions by design"
+)
+
 EXPECTED_FAILED_CHECKS = {
     RobustLossClassifier: {
         "check_sample_weight_equivalence_on_dense_data": _STOCHASTIC_WEIGHTS,
@@ -60,6 +72,11 @@ EXPECTED_FAILED_CHECKS = {
         "check_sample_weight_equivalence_on_dense_data": _STOCHASTIC_WEIGHTS,
         "check_sample_weight_equivalence_on_sparse_data": _STOCHASTIC_WEIGHTS,
         "check_class_weight_classifiers": _METRIC_LOSS_CLASS_WEIGHT,
+        "check_methods_subset_invariance": _FLOAT32_BLOCKING,
+    },
+    EnsLossClassifier: {
+        "check_sample_weight_equivalence_on_dense_data": _RANKED_WEIGHTS,
+        "check_sample_weight_equivalence_on_sparse_data": _RANKED_WEIGHTS,
         "check_methods_subset_invariance": _FLOAT32_BLOCKING,
     },
 }
@@ -102,7 +119,8 @@ def test_sklearn_compatible_estimator(estimator, check):
 
 def test_every_public_estimator_is_in_the_table():
     discovered = discover_estimators()
-    assert {RobustLossClassifier, AnyLossClassifier, AnalyticIncrementalClassifier} <= discovered
+    assert {RobustLossClassifier, AnyLossClassifier, AnalyticIncrementalClassifier,
+            EnsLossClassifier} <= discovered
     missing = discovered - set(INIT_PARAMS)
     assert not missing, f"add test instances to INIT_PARAMS for {sorted(c.__name__ for c in missing)}"
     assert set(EXPECTED_FAILED_CHECKS) == set(INIT_PARAMS)

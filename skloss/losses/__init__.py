@@ -12,6 +12,7 @@ import torch
 from ._base import KNOWN_REQUIREMENTS, Loss, ProbabilityLoss, reduce_loss
 from ._fused_form import STATISTICS, StatisticsForm
 from .compsum import GCE, MAE, CompSum, CrossEntropy, SumExp
+from .ensemble import EnsLoss
 from .focal import Focal
 from .metric import PRESETS as _ANYLOSS_PRESETS
 from .metric import AnyLoss
@@ -31,6 +32,7 @@ __all__ = [
     "NCERCE",
     "Focal",
     "AnyLoss",
+    "EnsLoss",
     "TorchLoss",
     "StatisticsForm",
     "STATISTICS",
@@ -107,7 +109,7 @@ def _registry(classes, presets):
 #: parameters, e.g. ``"anyloss_f1"``). The one place that lists the built-in
 #: losses; ``LOSSES[name]()`` builds its default instance.
 LOSSES = _registry(
-    [CrossEntropy, CompSum, GCE, MAE, SumExp, SCE, NCERCE, Focal, AnyLoss],
+    [CrossEntropy, CompSum, GCE, MAE, SumExp, SCE, NCERCE, Focal, AnyLoss, EnsLoss],
     _ANYLOSS_PRESETS,
 )
 

@@ -265,6 +265,33 @@ class Loss:
             )
         return (values * sample_weight).mean()
 
+    def reported_loss(self, logits, target, sample_weight=None):
+        """What the training history records for a batch, when not the objective.
+
+        The training step records the value of :meth:`batch_loss` as the batch's
+        ``train_loss`` (and the stopping rule, the progress bar and
+        ``loss_curve_`` follow it). A loss whose objective is only a vehicle for
+        its gradient (EnsLoss: ``mean(g.detach() * z)``, a number without meaning
+        across batches) returns a real loss of the batch here instead; it is
+        computed without gradient and does not change training. This default
+        returns None: the objective itself is recorded.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            The batch's logits (detached).
+        target : torch.Tensor of shape (n_samples,)
+            Class indices.
+        sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Per-sample weights, as :meth:`batch_loss` gets them.
+
+        Returns
+        -------
+        torch.Tensor or None
+            A scalar, or None to record the objective.
+        """
+        return None
+
     def fused_form(self, n_classes):
         """The loss as a function of per-row logit statistics, for fused heads.
 
