@@ -275,7 +275,8 @@ class SklossNet(NeuralNet):
         for group in self.optimizer_.param_groups:
             for parameter in group["params"]:
                 parameter.grad = None
-        self.module_.train(True)
+        # The module is in training mode already: run_single_epoch sets the mode once
+        # per pass (module.train() walks every submodule, a cost per step otherwise).
         if self.criterion_.fused_backend is None:
             y_pred = self.infer(batch.X)
             batch_loss = self.get_loss(y_pred, batch.y, X=batch, training=True)
@@ -286,7 +287,6 @@ class SklossNet(NeuralNet):
         return {"loss": batch_loss, "y_pred": y_pred}
 
     def validation_step(self, batch, **fit_params):
-        self.module_.train(False)
         loss = self.criterion_.loss
         with torch.no_grad():
             y_pred = self.infer(batch.X)
