@@ -325,3 +325,40 @@ def test_threaded_optuna_search_cv_matches_sequential_fits(data):
         alone = clone(clf).set_params(**tuning.params_from_trial(trial))
         expected = np.mean(_quiet(cross_val_score, alone, X, y, cv=cv))
         assert trial.user_attrs["mean_test_score"] == expected
+
+
+# ---- noise-aware selection -------------------------------------------------------------
+@pytest.mark.parametrize("n_classes, rate", [(10, 0.4), (3, 0.2), (2, 0.3), (4, 0.9)])
+def test_noisy_accuracy_is_the_affine_function_of_clean_accuracy(n_classes, rate):
+    """Simulated: predictions of known clean accuracy, scored on symmetric-noise labels."""
+    from skloss.noise import make_noisy_labels
+
+    rng = np.random.default_rng(0)
+    n = 40_000
+    y = rng.integers(0, n_classes, n)
+    measured = []
+    accuracies = np.array([0.3, 0.6, 0.9])
+    for accuracy in accuracies:
+        wrong = rng.random(n) >= accuracy
+        shift = rng.integers(1, n_classes, n)  # a uniformly drawn other class
+        predicted = np.where(wrong, (y + shift) % n_classes, y)
+        y_noisy, _ = _quiet(make_noisy_labels, y, rate, "symmetric", random_state=1)
+        clean = np.mean(predicted == y)
+        measured.append((clean, np.mean(predicted == y_noisy)))
+    for clean, noisy in measured:
+        expected = (1 - rate) * clean + rate * (1 - clean) / (n_classes - 1)
+        assert noisy == pytest.approx(expected, abs=4 / np.sqrt(n))
+        assert tuning.expected_noisy_accuracy(clean, rate, n_classes) == pytest.approx(expected)
+    noisy = [pair[1] for pair in measured]
+    # increasing below (K - 1) / K, decreasing above: noisy CV ranks like clean accuracy
+    # only below that rate
+    if rate < (n_classes - 1) / n_classes:
+        assert noisy == sorted(noisy)
+    else:
+        assert noisy == sorted(noisy, reverse=True)
+
+
+def test_select_by_noisy_scores_never_uses_the_scored_fold():
+    # gce is better everywhere except on fold 0, which must not influence fold 0's choice
+    scores = {"ce": [0.9, 0.4, 0.4], "gce": [0.1, 0.6, 0.6]}
+    assert tuning.select_by_noisy_scores(scores) == ["gce", "ce", "ce"]
