@@ -75,7 +75,7 @@ def main():
         process.join()
     study = optuna.load_study(study_name=name, storage=storage)
     numbers = sorted(t.number for t in study.trials)
-    print(f"{len(numbers)} trials from {N_WORKERS} processes, numbers {numbers}")
+    print(f"{len(numbers)} trials from {N_WORKERS} workers, numbers {numbers}")
     from skloss.tuning import params_from_trial
 
     print(f"best {study.best_value:.3f} with {params_from_trial(study.best_trial)}")

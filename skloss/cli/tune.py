@@ -62,7 +62,18 @@ def _seconds(text):
 
 
 def add_parser(sub):
-    """Add the ``tune`` subcommand to the ``skloss`` subparsers ``sub``."""
+    """Add the ``tune`` subcommand to the ``skloss`` subparsers.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``skloss`` parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``tune`` parser.
+    """
     tune = sub.add_parser(
         "tune",
         help="tune a RobustLossClassifier's loss and training with Optuna",
@@ -233,7 +244,21 @@ def _plots(study, output):
 
 
 def run(args, parser):
-    """Run ``skloss tune`` with parsed arguments; return the exit status."""
+    """Run ``skloss tune`` with parsed arguments.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``tune`` options.
+    parser : argparse.ArgumentParser
+        The ``tune`` parser, through which usage errors are reported (exit 2).
+
+    Returns
+    -------
+    int
+        0 on success, 1 without the ``tune`` extra or a completed trial, 130 when
+        interrupted (the completed trials are reported).
+    """
     _check_settings(args, parser)
     try:
         import matplotlib  # noqa: F401
