@@ -18,6 +18,7 @@ import pytest
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 import torch
 
+
 # ---- estimators (parameters of fit / predict / partial_fit) ------------------------
 def _estimator_cases():
     import torch
@@ -653,8 +654,66 @@ def _ensloss_cases():
 
 ENSLOSS_CASES = _ensloss_cases()
 
+
+def _tuning_cases():
+    try:
+        import optuna
+        import optuna_integration  # noqa: F401
+    except ImportError:  # the tune extra is not installed: no rows
+        return []
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import KFold
+
+    from skloss import RobustLossClassifier, tuning
+
+    X, y = load_iris(return_X_y=True)
+    weight = np.ones(len(y))
+    clf = RobustLossClassifier(loss="gce", max_iter=2, hidden_layer_sizes=(4,))
+
+    def search(**kwargs):
+        return tuning.OptunaSearchCV(
+            clf, tuning.param_distributions(clf), enable_pruning=True, max_iter=2,
+            n_trials=1, **kwargs)
+
+    def trial():
+        return optuna.trial.FixedTrial({"loss": "gce"})
+
+    return [
+        ("tuning-optunasearch-pruning-sample-weight",
+         lambda: search(cv=3).fit(X, y, sample_weight=weight), ValueError,
+         r"passes fit parameters \['sample_weight'\] to partial_fit unsliced.*class_weight",
+         [X, y, weight]),
+        ("tuning-optunasearch-pruning-randomstate-cv",
+         lambda: search(cv=KFold(3, shuffle=True, random_state=np.random.RandomState(0))).fit(
+             X, y), ValueError, r"seeded with a RandomState object.*Seed the splitter with an int",
+         [X, y]),
+        ("tuning-suggest-unknown-loss",
+         lambda: tuning.suggest_params(trial(), clf, losses=["gce", "nope"]), ValueError,
+         r"Unknown loss 'nope'\. Valid names are", []),
+        ("tuning-suggest-bad-spec",
+         lambda: tuning.suggest_params(trial(), clf, losses=["gce"],
+                                       space={"alpha": ("float", 1.0)}), ValueError,
+         r"search space entry 'alpha' = \('float', 1\.0\) must be one of", []),
+        ("tuning-suggest-log-nonpositive",
+         lambda: tuning.suggest_params(trial(), clf, losses=["gce"],
+                                       space={"alpha": ("float", 0.0, 1.0, "log")}), ValueError,
+         r"needs low <= high \(and low > 0 for a log scale\)", []),
+        ("tuning-space-unknown-param",
+         lambda: tuning.search_space(clf, space={"momentum": ("float", 0.1, 0.9)}), ValueError,
+         r"space names \['momentum'\], which RobustLossClassifier does not have", []),
+        ("tuning-pruning-callback-not-a-trial",
+         lambda: tuning.PruningCallback.for_trial("trial-3"), TypeError,
+         r"trial must be an optuna.trial.Trial", []),
+        ("tuning-params-from-trial-wrong-type",
+         lambda: tuning.params_from_trial(3), TypeError,
+         r"trial_or_params must be a FrozenTrial, a Study or a dict", []),
+    ]
+
+
+TUNING_CASES = _tuning_cases()
+
 CASES = (ESTIMATOR_CASES + LOSS_CASES + FUSED_CASES + NOISE_CASES + ANALYTIC_CASES + CLI_CASES
-         + ENSLOSS_CASES)
+         + ENSLOSS_CASES + TUNING_CASES)
 
 
 def _case_id(case):

@@ -1,4 +1,7 @@
-"""The ``skloss`` command line: compare losses under label noise.
+"""The ``skloss`` command line: compare losses under label noise, tune them.
+
+``skloss tune`` (:mod:`skloss.cli.tune`) runs an Optuna study of the loss and
+training parameters, scored on noisy labels and checked once on clean ones.
 
 ``skloss compare`` cross-validates one :class:`~skloss.RobustLossClassifier`
 per loss on a bundled scikit-learn data set or a CSV file. In every fold the
@@ -17,7 +20,7 @@ data sets, CSV files), ``compare`` (the comparison loop and its interrupts) and
 
 import sys
 
-from skloss.cli import compare
+from skloss.cli import compare, tune
 from skloss.cli._data import load_bundled, load_csv
 from skloss.cli._parser import build_parser
 from skloss.cli._report import format_table
@@ -53,4 +56,6 @@ def main(argv=None):
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if args.command == "tune":
+        return tune.run(args, args.command_parser)
     return compare.run(args, args.command_parser)

@@ -97,7 +97,7 @@ def build_parser():
     Returns
     -------
     argparse.ArgumentParser
-        The parser, with the ``compare`` subcommand.
+        The parser, with the ``compare`` and ``tune`` subcommands.
 
     Examples
     --------
@@ -178,6 +178,9 @@ def build_parser():
     # Later checks (CSV columns, class counts, the output folder) report through this
     # parser, so that their messages read "skloss compare: error: ..." and exit with 2.
     compare.set_defaults(command_parser=compare)
+    from skloss.cli import tune
+
+    tune.add_parser(sub)
     return parser
 
 

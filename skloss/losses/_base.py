@@ -122,6 +122,11 @@ class Loss:
         (:meth:`per_sample` and ``reduction="none"`` raise) and receives the
         batch's sample weights in :meth:`batch_loss`, where they weight what it
         counts.
+    search_space : dict
+        The loss's tuning space, param -> spec, pure data (no optuna here):
+        ``("float", low, high)``, ``("float", low, high, "log")``,
+        ``("int", low, high)`` or ``("categorical", [choices...])``.
+        :mod:`skloss.tuning` turns it into Optuna suggestions as ``loss__<param>``.
     """
 
     name = None
@@ -129,6 +134,7 @@ class Loss:
     binary_only = False
     stratified_batches = False
     batch_level = False
+    search_space = {}
 
     # ---- scikit-learn style parameters -------------------------------------------------
     @classmethod

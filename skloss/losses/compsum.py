@@ -46,6 +46,7 @@ class CrossEntropy(ProbabilityLoss):
     """
 
     name = "ce"
+    search_space = {"label_smoothing": ("float", 0.0, 0.3)}
 
     def __init__(self, label_smoothing=0.0):
         self.label_smoothing = label_smoothing
@@ -172,6 +173,7 @@ class CompSum(ProbabilityLoss):
     """
 
     name = "comp_sum"
+    search_space = {"tau": ("float", 0.0, 2.0)}
 
     def __init__(self, tau=1.5):
         self.tau = tau
@@ -224,6 +226,7 @@ class GCE(ProbabilityLoss):
     """
 
     name = "gce"
+    search_space = {"q": ("float", 0.1, 1.0)}
 
     def __init__(self, q=0.7):
         self.q = q

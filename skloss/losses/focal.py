@@ -52,6 +52,7 @@ class Focal(ProbabilityLoss):
     """
 
     name = "focal"
+    search_space = {"gamma": ("float", 0.0, 5.0)}
 
     def __init__(self, gamma=2.0, alpha=None):
         self.gamma = gamma

@@ -326,6 +326,7 @@ default="f1"
     """
 
     name = "anyloss"
+    search_space = {"amplification": ("float", 5.0, 100.0, "log")}
     batch_level = True
 
     def __init__(self, metric="f1", beta=1.0, amplification=73.0, average="macro"):

@@ -64,6 +64,7 @@ class SCE(ProbabilityLoss):
     """
 
     name = "sce"
+    search_space = {"alpha": ("float", 0.01, 1.0, "log"), "beta": ("float", 0.1, 1.0)}
 
     def __init__(self, alpha=0.1, beta=1.0, A=-4.0):
         self.alpha = alpha
@@ -124,6 +125,7 @@ class NCERCE(Loss):
     """
 
     name = "nce_rce"
+    search_space = {"alpha": ("float", 0.1, 10.0, "log"), "beta": ("float", 0.1, 10.0, "log")}
 
     def __init__(self, alpha=1.0, beta=1.0):
         self.alpha = alpha

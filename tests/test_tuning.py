@@ -1,0 +1,364 @@
+"""skloss.tuning: search spaces, clone-safe pruning, reproducible parallel tuning."""
+
+import copy
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import make_classification
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+
+optuna = pytest.importorskip("optuna")
+pytest.importorskip("optuna_integration")
+
+from skloss import (  # noqa: E402
+    AnyLossClassifier,
+    RobustLossClassifier,
+    tuning,  # noqa: E402
+)
+from skloss.losses import LOSSES, get_loss  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+MAX_ITER = 4
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(n_samples=90, n_features=6, n_informative=4, n_redundant=0,
+                               n_classes=3, random_state=0)
+    return X.astype(np.float32), y
+
+
+def _small(**params):
+    base = dict(hidden_layer_sizes=(8,), max_iter=MAX_ITER, random_state=0,
+                early_stopping=True, n_iter_no_change=50, learning_rate_init=0.01)
+    base.update(params)
+    return RobustLossClassifier(**base)
+
+
+def _quiet(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)
+
+
+# ---- search spaces ---------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_each_loss_search_space_is_valid_at_its_bounds(name):
+    entry = LOSSES[name]
+    cls = getattr(entry, "cls", entry)
+    params = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    for param, spec in cls.search_space.items():
+        assert param in params, f"{cls.__name__}.search_space names unknown {param!r}"
+        if param in getattr(entry, "fixed", {}):
+            continue
+        if spec[0] == "categorical":
+            values = list(spec[1])
+        else:
+            assert spec[1] <= spec[2]
+            values = [spec[1], spec[2]]
+        for value in values:  # both ends of the range are valid hyperparameters
+            get_loss(name, **{param: value}).validate()
+
+
+def test_suggest_params_draws_the_documented_space(data):
+    X, y = data
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen_losses = set()
+    for _ in range(12):
+        trial = study.ask()
+        params = tuning.suggest_params(trial, RobustLossClassifier(),
+                                       losses=["ce", "gce", "sce"])
+        seen_losses.add(params["loss"])
+        assert 1e-4 <= params["learning_rate_init"] <= 3e-2
+        assert trial.distributions["learning_rate_init"].log
+        assert trial.distributions["alpha"].log
+        assert isinstance(params["hidden_layer_sizes"], tuple)
+        assert params["hidden_layer_sizes"] in tuning.HIDDEN_LAYER_CHOICES
+        # only the chosen loss's parameters, named after it in the trial
+        own = {f"loss__{p}" for p in type(get_loss(params["loss"])).search_space}
+        assert {k for k in params if k.startswith("loss__")} == own
+        assert all(not k.startswith(("gce__", "sce__", "ce__")) or
+                   k.startswith(params["loss"] + "__") for k in trial.params)
+        clf = RobustLossClassifier().set_params(**params)
+        for key in own:
+            assert getattr(clf.loss, key.split("__")[1]) == params[key]
+        study.tell(trial, 0.0)
+    assert seen_losses == {"ce", "gce", "sce"}
+
+
+def test_binary_only_losses_offered_only_for_two_classes(monkeypatch):
+    from skloss.losses import Loss
+
+    class BinaryOnly(Loss):
+        name = "binary_test"
+        binary_only = True
+
+    monkeypatch.setitem(LOSSES, "binary_test", BinaryOnly)
+    assert "binary_test" not in tuning.loss_choices(RobustLossClassifier())
+    assert "binary_test" not in tuning.loss_choices(RobustLossClassifier(), n_classes=3)
+    assert "binary_test" in tuning.loss_choices(RobustLossClassifier(), n_classes=2)
+
+
+def test_anyloss_classifier_tunes_its_own_loss_parameters():
+    trial = optuna.trial.FixedTrial({"learning_rate_init": 1e-3, "alpha": 1e-4,
+                                     "hidden_layer_sizes": "32", "early_stopping": True,
+                                     "amplification": 20.0})
+    params = tuning.suggest_params(trial, AnyLossClassifier())
+    assert params["amplification"] == 20.0 and "loss" not in params
+    AnyLossClassifier().set_params(**params)
+
+
+def test_hidden_sizes_survive_persistent_storage(data, tmp_path):
+    X, y = data
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "journal.log")))
+    study = optuna.create_study(storage=storage, study_name="hidden", direction="maximize",
+                                sampler=optuna.samplers.RandomSampler(seed=1))
+
+    def objective(trial):
+        params = tuning.suggest_params(trial, RobustLossClassifier(), losses=["gce"])
+        return float(sum(params["hidden_layer_sizes"]))
+
+    study.optimize(objective, n_trials=6)
+    reloaded = optuna.load_study(study_name="hidden", storage=storage)
+    best = tuning.params_from_trial(reloaded)
+    assert isinstance(best["hidden_layer_sizes"], tuple)
+    assert sum(best["hidden_layer_sizes"]) == reloaded.best_value
+    assert best["loss"] == "gce" and 0.1 <= best["loss__q"] <= 1.0
+    # lists (how storages return tuple choices) come back as tuples
+    assert tuning.params_from_trial({"hidden_layer_sizes": [64, 32]}) == {
+        "hidden_layer_sizes": (64, 32)}
+
+
+def test_param_distributions_match_the_loss_space():
+    dists = tuning.param_distributions(RobustLossClassifier(), loss="gce")
+    assert dists["loss__q"] == optuna.distributions.FloatDistribution(0.1, 1.0)
+    assert dists["learning_rate_init"].log and dists["alpha"].log
+    assert dists["loss"].choices == ("gce",)
+    assert set(dists["hidden_layer_sizes"].choices) == set(tuning.HIDDEN_LAYER_CHOICES)
+    mae = tuning.param_distributions(RobustLossClassifier(loss="mae"))
+    assert not any(k.startswith("loss__") for k in mae)
+
+
+def test_space_override_and_bad_space():
+    trial = optuna.trial.FixedTrial({"learning_rate_init": 0.01, "loss": "ce",
+                                     "ce__label_smoothing": 0.1})
+    params = tuning.suggest_params(
+        trial, RobustLossClassifier(), losses=["ce"],
+        space={"alpha": None, "hidden_layer_sizes": None, "early_stopping": None})
+    assert params == {"learning_rate_init": 0.01, "loss": "ce", "loss__label_smoothing": 0.1}
+
+
+# ---- pruning ---------------------------------------------------------------------------
+class _PruneAtStep(optuna.pruners.BasePruner):
+    """Prune once the trial has reported `step` (a pruner whose decision is known)."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def prune(self, study, trial):
+        return trial.last_step is not None and trial.last_step >= self.step
+
+
+def test_callback_survives_clone_and_deepcopy():
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    callback = tuning.PruningCallback.for_trial(trial)
+    clf = _small(callbacks=[callback])
+    cloned = clone(clf)
+    assert cloned.callbacks[0] is not callback
+    assert cloned.callbacks[0].trial_key == callback.trial_key
+    assert copy.deepcopy(callback)._entry().trial is trial
+
+
+def test_cross_val_score_reports_each_fold_at_its_own_steps(data):
+    X, y = data
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
+    trial = study.ask()
+    clf = _small(callbacks=[tuning.PruningCallback.for_trial(trial)])
+    _quiet(cross_val_score, clf, X, y, cv=cv, error_score="raise")
+    reported = trial.storage.get_trial(trial._trial_id).intermediate_values
+    # independent: each fold fitted on its own, its validation_scores_ read back
+    expected = {}
+    for fold, (train, _) in enumerate(cv.split(X, y)):
+        scores = _quiet(_small().fit, X[train], y[train]).validation_scores_
+        for epoch, score in enumerate(scores):
+            expected[fold * MAX_ITER + epoch] = score
+    assert reported == pytest.approx(expected)
+
+
+def test_pruning_raises_out_of_cross_val_score(data):
+    X, y = data
+    study = optuna.create_study(direction="maximize", pruner=_PruneAtStep(1))
+    trial = study.ask()
+    clf = _small(callbacks=[tuning.PruningCallback.for_trial(trial)])
+    with pytest.raises(optuna.TrialPruned, match="pruned at step 1"):
+        _quiet(cross_val_score, clf, X, y, cv=3, error_score="raise")
+    assert sorted(trial.storage.get_trial(trial._trial_id).intermediate_values) == [0, 1]
+
+
+def test_pruning_not_swallowed_by_skloss_fit(data):
+    X, y = data
+    study = optuna.create_study(direction="maximize", pruner=_PruneAtStep(0))
+    trial = study.ask()
+    clf = _small(callbacks=[tuning.PruningCallback.for_trial(trial)])
+    with pytest.raises(optuna.TrialPruned):
+        _quiet(clf.fit, X, y)
+    # a later fit of the pruned trial stops at its start
+    with pytest.raises(optuna.TrialPruned, match="no further fits"):
+        _quiet(clone(clf).fit, X, y)
+
+
+def test_pruned_fits_with_nan_error_score_are_still_reported(data):
+    X, y = data
+    # fold 0 completes, fold 1 is pruned at its second epoch, fold 2 stops at its start
+    study = optuna.create_study(direction="maximize", pruner=_PruneAtStep(MAX_ITER + 1))
+
+    def objective(trial):
+        clf = _small(callbacks=[tuning.PruningCallback.for_trial(trial)])
+        scores = _quiet(cross_val_score, clf, X, y, cv=3)  # sklearn's error_score=nan
+        assert np.isfinite(scores[0]) and np.isnan(scores[1:]).all()
+        tuning.PruningCallback.raise_if_pruned(trial)
+        return float(np.mean(scores))
+
+    study.optimize(objective, n_trials=1)
+    assert study.trials[0].state == optuna.trial.TrialState.PRUNED
+
+
+def test_grid_search_reports_every_fit(data):
+    X, y = data
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
+
+    def objective(trial):
+        clf = _small(loss="gce", callbacks=[tuning.PruningCallback.for_trial(trial)])
+        search = GridSearchCV(clf, {"loss__q": [0.3, 0.7]}, cv=2, error_score="raise")
+        _quiet(search.fit, X, y)
+        return search.best_score_
+
+    study.optimize(objective, n_trials=1)
+    steps = sorted(study.trials[0].intermediate_values)
+    # 2 candidates x 2 folds + the refit = 5 fits of MAX_ITER epochs, each its own steps
+    assert steps == list(range(5 * MAX_ITER))
+
+
+def test_monitor_missing_is_a_clear_error(data):
+    X, y = data
+    trial = optuna.create_study().ask()
+    clf = _small(early_stopping=False, callbacks=[tuning.PruningCallback.for_trial(trial)])
+    with pytest.raises(ValueError, match="need early_stopping=True; or use"):
+        _quiet(clf.fit, X, y)
+
+
+def test_optuna_search_cv_with_pruning(data):
+    X, y = data
+    clf = _small(loss="gce", early_stopping=False)
+    search = tuning.OptunaSearchCV(
+        clf, tuning.param_distributions(clf, space={"early_stopping": None}),
+        cv=StratifiedKFold(3, shuffle=True, random_state=0), enable_pruning=True,
+        max_iter=MAX_ITER, n_trials=8, random_state=0, error_score="raise",
+        study=optuna.create_study(direction="maximize", pruner=optuna.pruners.MedianPruner(
+            n_startup_trials=2, n_warmup_steps=1)),
+    )
+    _quiet(search.fit, X, y)
+    states = [t.state for t in search.trials_]
+    assert states.count(optuna.trial.TrialState.COMPLETE) >= 2
+    assert optuna.trial.TrialState.PRUNED in states
+    assert all(s in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+               for s in states)
+    assert search.best_estimator_.predict(X).shape == y.shape
+    # Each step's value is the mean over folds (OptunaSearchCV's own reporting).
+    assert all(len(t.intermediate_values) >= 1 for t in search.trials_)
+
+
+# ---- reproducible parallel tuning ----------------------------------------------------
+_ENQUEUED = [
+    {"loss": "gce", "gce__q": 0.5, "learning_rate_init": 0.01},
+    {"loss": "ce", "ce__label_smoothing": 0.1, "learning_rate_init": 0.003},
+    {"loss": "gce", "gce__q": 0.9, "learning_rate_init": 0.02},
+    {"loss": "sce", "sce__alpha": 0.1, "sce__beta": 0.5, "learning_rate_init": 0.005},
+]
+
+
+def _scores_by_params(data, n_jobs):
+    X, y = data
+    space = {"alpha": None, "hidden_layer_sizes": None, "early_stopping": None}
+    study = optuna.create_study(direction="maximize")
+    for params in _ENQUEUED:
+        study.enqueue_trial(params)
+
+    def objective(trial):
+        params = tuning.suggest_params(trial, RobustLossClassifier(),
+                                       losses=["ce", "gce", "sce"], space=space)
+        clf = _small(early_stopping=False).set_params(**params)
+        return float(np.mean(_quiet(cross_val_score, clf, X, y, cv=2)))
+
+    study.optimize(objective, n_trials=len(_ENQUEUED), n_jobs=n_jobs)
+    return {tuple(sorted(t.params.items())): t.value for t in study.trials}
+
+
+def test_threaded_study_matches_sequential(data):
+    sequential = _scores_by_params(data, n_jobs=1)
+    threaded = _scores_by_params(data, n_jobs=2)
+    assert len(sequential) == len(_ENQUEUED)
+    assert threaded == sequential
+
+
+def test_threaded_optuna_search_cv_matches_sequential_fits(data):
+    X, y = data
+    clf = _small(loss="gce", early_stopping=False)
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    search = tuning.OptunaSearchCV(
+        clf, tuning.param_distributions(clf, space={"early_stopping": None,
+                                                    "hidden_layer_sizes": None}),
+        cv=cv, n_trials=4, n_jobs=2, random_state=0,
+    )
+    _quiet(search.fit, X, y)
+    for trial in search.trials_:
+        alone = clone(clf).set_params(**tuning.params_from_trial(trial))
+        expected = np.mean(_quiet(cross_val_score, alone, X, y, cv=cv))
+        assert trial.user_attrs["mean_test_score"] == expected
+
+
+# ---- noise-aware selection -------------------------------------------------------------
+@pytest.mark.parametrize("n_classes, rate", [(10, 0.4), (3, 0.2), (2, 0.3), (4, 0.9)])
+def test_noisy_accuracy_is_the_affine_function_of_clean_accuracy(n_classes, rate):
+    """Simulated: predictions of known clean accuracy, scored on symmetric-noise labels."""
+    from skloss.noise import make_noisy_labels
+
+    rng = np.random.default_rng(0)
+    n = 40_000
+    y = rng.integers(0, n_classes, n)
+    measured = []
+    accuracies = np.array([0.3, 0.6, 0.9])
+    for accuracy in accuracies:
+        wrong = rng.random(n) >= accuracy
+        shift = rng.integers(1, n_classes, n)  # a uniformly drawn other class
+        predicted = np.where(wrong, (y + shift) % n_classes, y)
+        y_noisy, _ = _quiet(make_noisy_labels, y, rate, "symmetric", random_state=1)
+        clean = np.mean(predicted == y)
+        measured.append((clean, np.mean(predicted == y_noisy)))
+    for clean, noisy in measured:
+        expected = (1 - rate) * clean + rate * (1 - clean) / (n_classes - 1)
+        assert noisy == pytest.approx(expected, abs=4 / np.sqrt(n))
+        assert tuning.expected_noisy_accuracy(clean, rate, n_classes) == pytest.approx(expected)
+    noisy = [pair[1] for pair in measured]
+    # increasing below (K - 1) / K, decreasing above: noisy CV ranks like clean accuracy
+    # only below that rate
+    if rate < (n_classes - 1) / n_classes:
+        assert noisy == sorted(noisy)
+    else:
+        assert noisy == sorted(noisy, reverse=True)
+
+
+def test_select_by_noisy_scores_never_uses_the_scored_fold():
+    # gce is better everywhere except on fold 0, which must not influence fold 0's choice
+    scores = {"ce": [0.9, 0.4, 0.4], "gce": [0.1, 0.6, 0.6]}
+    assert tuning.select_by_noisy_scores(scores) == ["gce", "ce", "ce"]
