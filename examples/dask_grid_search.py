@@ -17,8 +17,6 @@ Notes for real clusters:
 - the ``if __name__ == "__main__":`` guard: worker processes are spawned and
   import this script; without the guard each would start a cluster of its own.
 
-``SKLOSS_EXAMPLE_FAST=1`` uses threads instead of processes (workers that start
-in a second rather than importing torch each), for the test suite.
 """
 
 # %%
@@ -33,7 +31,11 @@ from sklearn.model_selection import GridSearchCV
 
 from skloss import RobustLossClassifier
 
+FAST = False
+# sphinx_gallery_start_ignore
+# tests/test_examples.py runs a shortened version.
 FAST = os.environ.get("SKLOSS_EXAMPLE_FAST", "0") not in ("", "0")
+# sphinx_gallery_end_ignore
 
 
 def make_search(n_jobs):

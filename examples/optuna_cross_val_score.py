@@ -14,7 +14,6 @@ are used once, at the end. Cross-validating on noisy labels still ranks
 configurations correctly in expectation (see
 :func:`skloss.tuning.expected_noisy_accuracy`).
 
-``SKLOSS_EXAMPLE_FAST=1`` shrinks the study for the test suite.
 """
 
 # %%
@@ -34,7 +33,11 @@ from skloss import RobustLossClassifier
 from skloss.noise import make_noisy_labels
 from skloss.tuning import PruningCallback, params_from_trial, suggest_params
 
+FAST = False
+# sphinx_gallery_start_ignore
+# tests/test_examples.py runs a shortened version.
 FAST = os.environ.get("SKLOSS_EXAMPLE_FAST", "0") not in ("", "0")
+# sphinx_gallery_end_ignore
 warnings.filterwarnings("ignore")  # fixed epoch budgets: ConvergenceWarning is expected
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

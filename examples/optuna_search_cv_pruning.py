@@ -14,7 +14,6 @@ would reach ``partial_fit`` unsliced, optuna-integration #315; use
 ``class_weight``) and a splitter seeded with a ``RandomState`` object (it would
 re-split every epoch, #317; seed it with an int).
 
-``SKLOSS_EXAMPLE_FAST=1`` shrinks the search for the test suite.
 """
 
 # %%
@@ -29,7 +28,11 @@ from sklearn.preprocessing import StandardScaler
 from skloss import RobustLossClassifier
 from skloss.tuning import OptunaSearchCV, param_distributions
 
+FAST = False
+# sphinx_gallery_start_ignore
+# tests/test_examples.py runs a shortened version.
 FAST = os.environ.get("SKLOSS_EXAMPLE_FAST", "0") not in ("", "0")
+# sphinx_gallery_end_ignore
 warnings.filterwarnings("ignore")  # OptunaSearchCV is "experimental"; fixed epoch budgets
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -22,7 +22,11 @@ import uuid
 import warnings
 
 N_WORKERS = 2
+FAST = False
+# sphinx_gallery_start_ignore
+# tests/test_examples.py runs a shortened version.
 FAST = os.environ.get("SKLOSS_EXAMPLE_FAST", "0") not in ("", "0")
+# sphinx_gallery_end_ignore
 
 
 def worker(url, study_name, n_trials):
