@@ -323,6 +323,19 @@ def test_tgce_pruning_freezes_weights_between_refreshes():
         loss.fused_form(2)
 
 
+def test_tgce_trains_from_scratch_only_with_a_warm_up():
+    # At a uniform start p_y = 1/3 < k: the stateless form truncates every sample (no
+    # gradient); the pruning schedule trains plain GCE until prune_start.
+    X, y = load_iris(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    settings = dict(hidden_layer_sizes=(16,), batch_size=16, max_iter=40, random_state=0)
+    stateless = fit_quietly(RobustLossClassifier(loss="tgce", **settings), X, y)
+    assert stateless.score(X, y) < 0.5
+    pruned = fit_quietly(RobustLossClassifier(loss=TGCE(prune_start=30), **settings), X, y)
+    assert 0 < pruned.loss_.weights_.sum() < len(y)
+    assert pruned.score(X, y) > 0.8
+
+
 def test_tgce_pruning_trains_an_estimator_and_pickles():
     X, y = load_iris(return_X_y=True)
     clf = RobustLossClassifier(loss=TGCE(prune_start=1, prune_every=1),

@@ -46,6 +46,12 @@ class TGCE(ProbabilityLoss):
 
     Notes
     -----
+    The stateless form gives no gradient to a sample with ``p_y < k``, so it
+    cannot train from a uniform start where ``1/K < k`` (three classes or more at
+    the default ``k = 0.5``): every sample is truncated. Use it to fine-tune a
+    fitted model (``warm_start``), with ``k < 1/K``, or set ``prune_start``, which
+    trains plain GCE until then, as the paper does.
+
     Computed from ``nll = -log p_y``: ``L_q(p_y) = -expm1(-q nll) / q`` and the
     truncation is ``nll > -log k``. The paper refreshes the weights with a pass
     over the whole training set at the start of a refresh epoch; here each
