@@ -242,8 +242,7 @@ def test_aldr_kl_state_is_fitted_state():
     assert lam.shape == (len(y),)
     assert torch.all(lam < 10.0) and torch.all(lam >= 5.0)
     assert clf.net_.criterion_.loss is clf.loss_  # the training step updates loss_ itself
-    # A fresh estimator, and a clone, start without state.
-    assert not hasattr(clone(clf).loss, "lam_")
+    # A copy of the fitted loss (what a new fit makes of it) starts without state.
     assert not hasattr(get_loss(clf.loss_), "lam_")
 
     restored = pickle.loads(pickle.dumps(clf))
@@ -270,9 +269,12 @@ def test_aldr_kl_state_is_fitted_state():
 
 def test_aldr_kl_state_continues_through_partial_fit():
     X, y = load_iris(return_X_y=True)
-    clf = RobustLossClassifier(loss=ALDRKL(lam0=5.0), hidden_layer_sizes=(8,), random_state=0)
+    user_loss = ALDRKL(lam0=5.0)
+    clf = RobustLossClassifier(loss=user_loss, hidden_layer_sizes=(8,), random_state=0)
     fit_quietly(clf, X, y, partial=True, classes=np.unique(y))
     first = clf.loss_.lam_.clone()
+    # The estimator trains a copy: the user's loss object, and a clone, hold no state.
+    assert not hasattr(user_loss, "lam_") and not hasattr(clone(clf).loss, "lam_")
     fit_quietly(clf, X, y, partial=True)
     second = clf.loss_.lam_
     assert second is not None and not torch.equal(first, second)
