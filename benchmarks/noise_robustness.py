@@ -450,7 +450,17 @@ def report_blocks(summary, payload, name="noise_robustness"):
               "use their default hyperparameters: "
               + ", ".join(f"`{k}`" + "".join(f" {a}={v}" for a, v in params.items())
                          for k, params in st["loss_params"].items()) + "."),
-        ("list", [f"`{k}`: {v}" for k, v in PEER_DOC.items() if k in st["peers"]]),
+        ("list", [f"`{k}`: {v}" for k, v in PEER_DOC.items() if k in st["peers"]]
+         + ([f"`skloss <loss>{ES_SUFFIX}`: the loss with early_stopping=True (10% noisy "
+             "validation split, n_iter_no_change=10, the best epoch's weights), as `MLP+ES`"]
+            if any(r["method"].endswith(ES_SUFFIX) for r in payload["records"]) else [])
+         + ([f"`{SELECTED}`: for each seed and noise setting, the skloss configuration "
+             f"(loss and early stopping) with the best {st.get('select_cv')}-fold "
+             "cross-validated accuracy on the NOISY training labels, among "
+             + ", ".join(f"`{m.replace('skloss ', '')}`" for m in st.get("select_from", []))
+             + "; its row is that configuration's clean test accuracy, and the configuration "
+             "picked is listed under Goals"]
+            if any(r["method"] == SELECTED for r in payload["records"]) else [])),
         ("image", f"{name}.png"),
     ]
     for ds in ordered({k[0] for k in summary}, list(DATASETS)):
@@ -703,6 +713,12 @@ def main(argv=None):
         settings["loss_params"] = {**previous["settings"]["loss_params"], **loss_params}
         settings["peers"] = list(dict.fromkeys(previous["settings"]["peers"] + peers))
         settings["seeds"] = sorted(set(previous["settings"]["seeds"]) | set(seeds))
+        if not args.select_cv:
+            # A resumed run without selection keeps the record of the earlier one's.
+            for key in ("select_cv", "select_from"):
+                settings[key] = previous["settings"].get(key, settings[key])
+        if previous["settings"].get("early_stopping", "off") != args.early_stopping:
+            settings["early_stopping"] = "both"
         for rec in previous["records"]:
             prev_cfg = previous["settings"]["datasets"].get(rec["dataset"], {})
             if rec["dataset"] in ds_settings and any(
