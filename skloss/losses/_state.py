@@ -7,7 +7,26 @@ so that evaluating the loss, or differentiating it numerically, never moves it.
 
 import torch
 
-__all__ = ["is_training_step", "read_rows", "write_rows", "weighted_batch_mean"]
+__all__ = [
+    "PerSampleState", "is_training_step", "read_rows", "write_rows", "weighted_batch_mean",
+]
+
+
+class PerSampleState:
+    """Mixin of losses with per-sample state tensors, named in ``_state_attributes``.
+
+    The state is pickled on the CPU, so that an estimator trained on an accelerator
+    unpickles anywhere; the next training step moves it back to the logits' device.
+    """
+
+    _state_attributes = ()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        for name in self._state_attributes:
+            if isinstance(state.get(name), torch.Tensor):
+                state[name] = state[name].detach().cpu()
+        return state
 
 
 def is_training_step(logits):

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from ._base import Loss
 from ._fused_form import StatisticsForm
-from ._state import is_training_step, read_rows, weighted_batch_mean, write_rows
+from ._state import PerSampleState, is_training_step, read_rows, weighted_batch_mean, write_rows
 from ._validation import real_parameter
 
 __all__ = ["LDRKL", "ALDRKL"]
@@ -186,7 +186,7 @@ class LDRKL(Loss):
                               description=repr(self))
 
 
-class ALDRKL(Loss):
+class ALDRKL(PerSampleState, Loss):
     """Adaptive LDR-KL: LDR-KL with a per-sample ``lam_i`` moved in closed form.
 
     At every training step, for the samples of the batch,
@@ -250,6 +250,7 @@ class ALDRKL(Loss):
     """
 
     name = "aldr_kl"
+    _state_attributes = ("lam_",)
     requires = ("index",)
     search_space = {
         "lam0": ("float", 0.1, 100.0, "log"),

@@ -7,13 +7,13 @@ import torch
 import torch.nn.functional as F
 
 from ._base import ProbabilityLoss
-from ._state import is_training_step, read_rows, weighted_batch_mean, write_rows
+from ._state import PerSampleState, is_training_step, read_rows, weighted_batch_mean, write_rows
 from ._validation import real_parameter
 
 __all__ = ["TGCE"]
 
 
-class TGCE(ProbabilityLoss):
+class TGCE(PerSampleState, ProbabilityLoss):
     """Truncated GCE ``min(L_q(p_y), L_q(k))`` with ``L_q(p) = (1 - p^q) / q``.
 
     A sample whose labelled class has probability below ``k`` contributes the
@@ -73,6 +73,7 @@ class TGCE(ProbabilityLoss):
     """
 
     name = "tgce"
+    _state_attributes = ("weights_",)
     search_space = {
         "q": ("float", 0.1, 1.0),
         "k": ("float", 0.1, 0.9),
