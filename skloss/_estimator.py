@@ -265,6 +265,17 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 params = {**params, "loss": get_loss(loss)}
         return super().set_params(**params)
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # skorch pickles its criterion on its own (torch.save), which breaks the
+        # identity of ``loss_`` and the loss the net trains with; a loss with
+        # per-sample state (ALDR-KL's lam_) must stay one object, so that warm_start
+        # and partial_fit after unpickling update the fitted state.
+        net = self.__dict__.get("net_")
+        criterion = getattr(net, "criterion_", None)
+        if "loss_" in self.__dict__ and isinstance(criterion, LossModule):
+            criterion.loss = self.loss_
+
     # ---- prediction -------------------------------------------------------------------
     def _forward_blocks(self, X, part, each_block=None):
         """``part(rows)`` for blocks of rows of ``X``, as float64 on the CPU.

@@ -13,8 +13,10 @@ class RobustLossClassifier(BaseLossClassifier):
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`
     (same parameter names and defaults) whose loss is a choice: the comp-sum
-    family (CE, GCE, MAE, sum-exp), symmetric losses (SCE, NCE+RCE), focal, or any
-    :class:`skloss.losses.Loss`. Bounded losses (``gce``, ``mae``, ``comp_sum``
+    family (CE, GCE, MAE, sum-exp), symmetric losses (SCE, NCE+RCE), focal,
+    label-distributionally robust LDR-KL and adaptive ALDR-KL, truncated GCE,
+    self-adjusting Dice, Z-loss, the confidence-limiting DCO, the pairwise AUC loss
+    (binary), or any :class:`skloss.losses.Loss`. Bounded losses (``gce``, ``mae``, ``comp_sum``
     with ``tau > 1``) resist label noise. Trains through skorch: the fitted net is
     ``net_``.
 
@@ -32,7 +34,9 @@ class RobustLossClassifier(BaseLossClassifier):
     classes_ : ndarray of shape (n_classes,)
         Class labels, sorted.
     loss_ : skloss.losses.Loss
-        The loss used (a copy of ``loss``).
+        The loss used (a copy of ``loss``), with any per-sample state it keeps
+        (e.g. ALDR-KL's ``lam_``), which ``warm_start`` and ``partial_fit``
+        continue from.
     net_ : skorch.NeuralNet
         The trained skorch net (``net_.module_`` is the torch module,
         ``net_.history`` the per-epoch record).

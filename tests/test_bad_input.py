@@ -712,8 +712,55 @@ def _tuning_cases():
 
 TUNING_CASES = _tuning_cases()
 
+
+# ---- the second wave of losses (issue 13) ------------------------------------------
+def _loss2_cases():
+    from sklearn.datasets import load_iris
+
+    from skloss import RobustLossClassifier
+    from skloss.losses import get_loss
+
+    X, y = load_iris(return_X_y=True)
+    X, y = X[::3].copy(), y[::3].copy()
+    big_scores = torch.zeros(300, 1)
+    halves = torch.arange(300) % 2
+    return [
+        ("loss2-ldr-kl-lam-zero", lambda: get_loss("ldr_kl", lam=0.0), ValueError,
+         "LDRKL parameter 'lam' must be > 0", []),
+        ("loss2-ldr-kl-transform", lambda: get_loss("ldr_kl", transform="relu"), ValueError,
+         "'transform' must be 'softplus' or None", []),
+        ("loss2-ldr-kl-fused-softplus", lambda: get_loss("ldr_kl").fused_form(3), TypeError,
+         "no fused form.*transform=None", []),
+        ("loss2-aldr-kl-alpha-one", lambda: get_loss("aldr_kl", alpha=1.0), ValueError,
+         "ALDRKL parameter 'alpha' must be > 1", []),
+        ("loss2-aldr-kl-without-index",
+         lambda: get_loss("aldr_kl")(_logits(), _classes(0, 1, 2, 0)), TypeError,
+         r"requires the context \['index', 'n_samples'\]", []),
+        ("loss2-tgce-k-one", lambda: get_loss("tgce", k=1.0), ValueError,
+         r"TGCE parameter 'k' must be in \(0, 1\)", []),
+        ("loss2-tgce-prune-every-zero", lambda: get_loss("tgce", prune_start=5, prune_every=0),
+         ValueError, "'prune_every' must be an integer >= 1", []),
+        ("loss2-dice-smooth-zero", lambda: get_loss("dice", smooth=0.0), ValueError,
+         "Dice parameter 'smooth' must be > 0", []),
+        ("loss2-z-loss-a-zero", lambda: get_loss("z_loss", a=0.0), ValueError,
+         "ZLoss parameter 'a' must be > 0", []),
+        ("loss2-dco-n-below-one", lambda: get_loss("dco", n=0.5), ValueError,
+         "DCO parameter 'n' must be >= 1", []),
+        ("loss2-mw-auc-max-pairs", lambda: get_loss("mw_auc", max_pairs=0), ValueError,
+         "'max_pairs' must be an integer >= 1", []),
+        ("loss2-mw-auc-pairs-without-generator",
+         lambda: get_loss("mw_auc", max_pairs=10).batch_loss(big_scores, halves), ValueError,
+         "more than max_pairs=10; pass generator=", []),
+        ("loss2-mw-auc-multiclass-fit",
+         lambda: RobustLossClassifier(loss="mw_auc", max_iter=1).fit(X, y), ValueError,
+         "two classes only.*OneVsRestClassifier", [X, y]),
+    ]
+
+
+LOSS2_CASES = _loss2_cases()
+
 CASES = (ESTIMATOR_CASES + LOSS_CASES + FUSED_CASES + NOISE_CASES + ANALYTIC_CASES + CLI_CASES
-         + ENSLOSS_CASES + TUNING_CASES)
+         + ENSLOSS_CASES + TUNING_CASES + LOSS2_CASES)
 
 
 def _case_id(case):

@@ -391,3 +391,24 @@ def test_complete_run_is_marked_complete_and_reemits_other_warnings(tmp_path, mo
     assert results["complete"] is True and "interrupted" not in results
     assert results["completed"] == [["ce", 0], ["ce", 1]]
     assert results["results"]["ce"]["fold"] == [0, 1]
+
+
+def test_top_k_accuracy_column_only_where_it_means_something(tmp_path, capsys):
+    assert _run(["--dataset", "iris", "--losses", "ce,dco", "--top-k", "2"], tmp_path) == 0
+    out, _ = capsys.readouterr()
+    assert "top-2 acc" in out.splitlines()[1]
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["settings"]["top_k"] == 2
+    for record in results["results"].values():
+        assert len(record["top_k_accuracy"]) == 2
+        # The label is among the 2 most probable classes whenever it is the most probable.
+        assert all(t >= a for t, a in zip(record["top_k_accuracy"], record["accuracy"],
+                                          strict=True))
+        assert record["mean_top_k_accuracy"] == pytest.approx(np.mean(record["top_k_accuracy"]))
+    # k = number of classes (always 1) and two classes (top-1 is all there is): no column.
+    for dataset, k in (("iris", "3"), ("breast_cancer", "2")):
+        assert _run(["--dataset", dataset, "--losses", "ce", "--top-k", k], tmp_path) == 0
+        out, _ = capsys.readouterr()
+        assert "top-" not in out
+        results = json.loads((tmp_path / "out" / "results.json").read_text())
+        assert "top_k_accuracy" not in results["results"]["ce"]

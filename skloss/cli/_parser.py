@@ -162,6 +162,10 @@ def build_parser():
     run.add_argument("--seed", type=_non_negative_int, default=0,
                      help="seeds the folds, the label noise and the networks "
                      "(default: %(default)s)")
+    run.add_argument("--top-k", type=_positive_int, default=2, metavar="K",
+                     help="also report top-K accuracy (the label among the K most "
+                     "probable classes), for data with at least 3 classes and more than K "
+                     "(default: %(default)s)")
     model = compare.add_argument_group("network and training")
     model.add_argument("--hidden", type=_hidden_sizes, default=DEFAULT_HIDDEN, metavar="SIZES",
                        help="hidden layer widths (default: "

@@ -64,6 +64,9 @@ def summarise(per_loss):
             for metric in ("accuracy", "macro_f1", "fit_time")
             for stat, fn in (("mean", np.mean), ("std", np.std))
         }
+        if record.get("top_k_accuracy"):
+            summary[loss]["mean_top_k_accuracy"] = float(np.mean(record["top_k_accuracy"]))
+            summary[loss]["std_top_k_accuracy"] = float(np.std(record["top_k_accuracy"]))
         summary[loss]["n_folds"] = len(record["accuracy"])
     ranking = sorted(
         summary, key=lambda n: (-summary[n]["mean_accuracy"], -summary[n]["mean_macro_f1"])
@@ -71,7 +74,7 @@ def summarise(per_loss):
     return summary, ranking
 
 
-def format_table(summary, ranking, n_folds=None):
+def format_table(summary, ranking, n_folds=None, top_k=None):
     """Return the ranked results as a plain-text table.
 
     Parameters
@@ -85,6 +88,9 @@ def format_table(summary, ranking, n_folds=None):
     n_folds : int, default=None
         The folds of the run. When given (for partial results), a last column
         shows how many of them each loss completed.
+    top_k : int, default=None
+        The ``k`` of the top-k accuracy: a column ``top-k acc`` is shown when
+        given and the rows hold ``"mean_top_k_accuracy"`` (3 classes or more).
 
     Returns
     -------
@@ -102,14 +108,30 @@ def format_table(summary, ranking, n_folds=None):
     >>> print(format_table({"mae": row}, ["mae"], n_folds=3))
     rank  loss        accuracy         macro-F1         fit time (s)  folds
        1  mae         0.900 ± 0.010    0.890 ± 0.020             1.5    2/3
+    >>> row.update(mean_top_k_accuracy=0.97, std_top_k_accuracy=0.005)
+    >>> print(format_table({"mae": row}, ["mae"], top_k=2))
+    rank  loss        accuracy         macro-F1         top-2 acc        fit time (s)
+       1  mae         0.900 ± 0.010    0.890 ± 0.020    0.970 ± 0.005             1.5
     """
-    header = f"{'rank':<4}  {'loss':<10}  {'accuracy':<15}  {'macro-F1':<15}  fit time (s)"
+    show_top_k = top_k is not None and any(
+        "mean_top_k_accuracy" in summary[loss] for loss in ranking
+    )
+    top_k_header = f"{f'top-{top_k} acc':<15}  " if show_top_k else ""
+    header = (f"{'rank':<4}  {'loss':<10}  {'accuracy':<15}  {'macro-F1':<15}  "
+              f"{top_k_header}fit time (s)")
     lines = [header + ("  folds" if n_folds is not None else "")]
     for rank, loss in enumerate(ranking, start=1):
         s = summary[loss]
+        top_k_cell = ""
+        if show_top_k:
+            top_k_cell = (
+                f"{s['mean_top_k_accuracy']:.3f} ± {s['std_top_k_accuracy']:.3f}    "
+                if "mean_top_k_accuracy" in s else f"{'-':<15}  "
+            )
         line = (
             f"{rank:>4}  {loss:<10}  {s['mean_accuracy']:.3f} ± {s['std_accuracy']:.3f}    "
-            f"{s['mean_macro_f1']:.3f} ± {s['std_macro_f1']:.3f}    {s['mean_fit_time']:>12.1f}"
+            f"{s['mean_macro_f1']:.3f} ± {s['std_macro_f1']:.3f}    {top_k_cell}"
+            f"{s['mean_fit_time']:>12.1f}"
         )
         if n_folds is not None:
             done = f"{s['n_folds']}/{n_folds}"

@@ -23,6 +23,8 @@ CLI_EXTRA_HINT = 'pip install "skloss[cli]"'
 # The shell's status for a process ended by SIGINT (128 + 2).
 INTERRUPTED_STATUS = 130
 METRICS = ("accuracy", "noisy_accuracy", "macro_f1", "fit_time", "n_iter")
+# Recorded only where they are meaningful (top-k accuracy: 3 classes or more).
+OPTIONAL_METRICS = ("top_k_accuracy",)
 
 
 def _import_cli_dependencies(need_pandas):
@@ -94,11 +96,16 @@ def _run(X, y, args, log):
     ``fits`` lists one record per completed fit, in order; ``interruption`` is
     None, or says where the run was interrupted.
     """
-    from sklearn.metrics import accuracy_score, f1_score
+    import numpy as np
+    from sklearn.metrics import accuracy_score, f1_score, top_k_accuracy_score
 
     from skloss.noise import noisy_folds
 
     fits, folds, registry = [], [], {}
+    # Top-k accuracy says something only where k is below the class count, and with
+    # two classes top-1 is all there is.
+    n_classes = len(np.unique(y))
+    with_top_k = n_classes >= 3 and args.top_k < n_classes
     where = "before the first fit"
     try:
         for k, fold in enumerate(noisy_folds(X, y, args.noise, args.noise_kind,
@@ -120,8 +127,7 @@ def _run(X, y, args, log):
                     return fits, folds, f"Ctrl-C {where}"
                 seconds = time.perf_counter() - start
                 predicted = model.predict(fold.X_test)
-                # One append per fit, so an interrupt never leaves a fit half recorded.
-                fits.append({
+                record = {
                     "loss": loss,
                     "fold": k,
                     "accuracy": float(accuracy_score(fold.y_test, predicted)),
@@ -129,7 +135,14 @@ def _run(X, y, args, log):
                     "macro_f1": float(f1_score(fold.y_test, predicted, average="macro")),
                     "fit_time": seconds,
                     "n_iter": int(model[-1].n_iter_),
-                })
+                }
+                if with_top_k:
+                    record["top_k_accuracy"] = float(top_k_accuracy_score(
+                        fold.y_test, model.predict_proba(fold.X_test), k=args.top_k,
+                        labels=model[-1].classes_,
+                    ))
+                # One append per fit, so an interrupt never leaves a fit half recorded.
+                fits.append(record)
                 where = f"after {loss} on fold {k + 1}/{args.folds}"
                 log(
                     f"fold {k + 1}/{args.folds}  {loss:<10} accuracy "
@@ -186,8 +199,9 @@ def _per_loss(fits, losses):
     for fit in fits:
         record = per_loss[fit["loss"]]
         record["fold"].append(fit["fold"])
-        for metric in METRICS:
-            record[metric].append(fit[metric])
+        for metric in METRICS + OPTIONAL_METRICS:
+            if metric in fit:
+                record.setdefault(metric, []).append(fit[metric])
     return per_loss
 
 
@@ -244,6 +258,7 @@ def run(args, parser):
             "max_iter": args.max_iter,
             "hidden_layer_sizes": list(args.hidden),
             "batch_size": args.batch_size,
+            "top_k": args.top_k,
             "seed": args.seed,
             "protocol": (
                 "stratified K-fold; label noise injected into the training fold only "
@@ -274,7 +289,8 @@ def run(args, parser):
         print(f"PARTIAL RESULTS: {len(fits)} of {n_fits} fits, means over the folds each "
               "loss completed")
     if ranking:
-        print(format_table(summary, ranking, n_folds=None if complete else args.folds))
+        print(format_table(summary, ranking, n_folds=None if complete else args.folds,
+                           top_k=args.top_k))
     if selection is not None:
         picks = ", ".join(dict.fromkeys(selection["chosen_per_fold"]))
         print(f"noise-aware selection (chosen on noisy validation labels): {picks}; clean "

@@ -11,13 +11,19 @@ import torch
 
 from ._base import KNOWN_REQUIREMENTS, Loss, ProbabilityLoss, reduce_loss
 from ._fused_form import STATISTICS, StatisticsForm
+from .auc import MWAUC
 from .compsum import GCE, MAE, CompSum, CrossEntropy, SumExp
+from .dco import DCO
+from .dice import Dice
 from .ensemble import EnsLoss
 from .focal import Focal
+from .ldr import ALDRKL, LDRKL
 from .metric import PRESETS as _ANYLOSS_PRESETS
 from .metric import AnyLoss
 from .symmetric import NCERCE, SCE
+from .tgce import TGCE
 from .torch_loss import TorchLoss
+from .zloss import ZLoss
 
 __all__ = [
     "Loss",
@@ -33,6 +39,13 @@ __all__ = [
     "Focal",
     "AnyLoss",
     "EnsLoss",
+    "LDRKL",
+    "ALDRKL",
+    "TGCE",
+    "Dice",
+    "ZLoss",
+    "DCO",
+    "MWAUC",
     "TorchLoss",
     "StatisticsForm",
     "STATISTICS",
@@ -109,7 +122,8 @@ def _registry(classes, presets):
 #: parameters, e.g. ``"anyloss_f1"``). The one place that lists the built-in
 #: losses; ``LOSSES[name]()`` builds its default instance.
 LOSSES = _registry(
-    [CrossEntropy, CompSum, GCE, MAE, SumExp, SCE, NCERCE, Focal, AnyLoss, EnsLoss],
+    [CrossEntropy, CompSum, GCE, MAE, SumExp, SCE, NCERCE, Focal, AnyLoss, EnsLoss,
+     LDRKL, ALDRKL, TGCE, Dice, ZLoss, DCO, MWAUC],
     _ANYLOSS_PRESETS,
 )
 

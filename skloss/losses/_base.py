@@ -353,8 +353,8 @@ class Loss:
         """
         self.validate()
         _check_logits_target(logits, target)
-        self._check_context(context)
         if not self.batch_level:
+            self._check_context(context)
             values = self.per_sample(logits, target, **context)
             return reduce_loss(values, reduction, sample_weight)
         if reduction not in _REDUCTIONS:
@@ -365,6 +365,7 @@ class Loss:
                 "not per sample, so reduction='none' is undefined; use reduction='mean' "
                 "(the batch loss) or 'sum'."
             )
+        self._check_context(context)
         weight = check_sample_weight(
             sample_weight, target.shape, reduction, logits.dtype, logits.device
         )
