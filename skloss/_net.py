@@ -310,7 +310,9 @@ class SklossNet(NeuralNet):
         context = {}
         for requirement in self.criterion_.loss.requires:
             context.update(CONTEXT_PROVIDERS[requirement](self, batch))
-        return self.criterion_(y_pred, y_true, sample_weight=batch.weight, **context)
+        # forward, not __call__: the criterion has no hooks, and Module.__call__'s
+        # bookkeeping would be paid on every batch.
+        return self.criterion_.forward(y_pred, y_true, sample_weight=batch.weight, **context)
 
     # ---- prediction, as skorch's scorers call it ----------------------------------------
     def forward_iter(self, X, training=False, device="cpu"):
