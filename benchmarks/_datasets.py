@@ -122,5 +122,7 @@ def describe(name):
 if __name__ == "__main__":
     for dataset in available():
         info = describe(dataset)
-        print(f"{dataset:10s} {info['n_samples']:6d} x {info['n_features']:3d}, "
-              f"{info['n_classes']:2d} classes  ({info['source']})")
+        print(
+            f"{dataset:10s} {info['n_samples']:6d} x {info['n_features']:3d}, "
+            f"{info['n_classes']:2d} classes  ({info['source']})"
+        )

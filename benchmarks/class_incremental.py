@@ -117,7 +117,10 @@ class AnalyticOnBaseScaler(Analytic):
         if self.model is None:
             scaler = FrozenEstimator(StandardScaler().fit(X))
             self.model = AnalyticIncrementalClassifier(
-                backbone=scaler, buffer_size=BUFFER_SIZE, gamma=GAMMA, random_state=self.seed,
+                backbone=scaler,
+                buffer_size=BUFFER_SIZE,
+                gamma=GAMMA,
+                random_state=self.seed,
             )
         self.model.partial_fit(X, y)
 
@@ -135,11 +138,17 @@ class AnalyticOnMLP(Analytic):
     def learn(self, X, y):
         if self.model is None:
             mlp = RobustLossClassifier(
-                hidden_layer_sizes=HIDDEN, max_iter=BACKBONE_EPOCHS, early_stopping=True,
-                random_state=self.seed, device="cpu",
+                hidden_layer_sizes=HIDDEN,
+                max_iter=BACKBONE_EPOCHS,
+                early_stopping=True,
+                random_state=self.seed,
+                device="cpu",
             ).fit(X, y)
             self.model = AnalyticIncrementalClassifier(
-                backbone=mlp, buffer_size=BUFFER_SIZE, gamma=GAMMA, random_state=self.seed,
+                backbone=mlp,
+                buffer_size=BUFFER_SIZE,
+                gamma=GAMMA,
+                random_state=self.seed,
             )
         self.model.partial_fit(X, y)
 
@@ -170,7 +179,9 @@ class JointMLP:
         self.X.append(X)
         self.y.append(y)
         self.model = MLPClassifier(
-            hidden_layer_sizes=HIDDEN, max_iter=JOINT_EPOCHS, random_state=self.seed,
+            hidden_layer_sizes=HIDDEN,
+            max_iter=JOINT_EPOCHS,
+            random_state=self.seed,
         ).fit(np.vstack(self.X), np.concatenate(self.y))
 
     def predict(self, X):
@@ -199,7 +210,7 @@ def make_learner(method, classes, seed):
 def class_phases(classes, seed):
     order = np.random.RandomState(seed).permutation(classes)
     n_base = len(classes) // 2
-    return [order[:n_base]] + [order[i:i + 1] for i in range(n_base, len(order))]
+    return [order[:n_base]] + [order[i : i + 1] for i in range(n_base, len(order))]
 
 
 def run_stream(method, data, phases, seed):
@@ -220,8 +231,12 @@ def run_stream(method, data, phases, seed):
         predicted = learner.predict(X_test[test])
         accuracy.append(float(np.mean(predicted == y_test[test])))
         base_accuracy.append(float(np.mean(predicted[base[test]] == y_test[test][base[test]])))
-    return learner, {"accuracy": accuracy, "base_accuracy": base_accuracy,
-                     "seconds": seconds, "rows": rows}
+    return learner, {
+        "accuracy": accuracy,
+        "base_accuracy": base_accuracy,
+        "seconds": seconds,
+        "rows": rows,
+    }
 
 
 def joint_equivalence(learner, X_train, y_train, phases):
@@ -245,6 +260,7 @@ def joint_equivalence(learner, X_train, y_train, phases):
 # ---- summary ---------------------------------------------------------------------------------
 def summarise(runs):
     """Per-method statistics over seeds."""
+
     def mean_std(values):
         return float(np.mean(values)), float(np.std(values))
 
@@ -258,8 +274,9 @@ def summarise(runs):
         # Time per row of the first and last thirds of the incremental phases: flat
         # if a phase costs what its own rows cost, rising if it pays for the past.
         third = max(1, (len(per_seed[0]["rows"]) - 1) // 3)
-        early = [1e3 * sum(r["seconds"][1:1 + third]) / sum(r["rows"][1:1 + third])
-                 for r in per_seed]
+        early = [
+            1e3 * sum(r["seconds"][1 : 1 + third]) / sum(r["rows"][1 : 1 + third]) for r in per_seed
+        ]
         late = [1e3 * sum(r["seconds"][-third:]) / sum(r["rows"][-third:]) for r in per_seed]
         out[method] = {
             "average_incremental_accuracy": mean_std(average),
@@ -285,9 +302,11 @@ def table(name, info, summary, equivalence):
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for method, row in summary.items():
+
         def fmt(key, digits=1, row=row):
             mean, std = row[key]
             return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
         lines.append(
             f"| {method} | {fmt('average_incremental_accuracy')} | {fmt('last_accuracy')} | "
             f"{fmt('base_forgetting_points')} | {fmt('base_phase_seconds', 2)} | "
@@ -344,10 +363,21 @@ def run_dataset(name, seeds):
         )
         phases = class_phases(classes, seed)
         scaler = StandardScaler().fit(X_train[np.isin(y_train, phases[0])])
-        data = (X_train, scaler.transform(X_train), y_train,
-                X_test, scaler.transform(X_test), y_test)
-        info = {"n_train": len(y_train), "n_test": len(y_test), "n_features": X.shape[1],
-                "n_base": len(phases[0]), "n_phases": len(phases) - 1}
+        data = (
+            X_train,
+            scaler.transform(X_train),
+            y_train,
+            X_test,
+            scaler.transform(X_test),
+            y_test,
+        )
+        info = {
+            "n_train": len(y_train),
+            "n_test": len(y_test),
+            "n_features": X.shape[1],
+            "n_base": len(phases[0]),
+            "n_phases": len(phases) - 1,
+        }
         for method in METHODS:
             learner, run = run_stream(method, data, phases, seed)
             run["class_order"] = np.concatenate(phases).tolist()
@@ -355,11 +385,17 @@ def run_dataset(name, seeds):
             if method in ANALYTIC:
                 seen_X = data[0] if method in RAW_INPUT else data[1]
                 equivalence[method].append(joint_equivalence(learner, seen_X, y_train, phases))
-            print(f"  {name} seed {seed} {method:34s} avg {100 * np.mean(run['accuracy']):5.1f}"
-                  f"  last {100 * run['accuracy'][-1]:5.1f}  ({sum(run['seconds']):.1f} s)",
-                  flush=True)
-    return {"info": info, "runs": runs, "summary": summarise(runs),
-            "joint_equivalence_relative_difference": equivalence}
+            print(
+                f"  {name} seed {seed} {method:34s} avg {100 * np.mean(run['accuracy']):5.1f}"
+                f"  last {100 * run['accuracy'][-1]:5.1f}  ({sum(run['seconds']):.1f} s)",
+                flush=True,
+            )
+    return {
+        "info": info,
+        "runs": runs,
+        "summary": summarise(runs),
+        "joint_equivalence_relative_difference": equivalence,
+    }
 
 
 def main():
@@ -367,8 +403,9 @@ def main():
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks"
-                                                 / "class_incremental.json"))
+    parser.add_argument(
+        "--output", default=str(ROOT / "docs" / "benchmarks" / "class_incremental.json")
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     torch.set_num_threads(args.threads)
@@ -384,15 +421,25 @@ def main():
 
     command = "python benchmarks/class_incremental.py"
     if args.datasets != list(DATASETS) or args.seeds != 5 or args.threads != 1:
-        command += (f" --datasets {' '.join(args.datasets)} --seeds {args.seeds}"
-                    f" --threads {args.threads}")
+        command += (
+            f" --datasets {' '.join(args.datasets)} --seeds {args.seeds} --threads {args.threads}"
+        )
     settings = {
-        "buffer_size": BUFFER_SIZE, "gamma": GAMMA, "init": "uniform", "activation": "relu",
-        "partial_fit_epochs_per_phase": EPOCHS, "hidden_layer_sizes": HIDDEN,
-        "backbone_max_iter": BACKBONE_EPOCHS, "joint_max_iter": JOINT_EPOCHS,
-        "test_size": 0.25, "seeds": args.seeds, "threads": args.threads,
-        "torch": torch.__version__, "sklearn": sklearn.__version__,
-        "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+        "buffer_size": BUFFER_SIZE,
+        "gamma": GAMMA,
+        "init": "uniform",
+        "activation": "relu",
+        "partial_fit_epochs_per_phase": EPOCHS,
+        "hidden_layer_sizes": HIDDEN,
+        "backbone_max_iter": BACKBONE_EPOCHS,
+        "joint_max_iter": JOINT_EPOCHS,
+        "test_size": 0.25,
+        "seeds": args.seeds,
+        "threads": args.threads,
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "machine": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
         "wall_seconds": wall,
     }
     lines = [
@@ -404,14 +451,16 @@ def main():
         "",
     ]
     for name, result in results.items():
-        lines += table(name, result["info"], result["summary"],
-                       result["joint_equivalence_relative_difference"])
+        lines += table(
+            name, result["info"], result["summary"], result["joint_equivalence_relative_difference"]
+        )
     text = "\n".join(lines)
     print(text)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"command": command, "settings": settings,
-                                  "results": results}, indent=1))
+    output.write_text(
+        json.dumps({"command": command, "settings": settings, "results": results}, indent=1)
+    )
     output.with_suffix(".md").write_text(text)
     plot(results, output.with_suffix(".png"))
     print(f"wrote {output}, {output.with_suffix('.md')} and {output.with_suffix('.png')}")

@@ -41,12 +41,20 @@ RECIPES = {
     "adam, batch 32": {"batch_size": 32},
     "adam, batch 512": {"batch_size": 512},
     "adam, batch 128, cosine": {"lr_schedule": "cosine", "max_iter": 100},
-    "sgd 0.01, cosine, batchnorm": {"optimizer": "sgd", "learning_rate_init": 0.01,
-                                    "lr_schedule": "cosine", "batch_norm": True,
-                                    "max_iter": 100},
-    "sgd 0.1, cosine, batchnorm": {"optimizer": "sgd", "learning_rate_init": 0.1,
-                                   "lr_schedule": "cosine", "batch_norm": True,
-                                   "max_iter": 100},
+    "sgd 0.01, cosine, batchnorm": {
+        "optimizer": "sgd",
+        "learning_rate_init": 0.01,
+        "lr_schedule": "cosine",
+        "batch_norm": True,
+        "max_iter": 100,
+    },
+    "sgd 0.1, cosine, batchnorm": {
+        "optimizer": "sgd",
+        "learning_rate_init": 0.1,
+        "lr_schedule": "cosine",
+        "batch_norm": True,
+        "max_iter": 100,
+    },
 }
 
 
@@ -64,24 +72,34 @@ def main():
             scaler = StandardScaler().fit(X_train)
             X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
             for name, params in RECIPES.items():
-                params = {"hidden_layer_sizes": (100, 100), "random_state": trial,
-                          "device": "cpu", **params}
+                params = {
+                    "hidden_layer_sizes": (100, 100),
+                    "random_state": trial,
+                    "device": "cpu",
+                    **params,
+                }
                 if params.get("batch_norm") and len(y_train) % params.get("batch_size", 128) == 1:
                     params["batch_size"] = 127  # a one-row batch cannot be normalised
                 start = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     clf = EnsLossClassifier(**params).fit(X_train, y_train)
-                results[task][name].append({
-                    "test": float(clf.score(X_test, y_test)), "epochs": int(clf.n_iter_),
-                    "fit_s": time.perf_counter() - start,
-                })
+                results[task][name].append(
+                    {
+                        "test": float(clf.score(X_test, y_test)),
+                        "epochs": int(clf.n_iter_),
+                        "fit_s": time.perf_counter() - start,
+                    }
+                )
         print(f"{task} done ({time.perf_counter() - started:.0f} s)", flush=True)
-    lines = ["Test accuracy of EnsLossClassifier recipes (mean over 3 trials; MLP (100, 100), "
-             "the estimator's stopping rule: at most 200 epochs, or 100 with the cosine "
-             "schedule; epochs run in brackets).", "",
-             "| recipe | " + " | ".join(TASKS) + " | mean | fit s |",
-             "|---|" + "---|" * (len(TASKS) + 2)]
+    lines = [
+        "Test accuracy of EnsLossClassifier recipes (mean over 3 trials; MLP (100, 100), "
+        "the estimator's stopping rule: at most 200 epochs, or 100 with the cosine "
+        "schedule; epochs run in brackets).",
+        "",
+        "| recipe | " + " | ".join(TASKS) + " | mean | fit s |",
+        "|---|" + "---|" * (len(TASKS) + 2),
+    ]
     for name in RECIPES:
         cells, means = [], []
         for task in TASKS:
@@ -90,8 +108,9 @@ def main():
             means.append(mean)
             cells.append(f"{mean:.4f} ({np.mean([r['epochs'] for r in runs]):.0f})")
         seconds = np.mean([r["fit_s"] for t in TASKS for r in results[t][name]])
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {np.mean(means):.4f} | "
-                     f"{seconds:.1f} |")
+        lines.append(
+            f"| {name} | " + " | ".join(cells) + f" | {np.mean(means):.4f} | {seconds:.1f} |"
+        )
     lines += ["", f"Runtime {(time.perf_counter() - started) / 60:.1f} min on one core."]
     markdown = "\n".join(lines) + "\n"
     OUT.mkdir(parents=True, exist_ok=True)

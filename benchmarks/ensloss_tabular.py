@@ -55,8 +55,20 @@ from skloss.losses.ensemble import EnsLoss  # noqa: E402
 
 OUT = ROOT / "docs" / "benchmarks"
 
-KEEL_TASKS = ["sonar", "ionosphere", "spambase", "ring", "twonorm", "magic", "phoneme",
-              "banana", "pima", "australian", "heart", "mammographic"]
+KEEL_TASKS = [
+    "sonar",
+    "ionosphere",
+    "spambase",
+    "ring",
+    "twonorm",
+    "magic",
+    "phoneme",
+    "banana",
+    "pima",
+    "australian",
+    "heart",
+    "mammographic",
+]
 TASKS = ["breast_cancer", *KEEL_TASKS, "caravan"]
 CURVE_TASKS = ("spambase", "sonar")
 
@@ -114,8 +126,13 @@ class BinaryFocal(MarginLoss):
 #: defaults are the paper's SGD recipe) so that only the loss differs.
 ADAM_RECIPE = {"optimizer": "adam", "lr_schedule": "constant", "batch_norm": False}
 
-NET_LOSSES = {"ensloss": None, "bce": BCE, "hinge": Hinge, "exponential": Exponential,
-              "focal": BinaryFocal}
+NET_LOSSES = {
+    "ensloss": None,
+    "bce": BCE,
+    "hinge": Hinge,
+    "exponential": Exponential,
+    "focal": BinaryFocal,
+}
 BASELINES = ("mlp_early_stopping", "hist_gradient_boosting")
 
 
@@ -147,8 +164,9 @@ def load_task(name):
 def subsample(X, y, max_rows):
     if len(y) <= max_rows:
         return X, y
-    keep, _ = train_test_split(np.arange(len(y)), train_size=max_rows, stratify=y,
-                               random_state=12345)
+    keep, _ = train_test_split(
+        np.arange(len(y)), train_size=max_rows, stratify=y, random_state=12345
+    )
     keep = np.sort(keep)
     return X[keep], y[keep]
 
@@ -174,10 +192,17 @@ class TestAccuracy(Callback):
 
 
 def network(loss_name, args, seed, callbacks=None):
-    common = dict(hidden_layer_sizes=tuple(args.hidden), batch_size=args.batch_size,
-                  learning_rate_init=args.lr, max_iter=args.epochs,
-                  n_iter_no_change=args.epochs, tol=0.0, random_state=seed,
-                  callbacks=callbacks, device="cpu")
+    common = dict(
+        hidden_layer_sizes=tuple(args.hidden),
+        batch_size=args.batch_size,
+        learning_rate_init=args.lr,
+        max_iter=args.epochs,
+        n_iter_no_change=args.epochs,
+        tol=0.0,
+        random_state=seed,
+        callbacks=callbacks,
+        device="cpu",
+    )
     if loss_name == "ensloss":
         return EnsLossClassifier(**common, **ADAM_RECIPE)
     return RobustLossClassifier(loss=NET_LOSSES[loss_name](), **common)
@@ -192,8 +217,9 @@ def run_trial(task, X, y, trial, args, curves):
     row = {}
     for name in NET_LOSSES:
         callback = TestAccuracy(X_test, y_test) if trial == 0 else None
-        model = network(name, args, seed=trial,
-                        callbacks=None if callback is None else [("test_acc", callback)])
+        model = network(
+            name, args, seed=trial, callbacks=None if callback is None else [("test_acc", callback)]
+        )
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -203,23 +229,29 @@ def run_trial(task, X, y, trial, args, curves):
                 row[name] = {"test": float("nan"), "train": float("nan"), "fit_s": float("nan")}
                 continue
         elapsed = time.perf_counter() - start
-        row[name] = {"test": float(model.score(X_test, y_test)),
-                     "train": float(model.score(X_train, y_train)), "fit_s": elapsed}
+        row[name] = {
+            "test": float(model.score(X_test, y_test)),
+            "train": float(model.score(X_train, y_train)),
+            "fit_s": elapsed,
+        }
         if callback is not None:
             curves.setdefault(task, {})[name] = dict(model.net_.callbacks_)["test_acc"].scores_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         baselines = {
-            "mlp_early_stopping": MLPClassifier(hidden_layer_sizes=tuple(args.hidden),
-                                                early_stopping=True, random_state=trial),
+            "mlp_early_stopping": MLPClassifier(
+                hidden_layer_sizes=tuple(args.hidden), early_stopping=True, random_state=trial
+            ),
             "hist_gradient_boosting": HistGradientBoostingClassifier(random_state=trial),
         }
         for name, model in baselines.items():
             start = time.perf_counter()
             model.fit(X_train, y_train)
-            row[name] = {"test": float(model.score(X_test, y_test)),
-                         "train": float(model.score(X_train, y_train)),
-                         "fit_s": time.perf_counter() - start}
+            row[name] = {
+                "test": float(model.score(X_test, y_test)),
+                "train": float(model.score(X_train, y_train)),
+                "fit_s": time.perf_counter() - start,
+            }
     return row
 
 
@@ -249,9 +281,16 @@ def run_multiclass_trial(X, y, trial, args):
     )
     scaler = StandardScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    common = dict(hidden_layer_sizes=tuple(args.hidden), batch_size=args.batch_size,
-                  learning_rate_init=args.lr, max_iter=args.epochs,
-                  n_iter_no_change=args.epochs, tol=0.0, random_state=trial, device="cpu")
+    common = dict(
+        hidden_layer_sizes=tuple(args.hidden),
+        batch_size=args.batch_size,
+        learning_rate_init=args.lr,
+        max_iter=args.epochs,
+        n_iter_no_change=args.epochs,
+        tol=0.0,
+        random_state=trial,
+        device="cpu",
+    )
     models = {
         "ovr_ensloss": OneVsRestClassifier(EnsLossClassifier(**common, **ADAM_RECIPE)),
         "ovr_bce": OneVsRestClassifier(RobustLossClassifier(loss=BCE(), **common)),
@@ -262,8 +301,10 @@ def run_multiclass_trial(X, y, trial, args):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(X_train, y_train)
-        row[name] = {"test": float(model.score(X_test, y_test)),
-                     "train": float(model.score(X_train, y_train))}
+        row[name] = {
+            "test": float(model.score(X_test, y_test)),
+            "train": float(model.score(X_train, y_train)),
+        }
     return row
 
 
@@ -342,27 +383,40 @@ def main(argv=None):
         X, y = load_task(task)
         n_original = len(y)
         X, y = subsample(X, y, args.max_rows)
-        shapes[task] = {"rows": int(len(y)), "rows_original": int(n_original),
-                        "features": int(X.shape[1]), "positive_share": float(y.mean())}
+        shapes[task] = {
+            "rows": int(len(y)),
+            "rows_original": int(n_original),
+            "features": int(X.shape[1]),
+            "positive_share": float(y.mean()),
+        }
         results[task] = [run_trial(task, X, y, trial, args, curves) for trial in range(args.trials)]
         ens = np.mean([r["ensloss"]["test"] for r in results[task]])
         bce = np.mean([r["bce"]["test"] for r in results[task]])
-        print(f"{task:14s} {len(y):5d}x{X.shape[1]:<3d} ensloss {ens:.4f}  bce {bce:.4f}  "
-              f"({time.perf_counter() - started:.0f} s)", flush=True)
+        print(
+            f"{task:14s} {len(y):5d}x{X.shape[1]:<3d} ensloss {ens:.4f}  bce {bce:.4f}  "
+            f"({time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
 
     multiclass = {}
     for task in MULTICLASS_TASKS[: args.multiclass_tasks]:
         X, y = subsample(*load_multiclass(task), args.multiclass_max_rows)
-        trials = [run_multiclass_trial(X, y, trial, args)
-                  for trial in range(args.multiclass_trials)]
-        entry = {"rows": int(len(y)), "features": int(X.shape[1]),
-                 "classes": int(len(np.unique(y)))}
+        trials = [
+            run_multiclass_trial(X, y, trial, args) for trial in range(args.multiclass_trials)
+        ]
+        entry = {
+            "rows": int(len(y)),
+            "features": int(X.shape[1]),
+            "classes": int(len(np.unique(y))),
+        }
         ens = [t["ovr_ensloss"]["test"] for t in trials]
         for name in trials[0]:
             test = [t[name]["test"] for t in trials]
-            entry[name] = {"test_mean": float(np.mean(test)), "test_std": float(np.std(test)),
-                           "gap_mean": float(np.mean([t[name]["train"] - t[name]["test"]
-                                                      for t in trials]))}
+            entry[name] = {
+                "test_mean": float(np.mean(test)),
+                "test_std": float(np.std(test)),
+                "gap_mean": float(np.mean([t[name]["train"] - t[name]["test"] for t in trials])),
+            }
             if name != "ovr_ensloss":
                 label, p_greater, p_less = verdict(ens, test)
                 entry[name].update(verdict=label, p_better=p_greater, p_worse=p_less)
@@ -377,8 +431,11 @@ def main(argv=None):
         for model in models:
             test = [t[model]["test"] for t in trials]
             train = [t[model]["train"] for t in trials]
-            entry[model] = {"test_mean": float(np.mean(test)), "test_std": float(np.std(test)),
-                            "gap_mean": float(np.mean(np.subtract(train, test)))}
+            entry[model] = {
+                "test_mean": float(np.mean(test)),
+                "test_std": float(np.std(test)),
+                "gap_mean": float(np.mean(np.subtract(train, test))),
+            }
             if model != "ensloss":
                 label, p_greater, p_less = verdict(ens, test)
                 entry[model].update(verdict=label, p_better=p_greater, p_worse=p_less)
@@ -394,9 +451,11 @@ def main(argv=None):
         "shapes": shapes,
         "summary": summary,
         "counts": counts,
-        "overhead": {"loss_step_seconds": overhead,
-                     "loss_step_ratio": overhead["ensloss"] / overhead["bce"],
-                     "whole_fit_ratio": fit_ratio},
+        "overhead": {
+            "loss_step_seconds": overhead,
+            "loss_step_ratio": overhead["ensloss"] / overhead["bce"],
+            "whole_fit_ratio": fit_ratio,
+        },
         "curves": curves,
         "multiclass": multiclass,
         "runtime_s": time.perf_counter() - started,
@@ -428,50 +487,90 @@ def render(record):
         cells = []
         for model in models:
             e = entry[model]
-            cells.append(f"{e['test_mean']:.4f} ± {e['test_std']:.4f}"
-                         + (mark[e["verdict"]] if "verdict" in e else ""))
-        lines.append(f"| {task} | {shape['rows']}x{shape['features']} | "
-                     + " | ".join(cells) + " |")
-    lines += ["", "EnsLoss against each (better / same / worse, one-sided paired t-test, "
-              "p < 0.05):",
-              "", "| vs | better | same | worse |", "|---|---|---|---|"]
+            cells.append(
+                f"{e['test_mean']:.4f} ± {e['test_std']:.4f}"
+                + (mark[e["verdict"]] if "verdict" in e else "")
+            )
+        lines.append(
+            f"| {task} | {shape['rows']}x{shape['features']} | " + " | ".join(cells) + " |"
+        )
+    lines += [
+        "",
+        "EnsLoss against each (better / same / worse, one-sided paired t-test, p < 0.05):",
+        "",
+        "| vs | better | same | worse |",
+        "|---|---|---|---|",
+    ]
     for model, c in record["counts"].items():
         lines.append(f"| {model} | {c['better']} | {c['same']} | {c['worse']} |")
-    lines += ["", "p-values (EnsLoss better / EnsLoss worse):", "",
-              "| task | " + " | ".join(models[1:]) + " |", "|---|" + "---|" * (len(models) - 1)]
+    lines += [
+        "",
+        "p-values (EnsLoss better / EnsLoss worse):",
+        "",
+        "| task | " + " | ".join(models[1:]) + " |",
+        "|---|" + "---|" * (len(models) - 1),
+    ]
     for task, entry in record["summary"].items():
-        lines.append(f"| {task} | " + " | ".join(
-            f"{entry[m]['p_better']:.3f} / {entry[m]['p_worse']:.3f}" for m in models[1:]) + " |")
-    lines += ["", "Train minus test accuracy (mean over trials; the overfitting gap):", "",
-              "| task | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+        lines.append(
+            f"| {task} | "
+            + " | ".join(
+                f"{entry[m]['p_better']:.3f} / {entry[m]['p_worse']:.3f}" for m in models[1:]
+            )
+            + " |"
+        )
+    lines += [
+        "",
+        "Train minus test accuracy (mean over trials; the overfitting gap):",
+        "",
+        "| task | " + " | ".join(models) + " |",
+        "|---|" + "---|" * len(models),
+    ]
     for task, entry in record["summary"].items():
-        lines.append(f"| {task} | " + " | ".join(f"{entry[m]['gap_mean']:.4f}" for m in models)
-                     + " |")
+        lines.append(
+            f"| {task} | " + " | ".join(f"{entry[m]['gap_mean']:.4f}" for m in models) + " |"
+        )
     gaps = {m: np.mean([e[m]["gap_mean"] for e in record["summary"].values()]) for m in models}
     lines.append("| **mean** | " + " | ".join(f"**{gaps[m]:.4f}**" for m in models) + " |")
     if record.get("multiclass"):
         names = ("ovr_ensloss", "ovr_bce", "softmax_ce")
-        lines += ["", f"Multiclass extension (one-vs-rest; {s['multiclass_trials']} trials, sets "
-                  f"above {s['multiclass_max_rows']} rows subsampled, same "
-                  "network and budget per binary model; mark: one-sided paired t-test of "
-                  "ovr_ensloss against it). Test accuracy, then train minus test:", "",
-                  "| task | rows x features, classes | " + " | ".join(names)
-                  + " | gap " + " | gap ".join(names) + " |",
-                  "|---|---|" + "---|" * (2 * len(names))]
+        lines += [
+            "",
+            f"Multiclass extension (one-vs-rest; {s['multiclass_trials']} trials, sets "
+            f"above {s['multiclass_max_rows']} rows subsampled, same "
+            "network and budget per binary model; mark: one-sided paired t-test of "
+            "ovr_ensloss against it). Test accuracy, then train minus test:",
+            "",
+            "| task | rows x features, classes | "
+            + " | ".join(names)
+            + " | gap "
+            + " | gap ".join(names)
+            + " |",
+            "|---|---|" + "---|" * (2 * len(names)),
+        ]
         for task, e in record["multiclass"].items():
-            cells = [f"{e[n]['test_mean']:.4f} ± {e[n]['test_std']:.4f}"
-                     + (mark[e[n]["verdict"]] if "verdict" in e[n] else "") for n in names]
+            cells = [
+                f"{e[n]['test_mean']:.4f} ± {e[n]['test_std']:.4f}"
+                + (mark[e[n]["verdict"]] if "verdict" in e[n] else "")
+                for n in names
+            ]
             cells += [f"{e[n]['gap_mean']:.4f}" for n in names]
-            lines.append(f"| {task} | {e['rows']}x{e['features']}, {e['classes']} | "
-                         + " | ".join(cells) + " |")
+            lines.append(
+                f"| {task} | {e['rows']}x{e['features']}, {e['classes']} | "
+                + " | ".join(cells)
+                + " |"
+            )
     o = record["overhead"]
-    lines += ["", f"Overhead: one training batch of {s['batch_size']} through the EnsLoss "
-              f"objective (draw, sort, rank, backward, plus the recorded BCE) takes "
-              f"{o['loss_step_ratio']:.2f}x the time of BCE's "
-              f"({1e6 * o['loss_step_seconds']['ensloss']:.0f} µs vs "
-              f"{1e6 * o['loss_step_seconds']['bce']:.0f} µs, loss alone); whole fits took "
-              f"{o['whole_fit_ratio']:.2f}x BCE's time.",
-              "", f"Runtime {record['runtime_s'] / 60:.1f} min on one core."]
+    lines += [
+        "",
+        f"Overhead: one training batch of {s['batch_size']} through the EnsLoss "
+        f"objective (draw, sort, rank, backward, plus the recorded BCE) takes "
+        f"{o['loss_step_ratio']:.2f}x the time of BCE's "
+        f"({1e6 * o['loss_step_seconds']['ensloss']:.0f} µs vs "
+        f"{1e6 * o['loss_step_seconds']['bce']:.0f} µs, loss alone); whole fits took "
+        f"{o['whole_fit_ratio']:.2f}x BCE's time.",
+        "",
+        f"Runtime {record['runtime_s'] / 60:.1f} min on one core.",
+    ]
     return "\n".join(lines) + "\n"
 
 

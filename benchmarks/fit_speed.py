@@ -33,8 +33,12 @@ LR = 1e-3
 
 def make_data(seed=0):
     X, y = make_classification(
-        n_samples=60_000, n_features=20, n_informative=12, n_classes=3,
-        n_clusters_per_class=2, random_state=seed,
+        n_samples=60_000,
+        n_features=20,
+        n_informative=12,
+        n_classes=3,
+        n_clusters_per_class=2,
+        random_state=seed,
     )
     X = X.astype(np.float32)
     return train_test_split(X, y, train_size=50_000, random_state=seed)
@@ -56,7 +60,7 @@ def plain_torch_loop(X, y, X_test, seed=0):
         for start in range(0, len(Xp), BATCH):
             opt.zero_grad(set_to_none=True)
             loss = torch.nn.functional.cross_entropy(
-                net(Xp[start:start + BATCH]), yp[start:start + BATCH]
+                net(Xp[start : start + BATCH]), yp[start : start + BATCH]
             )
             loss.backward()
             opt.step()
@@ -82,8 +86,14 @@ def default_skorch(X, y, X_test, seed=0):
             return self.body(x)
 
     net = NeuralNetClassifier(
-        Net, criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.Adam, lr=LR,
-        max_epochs=EPOCHS, batch_size=BATCH, train_split=None, verbose=0,
+        Net,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=LR,
+        max_epochs=EPOCHS,
+        batch_size=BATCH,
+        train_split=None,
+        verbose=0,
         iterator_train__shuffle=True,
     )
     net.fit(X, y.astype(np.int64))
@@ -93,14 +103,30 @@ def default_skorch(X, y, X_test, seed=0):
 def run(repeats):
     X, X_test, y, y_test = make_data()
     contenders = {
-        "skloss RobustLossClassifier": lambda: RobustLossClassifier(
-            hidden_layer_sizes=HIDDEN, batch_size=BATCH, max_iter=EPOCHS,
-            learning_rate_init=LR, random_state=0, n_iter_no_change=EPOCHS,
-        ).fit(X, y).predict(X_test),
-        "sklearn MLPClassifier": lambda: MLPClassifier(
-            hidden_layer_sizes=HIDDEN, batch_size=BATCH, max_iter=EPOCHS,
-            learning_rate_init=LR, random_state=0, n_iter_no_change=EPOCHS,
-        ).fit(X, y).predict(X_test),
+        "skloss RobustLossClassifier": lambda: (
+            RobustLossClassifier(
+                hidden_layer_sizes=HIDDEN,
+                batch_size=BATCH,
+                max_iter=EPOCHS,
+                learning_rate_init=LR,
+                random_state=0,
+                n_iter_no_change=EPOCHS,
+            )
+            .fit(X, y)
+            .predict(X_test)
+        ),
+        "sklearn MLPClassifier": lambda: (
+            MLPClassifier(
+                hidden_layer_sizes=HIDDEN,
+                batch_size=BATCH,
+                max_iter=EPOCHS,
+                learning_rate_init=LR,
+                random_state=0,
+                n_iter_no_change=EPOCHS,
+            )
+            .fit(X, y)
+            .predict(X_test)
+        ),
         "skorch NeuralNetClassifier (defaults)": lambda: default_skorch(X, y, X_test),
         "plain torch loop": lambda: plain_torch_loop(X, y, X_test),
     }
@@ -138,11 +164,19 @@ def run(repeats):
     ]
     print("\n".join(lines))
     return lines, {
-        "setting": {"n_train": len(X), "n_features": X.shape[1], "n_classes": 3,
-                    "hidden": HIDDEN, "batch_size": BATCH, "epochs": EPOCHS,
-                    "threads": torch.get_num_threads(), "repeats": repeats,
-                    "torch": torch.__version__, "machine": platform.processor() or
-                    platform.machine(), "cpus": os.cpu_count()},
+        "setting": {
+            "n_train": len(X),
+            "n_features": X.shape[1],
+            "n_classes": 3,
+            "hidden": HIDDEN,
+            "batch_size": BATCH,
+            "epochs": EPOCHS,
+            "threads": torch.get_num_threads(),
+            "repeats": repeats,
+            "torch": torch.__version__,
+            "machine": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+        },
         "results": results,
         "speedup_over_default_skorch": skorch_time / skloss_time,
         "first_optimizer_seconds": first_optimizer_s,
@@ -153,8 +187,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--output", default=str(Path(__file__).resolve().parents[1]
-                                                 / "docs" / "benchmarks" / "fit_speed.json"))
+    parser.add_argument(
+        "--output",
+        default=str(Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "fit_speed.json"),
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with threadpool_limits(args.threads):

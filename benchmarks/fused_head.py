@@ -40,8 +40,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "benchmarks" / "fused_head.json"
-METHODS = ["matmul floor", "naive", "skloss chunked", "torch linear_cross_entropy",
-           "cce torch_compile"]
+METHODS = [
+    "matmul floor",
+    "naive",
+    "skloss chunked",
+    "torch linear_cross_entropy",
+    "cce torch_compile",
+]
 
 
 # ---- the worker: one method, one shape, in its own process ---------------------------------
@@ -68,11 +73,13 @@ def _method(name):
     import torch.nn.functional as F
 
     if name == "matmul floor":
+
         def run(h, w, y):
             z = h.detach() @ w.detach().T
             h.grad = z @ w.detach()
             w.grad = z.T @ h.detach()
     elif name == "naive":
+
         def run(h, w, y):
             F.cross_entropy(h @ w.T, y).backward()
     elif name == "skloss chunked":
@@ -110,8 +117,10 @@ def worker(args):
         return
     g = torch.Generator().manual_seed(0)
     # Warm-up at a small shape: compilation and first-call costs, not measured.
-    small = [torch.randn(256, args.d, generator=g).requires_grad_(),
-             (torch.randn(min(args.k, 2048), args.d, generator=g) * 0.02).requires_grad_()]
+    small = [
+        torch.randn(256, args.d, generator=g).requires_grad_(),
+        (torch.randn(min(args.k, 2048), args.d, generator=g) * 0.02).requires_grad_(),
+    ]
     run(*small, torch.randint(0, small[1].shape[0], (256,), generator=g))
     del small
     h = torch.randn(args.n, args.d, generator=g).requires_grad_()
@@ -127,7 +136,9 @@ def worker(args):
         times.append(time.perf_counter() - start)
         peaks.append(_memory_mib()["VmHWM"] - before)
     result.update(
-        times_s=times, time_s=min(times), peak_delta_mib=max(peaks),
+        times_s=times,
+        time_s=min(times),
+        peak_delta_mib=max(peaks),
         grads_mib=(args.n + args.k) * args.d * 4 / 2**20,
     )
     print(json.dumps(result))
@@ -138,9 +149,23 @@ def worker(args):
 
 def measure(method, n, d, k, threads, repeats, timeout):
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "OMP_NUM_THREADS": str(threads)}
-    command = [sys.executable, __file__, "--worker", "--method", method, "--n", str(n),
-               "--d", str(d), "--k", str(k), "--threads", str(threads),
-               "--repeats", str(repeats)]
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        "--method",
+        method,
+        "--n",
+        str(n),
+        "--d",
+        str(d),
+        "--k",
+        str(k),
+        "--threads",
+        str(threads),
+        "--repeats",
+        str(repeats),
+    ]
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -148,8 +173,13 @@ def measure(method, n, d, k, threads, repeats, timeout):
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        return {"method": method, "n": n, "d": d, "k": k,
-                "skipped": f"failed (rc={done.returncode}): " + " | ".join(tail)}
+        return {
+            "method": method,
+            "n": n,
+            "d": d,
+            "k": k,
+            "skipped": f"failed (rc={done.returncode}): " + " | ".join(tail),
+        }
     return json.loads(lines[-1])
 
 
@@ -185,10 +215,15 @@ def markdown(report):
             else:
                 peak = f"{r['peak_delta_mib']:.0f}"
                 without = f"{max(0.0, r['peak_delta_mib'] - r['grads_mib']):.0f}"
-                share = (f"{r['peak_delta_mib'] / naive['peak_delta_mib']:.1%}"
-                         if "peak_delta_mib" in naive else "-")
-            lines.append(f"| {k} | {method} | {r['time_s']:.2f} | {ratio:.2f} | "
-                         f"{to_floor:.2f} | {peak} | {without} | {share} |")
+                share = (
+                    f"{r['peak_delta_mib'] / naive['peak_delta_mib']:.1%}"
+                    if "peak_delta_mib" in naive
+                    else "-"
+                )
+            lines.append(
+                f"| {k} | {method} | {r['time_s']:.2f} | {ratio:.2f} | "
+                f"{to_floor:.2f} | {peak} | {without} | {share} |"
+            )
     lines += [
         "",
         "The matmul floor is 6 N D K FLOPs (an exact method); a method that recomputes the "
@@ -214,15 +249,23 @@ def main(argv=None):
     parser.add_argument("--k", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=8192)
     parser.add_argument("--d", type=int, default=1024)
-    parser.add_argument("--classes", default="8192,32768,131072",
-                        help="comma-separated class counts K")
+    parser.add_argument(
+        "--classes", default="8192,32768,131072", help="comma-separated class counts K"
+    )
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="timed passes per run; default 2 below K = 32768, else 1")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timed passes per run; default 2 below K = 32768, else 1",
+    )
     parser.add_argument("--timeout", type=int, default=900, help="seconds per subprocess")
-    parser.add_argument("--quick", action="store_true",
-                        help="small shapes (N=1024, D=128, K=2048,8192), nothing written")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small shapes (N=1024, D=128, K=2048,8192), nothing written",
+    )
     parser.add_argument("--out", default=None, help=f"JSON output (default {OUT})")
     args = parser.parse_args(argv)
     if args.worker:
@@ -237,10 +280,17 @@ def main(argv=None):
 
     report = {
         "setup": {
-            "n": args.n, "d": args.d, "classes": classes, "methods": methods,
-            "threads": args.threads, "dtype": "float32", "bias": False,
-            "torch": torch.__version__, "python": platform.python_version(),
-            "cpu": _cpu_name(), "device": "cpu",
+            "n": args.n,
+            "d": args.d,
+            "classes": classes,
+            "methods": methods,
+            "threads": args.threads,
+            "dtype": "float32",
+            "bias": False,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "cpu": _cpu_name(),
+            "device": "cpu",
         },
         "results": [],
         "notes": [],

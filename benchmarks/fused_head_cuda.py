@@ -34,6 +34,7 @@ REPEATS = 5
 def skloss_method(backend):
     def run(h, w, y):
         return linear_loss(h, w, None, y, loss="ce", backend=backend)
+
     return run
 
 
@@ -88,8 +89,9 @@ def main():
                 measure(method, h, w, y)
                 runs = [measure(method, h, w, y) for _ in range(REPEATS)]
                 best = min(runs)
-                row = dict(N=n, D=d, K=k, method=name, ms=best[0] * 1e3, peak_mib=best[1],
-                           loss=best[2])
+                row = dict(
+                    N=n, D=d, K=k, method=name, ms=best[0] * 1e3, peak_mib=best[1], loss=best[2]
+                )
             except Exception as error:  # a failing method is a row, not a crash
                 row = dict(N=n, D=d, K=k, method=name, error=repr(error)[:300])
             print(row, flush=True)
@@ -109,8 +111,10 @@ def main():
         if "error" in r:
             lines.append(f"| {r['N']} | {r['D']} | {r['K']} | {r['method']} | failed | | |")
         else:
-            lines.append(f"| {r['N']} | {r['D']} | {r['K']} | {r['method']} | {r['ms']:.1f} "
-                         f"| {r['peak_mib']:.0f} | {r['loss']:.4f} |")
+            lines.append(
+                f"| {r['N']} | {r['D']} | {r['K']} | {r['method']} | {r['ms']:.1f} "
+                f"| {r['peak_mib']:.0f} | {r['loss']:.4f} |"
+            )
     with open(os.path.join(out, "fused_head_cuda.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
 

@@ -136,11 +136,13 @@ def load_default():
 
     frame = load_data("Default")
     y = (frame["default"] == "Yes").to_numpy().astype(int)
-    X = np.column_stack([
-        (frame["student"] == "Yes").to_numpy(dtype=np.float64),
-        frame["balance"].to_numpy(dtype=np.float64),
-        frame["income"].to_numpy(dtype=np.float64),
-    ])
+    X = np.column_stack(
+        [
+            (frame["student"] == "Yes").to_numpy(dtype=np.float64),
+            frame["balance"].to_numpy(dtype=np.float64),
+            frame["income"].to_numpy(dtype=np.float64),
+        ]
+    )
     return _stratified_subsample(X, y, SUBSAMPLE)
 
 
@@ -196,15 +198,25 @@ TASKS = {
 
 def _bce(seed, epochs, **params):
     return RobustLossClassifier(
-        loss="ce", hidden_layer_sizes=HIDDEN, learning_rate_init=LR, max_iter=epochs,
-        random_state=seed, **params,
+        loss="ce",
+        hidden_layer_sizes=HIDDEN,
+        learning_rate_init=LR,
+        max_iter=epochs,
+        random_state=seed,
+        **params,
     )
 
 
 def _anyloss(metric, seed, epochs, **params):
     return AnyLossClassifier(
-        metric=metric, beta=FBETA, hidden_layer_sizes=HIDDEN, learning_rate_init=LR,
-        max_iter=epochs, batch_size=ANYLOSS_BATCH, random_state=seed, **params,
+        metric=metric,
+        beta=FBETA,
+        hidden_layer_sizes=HIDDEN,
+        learning_rate_init=LR,
+        max_iter=epochs,
+        batch_size=ANYLOSS_BATCH,
+        random_state=seed,
+        **params,
     )
 
 
@@ -243,9 +255,7 @@ def methods(seed, epochs, tuning_cv):
     rows["BCE + tuned threshold"] = TunedThresholdClassifierCV(
         scaled(_bce(seed, epochs)), scoring="f1", cv=tuning_cv, random_state=seed
     )
-    rows["LogReg balanced"] = scaled(
-        LogisticRegression(class_weight="balanced", max_iter=5000)
-    )
+    rows["LogReg balanced"] = scaled(LogisticRegression(class_weight="balanced", max_iter=5000))
     rows["AnyLoss-f1, random last layer"] = scaled(_anyloss("f1", seed, epochs, module=MLP))
     for amplification in AMPLIFICATIONS:
         rows[f"AnyLoss-f1, L={amplification:g}"] = scaled(
@@ -271,11 +281,24 @@ def scores(y, pred):
     }
 
 
-COLUMNS = ["f1", "balanced_accuracy", "gmean", "mcc", "accuracy", "train_f1", "fit_time",
-           "collapsed"]
+COLUMNS = [
+    "f1",
+    "balanced_accuracy",
+    "gmean",
+    "mcc",
+    "accuracy",
+    "train_f1",
+    "fit_time",
+    "collapsed",
+]
 HEADERS = {
-    "f1": "F1", "balanced_accuracy": "bal. acc.", "gmean": "G-mean", "mcc": "MCC",
-    "accuracy": "accuracy", "train_f1": "train F1", "fit_time": "fit time (s)",
+    "f1": "F1",
+    "balanced_accuracy": "bal. acc.",
+    "gmean": "G-mean",
+    "mcc": "MCC",
+    "accuracy": "accuracy",
+    "train_f1": "train F1",
+    "fit_time": "fit time (s)",
     "collapsed": "collapsed",
 }
 
@@ -285,14 +308,12 @@ def summarise(records, method_names, task_names):
     summary = {}
     for method in method_names:
         rows = [r for r in records if r["method"] == method]
-        per_task = {
-            task: [r for r in rows if r["task"] == task] for task in task_names
-        }
+        per_task = {task: [r for r in rows if r["task"] == task] for task in task_names}
         summary[method] = {
             column: (
-                float(sum(r[column] for r in rows)) if column == "collapsed"
-                else float(np.mean([np.mean([r[column] for r in per_task[t]])
-                                    for t in task_names]))
+                float(sum(r[column] for r in rows))
+                if column == "collapsed"
+                else float(np.mean([np.mean([r[column] for r in per_task[t]]) for t in task_names]))
             )
             for column in COLUMNS
         }
@@ -302,16 +323,23 @@ def summarise(records, method_names, task_names):
 def per_task_table(records, method_names, task_names, column):
     return {
         method: {
-            task: float(np.mean([r[column] for r in records
-                                 if r["method"] == method and r["task"] == task]))
+            task: float(
+                np.mean([r[column] for r in records if r["method"] == method and r["task"] == task])
+            )
             for task in task_names
         }
         for method in method_names
     }
 
 
-SHOWN = ["AnyLoss-f1", "AnyLoss-balanced_accuracy", "BCE", "BCE balanced",
-         "BCE + tuned threshold", "LogReg balanced"]
+SHOWN = [
+    "AnyLoss-f1",
+    "AnyLoss-balanced_accuracy",
+    "BCE",
+    "BCE balanced",
+    "BCE + tuned threshold",
+    "LogReg balanced",
+]
 
 
 def markdown_tables(summary, f1_by_task, ba_by_task, task_info, settings, goals):
@@ -320,8 +348,11 @@ def markdown_tables(summary, f1_by_task, ba_by_task, task_info, settings, goals)
     lines.append("|---|" + "---:|" * len(COLUMNS))
     for method, row in summary.items():
         cells = [
-            f"{int(row[c])}" if c == "collapsed"
-            else f"{row[c]:.2f}" if c == "fit_time" else f"{row[c]:.3f}"
+            f"{int(row[c])}"
+            if c == "collapsed"
+            else f"{row[c]:.2f}"
+            if c == "fit_time"
+            else f"{row[c]:.3f}"
             for c in COLUMNS
         ]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
@@ -371,11 +402,17 @@ def plot(f1_by_task, ba_by_task, task_names, path):
     fig, axes = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
     width = 0.8 / len(SHOWN)
     x = np.arange(len(task_names))
-    for axis, table, label in ((axes[0], f1_by_task, "F1"), (axes[1], ba_by_task,
-                                                             "balanced accuracy")):
+    for axis, table, label in (
+        (axes[0], f1_by_task, "F1"),
+        (axes[1], ba_by_task, "balanced accuracy"),
+    ):
         for i, method in enumerate(SHOWN):
-            axis.bar(x + (i - (len(SHOWN) - 1) / 2) * width,
-                     [table[method][t] for t in task_names], width, label=method)
+            axis.bar(
+                x + (i - (len(SHOWN) - 1) / 2) * width,
+                [table[method][t] for t in task_names],
+                width,
+                label=method,
+            )
         axis.set_ylabel(f"test {label} (mean of seeds)")
         axis.set_ylim(0, 1)
         axis.grid(axis="y", alpha=0.3)
@@ -390,21 +427,26 @@ def plot(f1_by_task, ba_by_task, task_names, path):
 def _scatter(f1_by_task, ba_by_task, task_names, path, plt):
     # Many tasks: one point a task, AnyLoss on y against a baseline on x; points
     # above the diagonal are tasks where AnyLoss wins.
-    pairs = [("AnyLoss-f1", "BCE", f1_by_task, "F1"),
-             ("AnyLoss-f1", "BCE + tuned threshold", f1_by_task, "F1"),
-             ("AnyLoss-balanced_accuracy", "BCE balanced", ba_by_task, "balanced accuracy")]
+    pairs = [
+        ("AnyLoss-f1", "BCE", f1_by_task, "F1"),
+        ("AnyLoss-f1", "BCE + tuned threshold", f1_by_task, "F1"),
+        ("AnyLoss-balanced_accuracy", "BCE balanced", ba_by_task, "balanced accuracy"),
+    ]
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.5))
     for axis, (ours, peer, table, label) in zip(axes, pairs, strict=True):
-        axis.scatter([table[peer][t] for t in task_names],
-                     [table[ours][t] for t in task_names], s=14)
+        axis.scatter(
+            [table[peer][t] for t in task_names], [table[ours][t] for t in task_names], s=14
+        )
         axis.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
         axis.set_xlim(0, 1.02)
         axis.set_ylim(0, 1.02)
         axis.set_xlabel(f"{peer}: test {label}")
         axis.set_ylabel(f"{ours}: test {label}")
         axis.grid(alpha=0.3)
-    fig.suptitle(f"AnyLoss vs cross-entropy on {len(task_names)} KEEL imbalanced sets "
-                 "(one point a set, mean of seeds)")
+    fig.suptitle(
+        f"AnyLoss vs cross-entropy on {len(task_names)} KEEL imbalanced sets "
+        "(one point a set, mean of seeds)"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -418,8 +460,12 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--tuning-cv", type=int, default=5)
-    parser.add_argument("--suite", choices=["named", "keel"], default="named",
-                        help="the six named tasks, or the KEEL imbalanced sets")
+    parser.add_argument(
+        "--suite",
+        choices=["named", "keel"],
+        default="named",
+        help="the six named tasks, or the KEEL imbalanced sets",
+    )
     parser.add_argument("--tasks", nargs="*", default=None, help="a subset of the suite's tasks")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
@@ -441,26 +487,33 @@ def main(argv=None):
         _anyloss("f1", 0, 2).fit(StandardScaler().fit_transform(X0), y0)
         for task in tasks:
             X, y = suite[task]()
-            task_info[task] = {"rows": len(y), "features": X.shape[1],
-                               "minority": float(y.mean())}
+            task_info[task] = {"rows": len(y), "features": X.shape[1], "minority": float(y.mean())}
             for seed in range(args.seeds):
                 X_train, X_test, y_train, y_test = train_test_split(
                     X, y, test_size=0.3, stratify=y, random_state=seed
                 )
                 for method, estimator in methods(seed, args.epochs, args.tuning_cv).items():
-                    estimator = estimator if isinstance(estimator, AnyLossAfterBCE) else clone(
-                        estimator)
+                    estimator = (
+                        estimator if isinstance(estimator, AnyLossAfterBCE) else clone(estimator)
+                    )
                     tic = time.perf_counter()
                     estimator.fit(X_train, y_train)
                     fit_time = time.perf_counter() - tic
-                    row = {"task": task, "seed": seed, "method": method,
-                           "fit_time": fit_time, **scores(y_test, estimator.predict(X_test)),
-                           # F1 on the training part: shows a method that underfits.
-                           "train_f1": f1_score(y_train, estimator.predict(X_train),
-                                                zero_division=0)}
+                    row = {
+                        "task": task,
+                        "seed": seed,
+                        "method": method,
+                        "fit_time": fit_time,
+                        **scores(y_test, estimator.predict(X_test)),
+                        # F1 on the training part: shows a method that underfits.
+                        "train_f1": f1_score(y_train, estimator.predict(X_train), zero_division=0),
+                    }
                     records.append(row)
-                print(f"{task} seed {seed} done ({time.perf_counter() - started:.0f} s)",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"{task} seed {seed} done ({time.perf_counter() - started:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     total = time.perf_counter() - started
 
     method_names = list(dict.fromkeys(r["method"] for r in records))
@@ -475,29 +528,41 @@ def main(argv=None):
         "split": "stratified 70/30 train/test per seed, StandardScaler fitted on train",
         "network": f"skloss MLP hidden={HIDDEN} relu, Adam lr={LR}, alpha=1e-4",
         "max epochs": f"{args.epochs} (MLPClassifier's stopping rule on the training loss, "
-                      "tol 1e-4, 10 epochs)",
+        "tol 1e-4, 10 epochs)",
         "AnyLoss": f"amplification 73 (ablation: {', '.join(f'{a:g}' for a in AMPLIFICATIONS)}), "
-                   f"batch {ANYLOSS_BATCH}, zero last layer, F-beta beta={FBETA}",
+        f"batch {ANYLOSS_BATCH}, zero last layer, F-beta beta={FBETA}",
         "BCE": "RobustLossClassifier(loss='ce'), batch 200 (min(200, n))",
         "threshold tuning": f"TunedThresholdClassifierCV(scoring='f1', cv={args.tuning_cv})",
         "warm-up ablation": f"{WARMUP_EPOCHS} BCE epochs then AnyLoss-F1 for "
-                            f"{args.epochs - WARMUP_EPOCHS}",
-        "subsampling": (f"letter, penbased, Default: stratified {SUBSAMPLE} rows (seed 0)"
-                        if args.suite == "named" else "none"),
+        f"{args.epochs - WARMUP_EPOCHS}",
+        "subsampling": (
+            f"letter, penbased, Default: stratified {SUBSAMPLE} rows (seed 0)"
+            if args.suite == "named"
+            else "none"
+        ),
         "threads": "torch 1 thread, BLAS 1 thread (threadpoolctl)",
         "total wall time (s)": round(total, 1),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores "
-                   "(shared)",
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared)",
         "versions": f"python {platform.python_version()}, torch {torch.__version__}, "
-                    f"skloss {skloss.__version__}",
+        f"skloss {skloss.__version__}",
     }
     markdown = markdown_tables(summary, f1_by_task, ba_by_task, task_info, settings, goals)
     print(markdown)
     (args.out / f"{stem}.md").write_text(markdown)
-    (args.out / f"{stem}.json").write_text(json.dumps(
-        {"settings": settings, "tasks": task_info, "summary": summary,
-         "f1_by_task": f1_by_task, "balanced_accuracy_by_task": ba_by_task,
-         "goals": goals, "records": records}, indent=1))
+    (args.out / f"{stem}.json").write_text(
+        json.dumps(
+            {
+                "settings": settings,
+                "tasks": task_info,
+                "summary": summary,
+                "f1_by_task": f1_by_task,
+                "balanced_accuracy_by_task": ba_by_task,
+                "goals": goals,
+                "records": records,
+            },
+            indent=1,
+        )
+    )
     plot(f1_by_task, ba_by_task, task_names, args.out / f"{stem}.png")
 
 

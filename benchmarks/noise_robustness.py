@@ -129,8 +129,7 @@ PEER_DOC = {
     "LogReg": "sklearn LogisticRegression(max_iter=1000)",
     "CleanLearning": "cleanlab CleanLearning(MLP, cv_n_folds=3): prune found label "
     "issues, refit the fixed-epoch MLP",
-    "HGB": "sklearn HistGradientBoostingClassifier, defaults (max_iter=100), "
-    "early_stopping=False",
+    "HGB": "sklearn HistGradientBoostingClassifier, defaults (max_iter=100), early_stopping=False",
     "HGB+ES": "sklearn HistGradientBoostingClassifier, early_stopping=True (10% noisy "
     "validation split, n_iter_no_change=10)",
 }
@@ -165,20 +164,31 @@ def make_estimator(method, cfg, seed):
         # With early stopping: MLPClassifier's rule (10% noisy validation split, stop
         # after 10 epochs without improvement, keep the best epoch's weights).
         return RobustLossClassifier(
-            loss=make_loss(spec), hidden_layer_sizes=hidden, alpha=ALPHA,
-            learning_rate_init=LR, max_iter=epochs, batch_size=batch,
-            early_stopping=early_stopping, validation_fraction=0.1,
-            n_iter_no_change=10 if early_stopping else epochs, random_state=seed,
+            loss=make_loss(spec),
+            hidden_layer_sizes=hidden,
+            alpha=ALPHA,
+            learning_rate_init=LR,
+            max_iter=epochs,
+            batch_size=batch,
+            early_stopping=early_stopping,
+            validation_fraction=0.1,
+            n_iter_no_change=10 if early_stopping else epochs,
+            random_state=seed,
             device="cpu",
         )
     if method == "HGB":
         return HistGradientBoostingClassifier(early_stopping=False, random_state=seed)
     if method == "HGB+ES":
-        return HistGradientBoostingClassifier(early_stopping=True, validation_fraction=0.1,
-                                              n_iter_no_change=10, random_state=seed)
+        return HistGradientBoostingClassifier(
+            early_stopping=True, validation_fraction=0.1, n_iter_no_change=10, random_state=seed
+        )
     mlp_kw = dict(
-        hidden_layer_sizes=hidden, alpha=ALPHA, learning_rate_init=LR,
-        max_iter=epochs, batch_size=batch, random_state=seed,
+        hidden_layer_sizes=hidden,
+        alpha=ALPHA,
+        learning_rate_init=LR,
+        max_iter=epochs,
+        batch_size=batch,
+        random_state=seed,
     )
     if method == "MLP":
         return MLPClassifier(n_iter_no_change=epochs, **mlp_kw)
@@ -190,7 +200,9 @@ def make_estimator(method, cfg, seed):
         from cleanlab.classification import CleanLearning
 
         return CleanLearning(
-            MLPClassifier(n_iter_no_change=epochs, **mlp_kw), seed=seed, cv_n_folds=3,
+            MLPClassifier(n_iter_no_change=epochs, **mlp_kw),
+            seed=seed,
+            cv_n_folds=3,
             find_label_issues_kwargs={"n_jobs": 1},
         )
     raise ValueError(f"Unknown method {method!r}")
@@ -313,8 +325,12 @@ def summarise(records):
         f1 = np.array([r["macro_f1"] for r in recs])
         fit = np.array([r["fit_seconds"] for r in recs])
         out[key] = {
-            "n_seeds": len(recs), "acc_mean": float(acc.mean()), "acc_std": _std(acc),
-            "f1_mean": float(f1.mean()), "f1_std": _std(f1), "fit_seconds_mean": float(fit.mean()),
+            "n_seeds": len(recs),
+            "acc_mean": float(acc.mean()),
+            "acc_std": _std(acc),
+            "f1_mean": float(f1.mean()),
+            "f1_std": _std(f1),
+            "fit_seconds_mean": float(fit.mean()),
         }
     return out
 
@@ -333,8 +349,10 @@ def method_order(payload):
 
 
 def write_csv(path, summary, payload):
-    lines = ["dataset,noise,noise_kind,noise_rate,method,n_seeds,accuracy_mean,accuracy_std,"
-             "macro_f1_mean,macro_f1_std,fit_seconds_mean"]
+    lines = [
+        "dataset,noise,noise_kind,noise_rate,method,n_seeds,accuracy_mean,accuracy_std,"
+        "macro_f1_mean,macro_f1_std,fit_seconds_mean"
+    ]
     datasets = ordered({k[0] for k in summary}, list(DATASETS))
     for ds in datasets:
         for nz in ordered({k[1] for k in summary if k[0] == ds}, list(NOISE)):
@@ -354,8 +372,11 @@ def table_rows(summary, ds, methods, noises, metric="acc"):
     best = {}
     for n in noises:
         # Best at the displayed precision, so visibly tied cells are all bold.
-        vals = [round(100 * summary[(ds, n, m)][f"{metric}_mean"], 1)
-                for m in methods if (ds, n, m) in summary]
+        vals = [
+            round(100 * summary[(ds, n, m)][f"{metric}_mean"], 1)
+            for m in methods
+            if (ds, n, m) in summary
+        ]
         best[n] = max(vals) if vals else None
     rows = [["method"] + [NOISE[n][2] for n in noises]]
     for m in methods:
@@ -397,10 +418,15 @@ def goal_lines(summary, payload):
             ok = a > b
             if noise == "sym40":
                 met_all &= ok
-            picks = [r["selected"].replace("skloss ", "") for r in payload["records"]
-                     if r["dataset"] == ds and r["noise"] == noise and r["method"] == SELECTED]
-            s_best = max((m for m in skl if (ds, noise, m) in summary),
-                         key=lambda m: summary[(ds, noise, m)]["acc_mean"])
+            picks = [
+                r["selected"].replace("skloss ", "")
+                for r in payload["records"]
+                if r["dataset"] == ds and r["noise"] == noise and r["method"] == SELECTED
+            ]
+            s_best = max(
+                (m for m in skl if (ds, noise, m) in summary),
+                key=lambda m: summary[(ds, noise, m)]["acc_mean"],
+            )
             block.append(
                 f"- {ds}, {NOISE[noise][2]}: selected by noisy CV {a:.1f} ± {sa:.1f}% "
                 f"(picked {', '.join(f'`{p}`' for p in picks)}) vs best peer `{p_best}` "
@@ -410,10 +436,12 @@ def goal_lines(summary, payload):
             )
         if block:
             if noise == "sym40":
-                head = ("Goal 1 — at 40% symmetric noise the skloss configuration selected "
-                        "by cross-validation on the noisy training labels (loss and early "
-                        "stopping; no clean label, no test score) beats every peer on every "
-                        f"dataset: **{'met' if met_all else 'not met'}**.")
+                head = (
+                    "Goal 1 — at 40% symmetric noise the skloss configuration selected "
+                    "by cross-validation on the noisy training labels (loss and early "
+                    "stopping; no clean label, no test score) beats every peer on every "
+                    f"dataset: **{'met' if met_all else 'not met'}**."
+                )
             else:
                 head = "At 30% pair-flip noise, the same selection:"
             lines += ([""] if lines else []) + [head] + block
@@ -435,9 +463,12 @@ def goal_lines(summary, payload):
             f"{gap_best:+.1f} pts): {'met' if ok else 'NOT met'}"
         )
     if gap_lines:
-        lines += ["", "Goal 2 — the default loss (`ce`) loses at most 0.5 points against "
-                      "MLPClassifier (same architecture and budget) without noise: "
-                      f"**{'met' if met_all else 'not met'}**."] + gap_lines
+        lines += [
+            "",
+            "Goal 2 — the default loss (`ce`) loses at most 0.5 points against "
+            "MLPClassifier (same architecture and budget) without noise: "
+            f"**{'met' if met_all else 'not met'}**.",
+        ] + gap_lines
     return lines
 
 
@@ -448,37 +479,72 @@ def report_blocks(summary, payload, name="noise_robustness"):
     methods = method_order(payload)
     blocks = [
         ("h1", "Label-noise robustness"),
-        ("p", f"Generated by `benchmarks/noise_robustness.py` from `{name}.json`; "
-              "do not edit by hand."),
+        (
+            "p",
+            f"Generated by `benchmarks/noise_robustness.py` from `{name}.json`; "
+            "do not edit by hand.",
+        ),
     ]
     if payload.get("commands"):
-        blocks.append(("p", "Command: " + "; then ".join(f"`{c}`" for c in payload["commands"])
-                       + (f" (wall time {payload['elapsed_seconds'] / 60:.0f} min on one "
-                          "CPU thread)" if payload.get("elapsed_seconds") else "") + "."))
+        blocks.append(
+            (
+                "p",
+                "Command: "
+                + "; then ".join(f"`{c}`" for c in payload["commands"])
+                + (
+                    f" (wall time {payload['elapsed_seconds'] / 60:.0f} min on one CPU thread)"
+                    if payload.get("elapsed_seconds")
+                    else ""
+                )
+                + ".",
+            )
+        )
     blocks += [
-        ("p", "Clean held-out test accuracy (%) after training on noisy labels, mean ± std "
-              f"(ddof=1) over seeds {st['seeds']}; best per column in bold. Noise is "
-              "injected into the training labels only (symmetric: a stratified share of "
-              "labels moved to a uniformly drawn *other* class; pair-flip: to the next "
-              "class). Each seed draws its own stratified 70/30 split, training subsample, "
-              "noise and initialisation; StandardScaler is fitted on the training rows. "
-              "Nothing is tuned on the test set."),
-        ("p", f"All networks: MLP {tuple(st['hidden'])}, ReLU, Adam lr {st['learning_rate']}, "
-              f"L2 alpha {st['alpha']}, a fixed number of epochs unless stated. skloss losses "
-              "use their default hyperparameters: "
-              + ", ".join(f"`{k}`" + "".join(f" {a}={v}" for a, v in params.items())
-                         for k, params in st["loss_params"].items()) + "."),
-        ("list", [f"`{k}`: {v}" for k, v in PEER_DOC.items() if k in st["peers"]]
-         + ([f"`skloss <loss>{ES_SUFFIX}`: the loss with early_stopping=True (10% noisy "
-             "validation split, n_iter_no_change=10, the best epoch's weights), as `MLP+ES`"]
-            if any(r["method"].endswith(ES_SUFFIX) for r in payload["records"]) else [])
-         + ([f"`{SELECTED}`: for each seed and noise setting, the skloss configuration "
-             f"(loss and early stopping) with the best {st.get('select_cv')}-fold "
-             "cross-validated accuracy on the NOISY training labels, among "
-             + ", ".join(f"`{m.replace('skloss ', '')}`" for m in st.get("select_from", []))
-             + "; its row is that configuration's clean test accuracy, and the configuration "
-             "picked is listed under Goals"]
-            if any(r["method"] == SELECTED for r in payload["records"]) else [])),
+        (
+            "p",
+            "Clean held-out test accuracy (%) after training on noisy labels, mean ± std "
+            f"(ddof=1) over seeds {st['seeds']}; best per column in bold. Noise is "
+            "injected into the training labels only (symmetric: a stratified share of "
+            "labels moved to a uniformly drawn *other* class; pair-flip: to the next "
+            "class). Each seed draws its own stratified 70/30 split, training subsample, "
+            "noise and initialisation; StandardScaler is fitted on the training rows. "
+            "Nothing is tuned on the test set.",
+        ),
+        (
+            "p",
+            f"All networks: MLP {tuple(st['hidden'])}, ReLU, Adam lr {st['learning_rate']}, "
+            f"L2 alpha {st['alpha']}, a fixed number of epochs unless stated. skloss losses "
+            "use their default hyperparameters: "
+            + ", ".join(
+                f"`{k}`" + "".join(f" {a}={v}" for a, v in params.items())
+                for k, params in st["loss_params"].items()
+            )
+            + ".",
+        ),
+        (
+            "list",
+            [f"`{k}`: {v}" for k, v in PEER_DOC.items() if k in st["peers"]]
+            + (
+                [
+                    f"`skloss <loss>{ES_SUFFIX}`: the loss with early_stopping=True (10% noisy "
+                    "validation split, n_iter_no_change=10, the best epoch's weights), as `MLP+ES`"
+                ]
+                if any(r["method"].endswith(ES_SUFFIX) for r in payload["records"])
+                else []
+            )
+            + (
+                [
+                    f"`{SELECTED}`: for each seed and noise setting, the skloss configuration "
+                    f"(loss and early stopping) with the best {st.get('select_cv')}-fold "
+                    "cross-validated accuracy on the NOISY training labels, among "
+                    + ", ".join(f"`{m.replace('skloss ', '')}`" for m in st.get("select_from", []))
+                    + "; its row is that configuration's clean test accuracy, and the "
+                    "configuration picked is listed under Goals"
+                ]
+                if any(r["method"] == SELECTED for r in payload["records"])
+                else []
+            ),
+        ),
         ("image", f"{name}.png"),
     ]
     for ds in ordered({k[0] for k in summary}, list(DATASETS)):
@@ -486,14 +552,25 @@ def report_blocks(summary, payload, name="noise_robustness"):
         noises = ordered({k[1] for k in summary if k[0] == ds}, list(NOISE))
         n_full = cfg["n_samples"] - int(np.ceil(0.3 * cfg["n_samples"]))  # as sklearn splits
         sub = f" (stratified subsample of {n_full})" if cfg["n_train"] < n_full else ""
-        blocks += [("h2", ds), ("p", f"{cfg['description']}. Train {cfg['n_train']} rows{sub}, "
-                                     f"test {cfg['n_test']} rows; {cfg['epochs']} epochs, batch "
-                                     f"{cfg['batch_size']}.")]
+        blocks += [
+            ("h2", ds),
+            (
+                "p",
+                f"{cfg['description']}. Train {cfg['n_train']} rows{sub}, "
+                f"test {cfg['n_test']} rows; {cfg['epochs']} epochs, batch "
+                f"{cfg['batch_size']}.",
+            ),
+        ]
         if cfg["n_classes"] == 2 and "sym60" in noises:
-            blocks.append(("p", "With 2 classes, 60% symmetric noise flips most of each "
-                                "class's labels, so the noisy labels are anti-correlated with "
-                                "the truth and no method can learn the true labels: "
-                                "accuracies below 50% are expected there."))
+            blocks.append(
+                (
+                    "p",
+                    "With 2 classes, 60% symmetric noise flips most of each "
+                    "class's labels, so the noisy labels are anti-correlated with "
+                    "the truth and no method can learn the true labels: "
+                    "accuracies below 50% are expected there.",
+                )
+            )
         present = [m for m in methods if any(k[0] == ds and k[2] == m for k in summary)]
         blocks.append(("table", table_rows(summary, ds, present, noises)))
     goals = goal_lines(summary, payload)
@@ -521,8 +598,10 @@ def render_markdown(blocks):
         elif kind == "image":
             out.append(f"![accuracy vs noise]({content})")
         elif kind == "table":
-            lines = ["| " + " | ".join(content[0]) + " |",
-                     "|---|" + "---:|" * (len(content[0]) - 1)]
+            lines = [
+                "| " + " | ".join(content[0]) + " |",
+                "|---|" + "---:|" * (len(content[0]) - 1),
+            ]
             lines += ["| " + " | ".join(row) + " |" for row in content[1:]]
             out.append("\n".join(lines))
         out.append("")
@@ -547,8 +626,11 @@ def render_rst(blocks):
         elif kind == "list":
             out += [f"- {_rst_inline(item)}" for item in content]
         elif kind == "image":
-            out += [f".. image:: /benchmarks/{content}", "   :alt: clean test accuracy vs "
-                    "label noise, one panel per dataset", "   :width: 100%"]
+            out += [
+                f".. image:: /benchmarks/{content}",
+                "   :alt: clean test accuracy vs label noise, one panel per dataset",
+                "   :width: 100%",
+            ]
         elif kind == "table":
             out += [".. list-table::", "   :header-rows: 1", ""]
             for row in content:
@@ -587,8 +669,15 @@ def write_plot(path, summary, payload):
                 xs = np.array([p[0] for p in part]) + (i - len(methods) / 2) * 0.015
                 ys = np.array([100 * p[1]["acc_mean"] for p in part])
                 es = np.array([100 * p[1]["acc_std"] for p in part])
-                ax.errorbar(xs, ys, yerr=es, label=m if j == 0 or len(part) == len(pts)
-                            else None, lw=1.4, ls="--" if peer else "-", **style)
+                ax.errorbar(
+                    xs,
+                    ys,
+                    yerr=es,
+                    label=m if j == 0 or len(part) == len(pts) else None,
+                    lw=1.4,
+                    ls="--" if peer else "-",
+                    **style,
+                )
         kinds = [NOISE[n][0] for n in noises]
         if "pairflip" in kinds and "symmetric" in kinds:
             ax.axvline(kinds.index("pairflip") - 0.5, color="0.6", lw=0.8, ls=":")
@@ -596,16 +685,19 @@ def write_plot(path, summary, payload):
         ax.set_title(f"{ds} ({payload['settings']['datasets'][ds]['n_classes']} classes)")
         ax.set_ylabel("clean test accuracy (%)")
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(datasets):]:
+    for ax in list(axes.flat)[len(datasets) :]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), frameon=False)
-    fig.suptitle("Training on noisy labels, scoring on clean test labels "
-                 f"(mean ± std over {len(payload['settings']['seeds'])} seed(s))")
+    fig.suptitle(
+        "Training on noisy labels, scoring on clean test labels "
+        f"(mean ± std over {len(payload['settings']['seeds'])} seed(s))"
+    )
     # Leave room at the bottom for the legend (~0.28 in per legend row, plus a margin).
     height = fig.get_figheight()
-    fig.tight_layout(rect=(0, (0.2 + 0.28 * np.ceil(len(labels) / 5)) / height, 1,
-                           1 - 0.35 / height))
+    fig.tight_layout(
+        rect=(0, (0.2 + 0.28 * np.ceil(len(labels) / 5)) / height, 1, 1 - 0.35 / height)
+    )
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -629,36 +721,71 @@ def write_reports(base, payload, echo=True):
 # ---- main ---------------------------------------------------------------------------
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--datasets", default="digits,letter,penbased,magic",
-                   help=f"comma-separated, from {sorted(DATASETS)}")
+    p.add_argument(
+        "--datasets",
+        default="digits,letter,penbased,magic",
+        help=f"comma-separated, from {sorted(DATASETS)}",
+    )
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..n-1)")
-    p.add_argument("--losses", default="ce,gce,mae,sce,comp_sum,focal",
-                   help="comma-separated skloss loss names")
+    p.add_argument(
+        "--losses",
+        default="ce,gce,mae,sce,comp_sum,focal",
+        help="comma-separated skloss loss names",
+    )
     p.add_argument("--peers", default=",".join(PEERS), help=f"subset of {list(PEERS)}")
     p.add_argument("--noise", default=",".join(NOISE), help=f"subset of {list(NOISE)}")
-    p.add_argument("--early-stopping", choices=("off", "on", "both"), default="both",
-                   help="train each skloss loss without early stopping, with it (10%% noisy "
-                        "validation split, as MLP+ES), or both (default)")
-    p.add_argument("--select-cv", type=int, default=3, metavar="K",
-                   help="K-fold CV on the noisy training labels that picks the "
-                        f"'{SELECTED}' row among the skloss configurations run "
-                        "(0: no such row; default 3)")
-    p.add_argument("--select-from", default=None, metavar="METHODS",
-                   help="comma-separated skloss configurations the CV chooses from, as "
-                        "'loss' or 'loss +ES' (default: every skloss configuration run)")
-    p.add_argument("--max-train", type=int, default=None,
-                   help="cap the training rows of every dataset (default: the per-dataset "
-                        "budget)")
-    p.add_argument("--quick", action="store_true",
-                   help="tiny settings for a smoke test (1 seed, 10 epochs, 500 rows)")
-    p.add_argument("--output", type=Path, default=None,
-                   help="output path without suffix (default docs/benchmarks/noise_robustness;"
-                        " /tmp/skloss_noise_quick/noise_robustness with --quick)")
-    p.add_argument("--resume", action="store_true",
-                   help="keep the results already in the JSON (same settings) and run only "
-                        "the missing fits; without it the JSON is started afresh")
-    p.add_argument("--report-only", action="store_true",
-                   help="only regenerate csv/md/png from the existing JSON")
+    p.add_argument(
+        "--early-stopping",
+        choices=("off", "on", "both"),
+        default="both",
+        help="train each skloss loss without early stopping, with it (10%% noisy "
+        "validation split, as MLP+ES), or both (default)",
+    )
+    p.add_argument(
+        "--select-cv",
+        type=int,
+        default=3,
+        metavar="K",
+        help="K-fold CV on the noisy training labels that picks the "
+        f"'{SELECTED}' row among the skloss configurations run "
+        "(0: no such row; default 3)",
+    )
+    p.add_argument(
+        "--select-from",
+        default=None,
+        metavar="METHODS",
+        help="comma-separated skloss configurations the CV chooses from, as "
+        "'loss' or 'loss +ES' (default: every skloss configuration run)",
+    )
+    p.add_argument(
+        "--max-train",
+        type=int,
+        default=None,
+        help="cap the training rows of every dataset (default: the per-dataset budget)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny settings for a smoke test (1 seed, 10 epochs, 500 rows)",
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="output path without suffix (default docs/benchmarks/noise_robustness;"
+        " /tmp/skloss_noise_quick/noise_robustness with --quick)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the results already in the JSON (same settings) and run only "
+        "the missing fits; without it the JSON is started afresh",
+    )
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only regenerate csv/md/png from the existing JSON",
+    )
     return p.parse_args(argv)
 
 
@@ -694,36 +821,49 @@ def main(argv=None):
         candidates = [m.strip() for m in args.select_from.split(",") if m.strip()]
         candidates = [m if m.startswith("skloss ") else f"skloss {m}" for m in candidates]
         if set(candidates) - set(skloss_methods):
-            sys.exit(f"--select-from names {sorted(set(candidates) - set(skloss_methods))}, "
-                     f"which this run does not train; choose from {skloss_methods}")
+            sys.exit(
+                f"--select-from names {sorted(set(candidates) - set(skloss_methods))}, "
+                f"which this run does not train; choose from {skloss_methods}"
+            )
 
     torch.set_num_threads(1)
     threadpool_limits(1)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
     command = "python benchmarks/noise_robustness.py " + " ".join(
-        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+    )
     ds_settings = {}
     for ds in datasets:
-        cfg = dict(QUICK) if args.quick else dict(SETTINGS[ds], max_test=None,
-                                                    hidden=HIDDEN)
+        cfg = dict(QUICK) if args.quick else dict(SETTINGS[ds], max_test=None, hidden=HIDDEN)
         if args.max_train and (cfg["max_train"] is None or cfg["max_train"] > args.max_train):
             cfg["max_train"] = args.max_train
         ds_settings[ds] = cfg
     settings = {
-        "quick": args.quick, "seeds": seeds, "losses": losses, "loss_params": loss_params,
-        "peers": peers, "hidden": list(QUICK["hidden"] if args.quick else HIDDEN),
-        "learning_rate": LR, "alpha": ALPHA, "test_size": 0.3,
+        "quick": args.quick,
+        "seeds": seeds,
+        "losses": losses,
+        "loss_params": loss_params,
+        "peers": peers,
+        "hidden": list(QUICK["hidden"] if args.quick else HIDDEN),
+        "learning_rate": LR,
+        "alpha": ALPHA,
+        "test_size": 0.3,
         "noise_settings": {k: {"kind": v[0], "rate": v[1]} for k, v in NOISE.items()},
-        "std": "ddof=1 over seeds", "threads": 1, "datasets": {},
-        "early_stopping": args.early_stopping, "select_cv": args.select_cv,
+        "std": "ddof=1 over seeds",
+        "threads": 1,
+        "datasets": {},
+        "early_stopping": args.early_stopping,
+        "select_cv": args.select_cv,
         "select_from": candidates,
     }
     previous = load_results(json_path) if args.resume else None
     done = {}
     if previous is not None:
-        if previous["settings"]["quick"] != args.quick or previous["settings"]["hidden"] != \
-                settings["hidden"]:
+        if (
+            previous["settings"]["quick"] != args.quick
+            or previous["settings"]["hidden"] != settings["hidden"]
+        ):
             sys.exit("--resume: the existing JSON was made with other settings.")
         settings["datasets"] = previous["settings"]["datasets"]
         # Union of losses/peers so reports keep earlier methods.
@@ -748,12 +888,15 @@ def main(argv=None):
     payload = {
         "benchmark": "label-noise robustness (benchmarks/noise_robustness.py)",
         "commands": (previous or {}).get("commands", []) + [command],
-        "started": (previous or {}).get("started",
-                                        datetime.now(timezone.utc).isoformat(timespec="seconds")),
+        "started": (previous or {}).get(
+            "started", datetime.now(timezone.utc).isoformat(timespec="seconds")
+        ),
         "environment": {
-            "python": platform.python_version(), "platform": platform.platform(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
-            "torch": torch.__version__, "numpy": np.__version__,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
             "sklearn": __import__("sklearn").__version__,
             "cleanlab": __import__("cleanlab").__version__,
         },
@@ -762,8 +905,9 @@ def main(argv=None):
     }
 
     # One tiny untimed fit, so torch's one-off start-up cost is not in the first fit time.
-    RobustLossClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0,
-                         device="cpu").fit(np.random.RandomState(0).randn(40, 3), [0, 1] * 20)
+    RobustLossClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0, device="cpu").fit(
+        np.random.RandomState(0).randn(40, 3), [0, 1] * 20
+    )
 
     t_all = time.perf_counter()
     for ds in datasets:
@@ -775,9 +919,12 @@ def main(argv=None):
             indices = split_indices(y, seed, cfg)
             settings["datasets"][ds] = {
                 **{k: cfg[k] for k in ("epochs", "batch_size", "max_train")},
-                "description": DATASETS[ds][1], "n_samples": int(len(y)),
-                "n_features": int(X.shape[1]), "n_classes": int(len(np.unique(y))),
-                "n_train_full": n_tr_full, "n_train": int(len(indices[0])),
+                "description": DATASETS[ds][1],
+                "n_samples": int(len(y)),
+                "n_features": int(X.shape[1]),
+                "n_classes": int(len(np.unique(y))),
+                "n_train_full": n_tr_full,
+                "n_train": int(len(indices[0])),
                 "n_test": int(len(indices[1])),
             }
             for nz in noises:
@@ -791,39 +938,60 @@ def main(argv=None):
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", ConvergenceWarning)
                         rec = fit_and_score(m, cfg, seed, split, y_noisy, flipped)
-                    rec = {"dataset": ds, "noise": nz, "noise_kind": kind, "noise_rate": rate,
-                           "seed": seed, "method": m,
-                           "realised_noise": float(flipped.mean()), **rec}
+                    rec = {
+                        "dataset": ds,
+                        "noise": nz,
+                        "noise_kind": kind,
+                        "noise_rate": rate,
+                        "seed": seed,
+                        "method": m,
+                        "realised_noise": float(flipped.mean()),
+                        **rec,
+                    }
                     payload["records"].append(rec)
                     done[key] = rec
                     payload["elapsed_seconds"] = round(
-                        (previous or {}).get("elapsed_seconds", 0)
-                        + time.perf_counter() - t_all, 1)
+                        (previous or {}).get("elapsed_seconds", 0) + time.perf_counter() - t_all, 1
+                    )
                     save_json(json_path, payload)
-                    line.append(f"{m.replace('skloss ', '')}={100 * rec['accuracy']:.1f}"
-                                f"({rec['fit_seconds']:.0f}s)")
+                    line.append(
+                        f"{m.replace('skloss ', '')}={100 * rec['accuracy']:.1f}"
+                        f"({rec['fit_seconds']:.0f}s)"
+                    )
                 key = (ds, nz, seed, SELECTED)
                 if args.select_cv and key not in done:
                     winner, scores, cv_seconds = select_by_noisy_cv(
-                        candidates, cfg, seed, split[0], y_noisy, args.select_cv)
+                        candidates, cfg, seed, split[0], y_noisy, args.select_cv
+                    )
                     chosen = done[(ds, nz, seed, winner)]
                     # The winner refitted on the whole noisy training set is exactly its
                     # own row (same configuration, data and seed): its clean test score.
-                    rec = {**chosen, "method": SELECTED, "selected": winner,
-                           "noisy_cv_accuracy": scores, "cv_seconds": round(cv_seconds, 1),
-                           "fit_seconds": round(chosen["fit_seconds"] + cv_seconds, 3)}
+                    rec = {
+                        **chosen,
+                        "method": SELECTED,
+                        "selected": winner,
+                        "noisy_cv_accuracy": scores,
+                        "cv_seconds": round(cv_seconds, 1),
+                        "fit_seconds": round(chosen["fit_seconds"] + cv_seconds, 3),
+                    }
                     payload["records"].append(rec)
                     done[key] = rec
                     save_json(json_path, payload)
-                    line.append(f"CV->{winner.replace('skloss ', '')}="
-                                f"{100 * rec['accuracy']:.1f}({cv_seconds:.0f}s)")
+                    line.append(
+                        f"CV->{winner.replace('skloss ', '')}="
+                        f"{100 * rec['accuracy']:.1f}({cv_seconds:.0f}s)"
+                    )
                 if line:
-                    print(f"[{time.perf_counter() - t_all:7.0f}s] {ds} seed={seed} {nz}: "
-                          + " ".join(line), flush=True)
+                    print(
+                        f"[{time.perf_counter() - t_all:7.0f}s] {ds} seed={seed} {nz}: "
+                        + " ".join(line),
+                        flush=True,
+                    )
         print(f"== {ds} done in {time.perf_counter() - t_ds:.0f}s", flush=True)
     payload["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    payload["elapsed_seconds"] = round((previous or {}).get("elapsed_seconds", 0)
-                                       + time.perf_counter() - t_all, 1)
+    payload["elapsed_seconds"] = round(
+        (previous or {}).get("elapsed_seconds", 0) + time.perf_counter() - t_all, 1
+    )
     save_json(json_path, payload)
     print(f"Total wall time of this run: {time.perf_counter() - t_all:.0f}s")
     write_reports(base, payload)

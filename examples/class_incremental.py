@@ -50,8 +50,7 @@ is_base = np.isin(y_train, base_classes)
 
 scaler = StandardScaler().fit(X_train[is_base])
 X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-backbone = RobustLossClassifier(hidden_layer_sizes=(128,), max_iter=BACKBONE_EPOCHS,
-                                random_state=0)
+backbone = RobustLossClassifier(hidden_layer_sizes=(128,), max_iter=BACKBONE_EPOCHS, random_state=0)
 backbone.fit(X_train[is_base], y_train[is_base])
 
 # %%
@@ -72,14 +71,16 @@ for phase, classes in enumerate([base_classes] + [[c] for c in new_classes]):
     phases.append("base 0-4" if phase == 0 else f"+ {classes[0]}")
     accuracy["analytic"].append(analytic.score(X_test[test], y_test[test]))
     accuracy["SGDClassifier"].append(sgd.score(X_test[test], y_test[test]))
-    print(f"{phases[-1]:>16} | {accuracy['analytic'][-1]:8.3f} | "
-          f"{accuracy['SGDClassifier'][-1]:8.3f}")
+    print(
+        f"{phases[-1]:>16} | {accuracy['analytic'][-1]:8.3f} | {accuracy['SGDClassifier'][-1]:8.3f}"
+    )
 
 # %%
 # The guarantee: one joint fit on all the rows gives the same weights.
 
-joint = AnalyticIncrementalClassifier(backbone=backbone, buffer_size=BUFFER,
-                                      random_state=0).fit(X_train, y_train)
+joint = AnalyticIncrementalClassifier(backbone=backbone, buffer_size=BUFFER, random_state=0).fit(
+    X_train, y_train
+)
 difference = (analytic.weight_ - joint.weight_).abs().max().item()
 print(f"largest weight difference, phase by phase vs joint fit: {difference:.1e}")
 

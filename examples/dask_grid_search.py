@@ -39,8 +39,9 @@ FAST = os.environ.get("SKLOSS_EXAMPLE_FAST", "0") not in ("", "0")
 
 
 def make_search(n_jobs):
-    clf = RobustLossClassifier(loss="gce", hidden_layer_sizes=(32,),
-                               max_iter=3 if FAST else 30, random_state=0)
+    clf = RobustLossClassifier(
+        loss="gce", hidden_layer_sizes=(32,), max_iter=3 if FAST else 30, random_state=0
+    )
     grid = {"loss__q": [0.3, 0.7], "learning_rate_init": [1e-3, 1e-2]}
     return GridSearchCV(clf, grid, cv=3, n_jobs=n_jobs)
 
@@ -60,15 +61,20 @@ def main():
     sequential = make_search(n_jobs=1).fit(X, y)
     print(f"sequential: {time.perf_counter() - start:.1f}s")
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=not FAST,
-                      dashboard_address=None) as cluster, Client(cluster):
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=not FAST, dashboard_address=None
+        ) as cluster,
+        Client(cluster),
+    ):
         start = time.perf_counter()
         with parallel_config(backend="dask"):
             on_dask = make_search(n_jobs=-1).fit(X, y)
         print(f"dask, 2 workers: {time.perf_counter() - start:.1f}s (cold workers)")
 
-    same = np.array_equal(sequential.cv_results_["mean_test_score"],
-                          on_dask.cv_results_["mean_test_score"])
+    same = np.array_equal(
+        sequential.cv_results_["mean_test_score"], on_dask.cv_results_["mean_test_score"]
+    )
     print("best:", on_dask.best_params_, f"{on_dask.best_score_:.3f}")
     print("identical cv_results_ scores:", same)
 

@@ -39,10 +39,10 @@ if os.environ.get("SKLOSS_EXAMPLE_FAST", "0") not in ("", "0"):
     EPOCHS = 15
 # sphinx_gallery_end_ignore
 
-X, y = make_classification(n_samples=600, n_features=30, n_informative=8, flip_y=0.1,
-                           random_state=0)
-X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y,
-                                                    random_state=0)
+X, y = make_classification(
+    n_samples=600, n_features=30, n_informative=8, flip_y=0.1, random_state=0
+)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
 scaler = StandardScaler().fit(X_train)
 X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
 
@@ -60,18 +60,38 @@ def test_accuracy(net, X=None, y=None):
 
 
 def network(cls, **params):
-    return cls(hidden_layer_sizes=(200, 200), max_iter=EPOCHS, n_iter_no_change=EPOCHS,
-               tol=0.0, batch_size=64, random_state=0,
-               callbacks=[("test_acc", EpochScoring(test_accuracy, name="test_acc",
-                                                    lower_is_better=False, on_train=True,
-                                                    use_caching=False))],
-               **params)
+    return cls(
+        hidden_layer_sizes=(200, 200),
+        max_iter=EPOCHS,
+        n_iter_no_change=EPOCHS,
+        tol=0.0,
+        batch_size=64,
+        random_state=0,
+        callbacks=[
+            (
+                "test_acc",
+                EpochScoring(
+                    test_accuracy,
+                    name="test_acc",
+                    lower_is_better=False,
+                    on_train=True,
+                    use_caching=False,
+                ),
+            )
+        ],
+        **params,
+    )
 
 
 models = {
     "cross-entropy": network(RobustLossClassifier, loss="ce"),
-    "EnsLoss": network(EnsLossClassifier, optimizer="adam", learning_rate_init=1e-3,
-                       lr_schedule="constant", batch_norm=False),
+    "EnsLoss": network(
+        EnsLossClassifier,
+        optimizer="adam",
+        learning_rate_init=1e-3,
+        lr_schedule="constant",
+        batch_norm=False,
+    ),
 }
 print(f"{'loss':14s} {'train acc.':>10s} {'test acc.':>10s} {'gap':>6s}")
 for name, model in models.items():
@@ -102,7 +122,11 @@ ensloss = models["EnsLoss"]
 calibrated = CalibratedClassifierCV(
     clone(ensloss).set_params(callbacks=None), method="sigmoid", cv=3
 ).fit(X_train, y_train)
-print(f"\nBrier score, raw sigmoid(logit):  "
-      f"{brier_score_loss(y_test, ensloss.predict_proba(X_test)[:, 1]):.3f}")
-print(f"Brier score, CalibratedClassifierCV: "
-      f"{brier_score_loss(y_test, calibrated.predict_proba(X_test)[:, 1]):.3f}")
+print(
+    f"\nBrier score, raw sigmoid(logit):  "
+    f"{brier_score_loss(y_test, ensloss.predict_proba(X_test)[:, 1]):.3f}"
+)
+print(
+    f"Brier score, CalibratedClassifierCV: "
+    f"{brier_score_loss(y_test, calibrated.predict_proba(X_test)[:, 1]):.3f}"
+)

@@ -44,12 +44,15 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 # ---------------------------
 
 X, y = make_classification(
-    n_samples=N_SAMPLES, n_features=20, n_informative=6, weights=[0.95], flip_y=0.01,
-    class_sep=0.8, random_state=0,
+    n_samples=N_SAMPLES,
+    n_features=20,
+    n_informative=6,
+    weights=[0.95],
+    flip_y=0.01,
+    class_sep=0.8,
+    random_state=0,
 )
-X_train, X_test, y_train, y_test = train_test_split(
-    X, y, test_size=0.3, stratify=y, random_state=0
-)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
 
 # %%
 # Four models on the same network

@@ -80,8 +80,9 @@ def materialised_step(net, x, y):
 
 def fused_step(net, x, y):
     # The fused head: features and the last layer's parameters, not logits.
-    linear_loss(net.features(x), net.head.weight, net.head.bias, y, loss=loss,
-                backend="chunked").backward()
+    linear_loss(
+        net.features(x), net.head.weight, net.head.bias, y, loss=loss, backend="chunked"
+    ).backward()
 
 
 _use_mmap_for_large_buffers()
@@ -131,10 +132,16 @@ for epoch in range(EPOCHS):
     order = torch.randperm(len(y_train))
     total = 0.0
     for begin in range(0, len(order), BATCH):
-        rows = order[begin:begin + BATCH]
+        rows = order[begin : begin + BATCH]
         optimizer.zero_grad(set_to_none=True)
-        value = linear_loss(net.features(X_train[rows]), net.head.weight, net.head.bias,
-                            y_train[rows], loss=loss, backend="auto")
+        value = linear_loss(
+            net.features(X_train[rows]),
+            net.head.weight,
+            net.head.bias,
+            y_train[rows],
+            loss=loss,
+            backend="auto",
+        )
         value.backward()
         optimizer.step()
         total += value.item() * len(rows)
@@ -143,8 +150,11 @@ elapsed = time.perf_counter() - start
 
 with torch.no_grad():
     # Prediction needs the logits, a block of test rows at a time.
-    predicted = torch.cat([net(X_test[i:i + 1024]).argmax(dim=1)
-                           for i in range(0, len(X_test), 1024)])
+    predicted = torch.cat(
+        [net(X_test[i : i + 1024]).argmax(dim=1) for i in range(0, len(X_test), 1024)]
+    )
 accuracy = (predicted == y_test).float().mean().item()
-print(f"{TRAIN_CLASSES} classes, {len(y_train)} training samples, {EPOCHS} epochs in "
-      f"{elapsed:.0f} s: test accuracy {accuracy:.3f} (chance {1 / TRAIN_CLASSES:.5f})")
+print(
+    f"{TRAIN_CLASSES} classes, {len(y_train)} training samples, {EPOCHS} epochs in "
+    f"{elapsed:.0f} s: test accuracy {accuracy:.3f} (chance {1 / TRAIN_CLASSES:.5f})"
+)

@@ -42,8 +42,9 @@ warnings.filterwarnings("ignore")  # fixed epoch budgets: ConvergenceWarning is 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 X, y = load_digits(return_X_y=True)
-X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y,
-                                                    random_state=0)
+X_train, X_test, y_train, y_test = train_test_split(
+    X, y, test_size=0.25, stratify=y, random_state=0
+)
 y_noisy, _ = make_noisy_labels(y_train, 0.4, random_state=0)
 MAX_ITER = 5 if FAST else 30
 
@@ -57,30 +58,45 @@ cv = StratifiedKFold(3, shuffle=True, random_state=0)
 
 
 def objective(trial):
-    params = suggest_params(trial, RobustLossClassifier(), losses=["ce", "gce", "sce"],
-                            space={"early_stopping": None})
-    clf = RobustLossClassifier(max_iter=MAX_ITER, early_stopping=True,
-                               n_iter_no_change=MAX_ITER, random_state=0,
-                               callbacks=[PruningCallback.for_trial(trial)])
+    params = suggest_params(
+        trial, RobustLossClassifier(), losses=["ce", "gce", "sce"], space={"early_stopping": None}
+    )
+    clf = RobustLossClassifier(
+        max_iter=MAX_ITER,
+        early_stopping=True,
+        n_iter_no_change=MAX_ITER,
+        random_state=0,
+        callbacks=[PruningCallback.for_trial(trial)],
+    )
     model = make_pipeline(StandardScaler(), clf.set_params(**params))
     return cross_val_score(model, X_train, y_noisy, cv=cv, error_score="raise").mean()
 
 
-study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0),
-                            pruner=optuna.pruners.MedianPruner(n_startup_trials=3))
+study = optuna.create_study(
+    direction="maximize",
+    sampler=optuna.samplers.TPESampler(seed=0),
+    pruner=optuna.pruners.MedianPruner(n_startup_trials=3),
+)
 study.optimize(objective, n_trials=4 if FAST else 30)
 
 # %%
 # The result, scored once on the clean test labels
 # ------------------------------------------------
 states = [t.state.name for t in study.trials]
-print(f"{len(states)} trials: {states.count('COMPLETE')} complete, "
-      f"{states.count('PRUNED')} pruned")
+print(f"{len(states)} trials: {states.count('COMPLETE')} complete, {states.count('PRUNED')} pruned")
 best = params_from_trial(study.best_trial)
 print("best parameters:", best)
-model = make_pipeline(StandardScaler(), RobustLossClassifier(
-    max_iter=MAX_ITER, early_stopping=True, n_iter_no_change=MAX_ITER, random_state=0,
-).set_params(**best))
+model = make_pipeline(
+    StandardScaler(),
+    RobustLossClassifier(
+        max_iter=MAX_ITER,
+        early_stopping=True,
+        n_iter_no_change=MAX_ITER,
+        random_state=0,
+    ).set_params(**best),
+)
 model.fit(X_train, y_noisy)
-print(f"noisy CV accuracy {study.best_value:.3f}; clean test accuracy "
-      f"{np.mean(model.predict(X_test) == y_test):.3f}")
+print(
+    f"noisy CV accuracy {study.best_value:.3f}; clean test accuracy "
+    f"{np.mean(model.predict(X_test) == y_test):.3f}"
+)

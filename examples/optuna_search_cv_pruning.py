@@ -45,12 +45,16 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_sta
 # ----------
 clf = RobustLossClassifier(loss="gce", random_state=0)
 search = OptunaSearchCV(
-    clf, param_distributions(clf, space={"early_stopping": None}),
-    cv=StratifiedKFold(3, shuffle=True, random_state=0),   # an int seed, not a RandomState
-    enable_pruning=True, max_iter=5 if FAST else 30, n_trials=6 if FAST else 40,
+    clf,
+    param_distributions(clf, space={"early_stopping": None}),
+    cv=StratifiedKFold(3, shuffle=True, random_state=0),  # an int seed, not a RandomState
+    enable_pruning=True,
+    max_iter=5 if FAST else 30,
+    n_trials=6 if FAST else 40,
     random_state=0,
-    study=optuna.create_study(direction="maximize",
-                              pruner=optuna.pruners.MedianPruner(n_startup_trials=3)),
+    study=optuna.create_study(
+        direction="maximize", pruner=optuna.pruners.MedianPruner(n_startup_trials=3)
+    ),
 )
 search.fit(X_train, y_train)
 
@@ -58,8 +62,8 @@ search.fit(X_train, y_train)
 # Results
 # -------
 states = [t.state.name for t in search.trials_]
-print(f"{len(states)} trials: {states.count('COMPLETE')} complete, "
-      f"{states.count('PRUNED')} pruned")
+print(f"{len(states)} trials: {states.count('COMPLETE')} complete, {states.count('PRUNED')} pruned")
 print("best parameters:", search.best_params_)
-print(f"best CV accuracy {search.best_score_:.3f}; test accuracy "
-      f"{search.score(X_test, y_test):.3f}")
+print(
+    f"best CV accuracy {search.best_score_:.3f}; test accuracy {search.score(X_test, y_test):.3f}"
+)

@@ -49,20 +49,24 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 # ---------------------
 
 X, y = load_digits(return_X_y=True)
-X_train, X_test, y_train, y_test = train_test_split(
-    X, y, test_size=0.3, stratify=y, random_state=0
-)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
 y_train_noisy, _ = make_noisy_labels(y_train, 0.3, kind="symmetric", random_state=0)
 
 # %%
 # One search over the loss and its parameter
 # ------------------------------------------
 
-pipe = Pipeline([
-    ("scale", StandardScaler()),
-    ("clf", RobustLossClassifier(loss=GCE(), hidden_layer_sizes=(64,), max_iter=EPOCHS,
-                                 batch_size=64, random_state=0)),
-])
+pipe = Pipeline(
+    [
+        ("scale", StandardScaler()),
+        (
+            "clf",
+            RobustLossClassifier(
+                loss=GCE(), hidden_layer_sizes=(64,), max_iter=EPOCHS, batch_size=64, random_state=0
+            ),
+        ),
+    ]
+)
 param_grid = [
     {"clf__loss__q": Q_GRID},
     {"clf__loss": ["ce", "mae"]},
@@ -76,8 +80,11 @@ table["candidate"] = [
     for p in search.cv_results_["params"]
 ]
 print("cross-validated accuracy on noisy validation labels:")
-print(table.sort_values("rank_test_score")[["candidate", "mean_test_score", "std_test_score"]]
-      .to_string(index=False, float_format="%.3f"))
+print(
+    table.sort_values("rank_test_score")[
+        ["candidate", "mean_test_score", "std_test_score"]
+    ].to_string(index=False, float_format="%.3f")
+)
 print(f"\nbest: {search.best_params_}")
 print(f"clean test accuracy of the refitted best model: {search.score(X_test, y_test):.3f}")
 

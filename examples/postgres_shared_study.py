@@ -54,8 +54,10 @@ def worker(url, study_name, n_trials):
 def main():
     url = os.environ.get("SKLOSS_POSTGRES_URL") or os.environ.get("SKLOSS_TEST_POSTGRES_URL")
     if not url:
-        print("No PostgreSQL server given: set SKLOSS_POSTGRES_URL=postgresql+psycopg://"
-              "user@host:5432/db to run this example. Skipped.")
+        print(
+            "No PostgreSQL server given: set SKLOSS_POSTGRES_URL=postgresql+psycopg://"
+            "user@host:5432/db to run this example. Skipped."
+        )
         return
     import optuna
 

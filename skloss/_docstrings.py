@@ -59,7 +59,8 @@ COMMON_PARAMETERS = {
     "hidden_layer_sizes": """    hidden_layer_sizes : tuple of int, default=(100,)
         Hidden layer widths of the default MLP, as in ``MLPClassifier``.
         Ignored when ``module`` is given.""",
-    "activation": """    activation : {"relu", "tanh", "logistic", "identity", "gelu"}, default="relu"
+    "activation": """    activation : {"relu", "tanh", "logistic", "identity", "gelu"}, \
+default="relu"
         Hidden-layer non-linearity of the default MLP.""",
     "alpha": """    alpha : float, default=1e-4
         L2 penalty on the weight matrices (not the biases), scaled as in

@@ -33,12 +33,12 @@ from skloss.fused import choose_backend
 from skloss.modules import ACTIVATIONS, MLP
 
 
-
 class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the skloss classifiers; not for direct use.
 
-    Subclasses define ``__init__`` with their own parameters plus
-    the common parameters (:data:`skloss._docstrings.COMMON_PARAMETERS`), and implement :meth:`_make_loss`.
+    Subclasses define ``__init__`` with their own parameters plus the common
+    parameters (:data:`skloss._docstrings.COMMON_PARAMETERS`), and implement
+    :meth:`_make_loss`.
     """
 
     _parameter_constraints = {
@@ -121,8 +121,11 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         fresh = not fitted or not (incremental or self.warm_start)
         # Bad input must leave a fitted estimator as it was: validate_data resets these
         # two on a fresh start, so they are put back if anything below refuses the input.
-        kept = {k: self.__dict__[k] for k in ("n_features_in_", "feature_names_in_")
-                if k in self.__dict__}
+        kept = {
+            k: self.__dict__[k]
+            for k in ("n_features_in_", "feature_names_in_")
+            if k in self.__dict__
+        }
         try:
             prepared = self._prepare_fit(X, y, sample_weight, classes, incremental, fresh, fitted)
         except Exception:
@@ -138,8 +141,13 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             self.n_iter_ = 0
             self.loss_curve_ = []
             self.net_ = net
-        self._train(train_data, valid_data, epochs=1 if incremental else self.max_iter,
-                    seed=seed, stopping_rule=not incremental)
+        self._train(
+            train_data,
+            valid_data,
+            epochs=1 if incremental else self.max_iter,
+            seed=seed,
+            stopping_rule=not incremental,
+        )
         if self.net_.interrupted_:
             warnings.warn(
                 f"{type(self).__name__}: training was interrupted (KeyboardInterrupt); the "
@@ -417,9 +425,10 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         """Every entry of ``callbacks`` is a skorch callback with a free name."""
         for position, entry in enumerate(self.callbacks or []):
             name, callback = entry if _is_named_pair(entry) else (None, entry)
-            if not (isinstance(callback, Callback) or (
-                isinstance(callback, type) and issubclass(callback, Callback)
-            )):
+            if not (
+                isinstance(callback, Callback)
+                or (isinstance(callback, type) and issubclass(callback, Callback))
+            ):
                 raise TypeError(
                     f"callbacks[{position}] is {callback!r} ({type(callback).__name__}), not a "
                     "skorch callback: pass instances of skorch.callbacks.Callback (or "
@@ -602,7 +611,8 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         # Reconfigured on every call: a warm start may follow set_params, and
         # partial_fit (one epoch per call) applies no stopping rule at all.
         named["stopping"].set_params(
-            early_stopping=self.early_stopping, tol=self.tol,
+            early_stopping=self.early_stopping,
+            tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
         )
         named["stopping"].enabled = stopping_rule
@@ -615,8 +625,12 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         if "generator" in self.loss_.requires:
             loss_generator = torch.Generator(device=train_data.device).manual_seed(seed + 1)
         n_before = len(net.history)
-        net.partial_fit((train_data, valid_data), epochs=epochs, generator=generator,
-                        loss_generator=loss_generator)
+        net.partial_fit(
+            (train_data, valid_data),
+            epochs=epochs,
+            generator=generator,
+            loss_generator=loss_generator,
+        )
         history = net.history[n_before:]
         self.n_iter_ += len(history)
         self.loss_curve_.extend(row["train_loss"] for row in history)
@@ -661,8 +675,12 @@ def _unique_labels(y, return_inverse=False, name="y"):
 
 def _check_class_weight_values(class_weight):
     for label, value in class_weight.items():
-        if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value) \
-                or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, Real)
+            or not np.isfinite(value)
+            or value < 0
+        ):
             raise ValueError(
                 f"class_weight[{label!r}] = {value!r}: class weights must be finite numbers "
                 ">= 0 (0 ignores the class); pass non-negative weights or 'balanced'."

@@ -158,8 +158,9 @@ class SklossNet(NeuralNet):
         if n_rows is None:
             return
         with torch.no_grad():
-            for tensor, kept in zip(self.module_.state_dict().values(), self._saved_state,
-                                    strict=True):
+            for tensor, kept in zip(
+                self.module_.state_dict().values(), self._saved_state, strict=True
+            ):
                 tensor.copy_(kept)
         del self.history[n_rows:]
         self._epoch_start_state = None
@@ -191,8 +192,12 @@ class SklossNet(NeuralNet):
         listening = self._batch_listeners
         batch_losses, batch_sizes = [], []
         n_correct = torch.zeros((), device=data.device, dtype=torch.long)
-        batch_size = self.batch_size if training else evaluation_rows(
-            loss.n_outputs(self.criterion_.n_classes), max(self.batch_size, 4096)
+        batch_size = (
+            self.batch_size
+            if training
+            else evaluation_rows(
+                loss.n_outputs(self.criterion_.n_classes), max(self.batch_size, 4096)
+            )
         )
         # Checked once per epoch: a loss whose objective is not a loss value
         # (EnsLoss) reports another one per batch; the others cost nothing here.
@@ -369,8 +374,14 @@ class LossModule(torch.nn.Module):
         head = module.head
         # reduction="none" returns w * l per row: the same mean(w * l) as forward.
         values = linear_loss(
-            module.features(batch.X), head.weight, head.bias, batch.y, loss=self.loss,
-            reduction="none", sample_weight=batch.weight, backend=self.fused_backend,
+            module.features(batch.X),
+            head.weight,
+            head.bias,
+            batch.y,
+            loss=self.loss,
+            reduction="none",
+            sample_weight=batch.weight,
+            backend=self.fused_backend,
         )
         return values.mean()
 
@@ -446,4 +457,3 @@ class ProgressBar(Callback):
     def on_train_end(self, net, **kwargs):
         self.bar_.close()
         del self.bar_  # tqdm objects do not pickle
-

@@ -54,8 +54,14 @@ class MLP(nn.Module):
     torch.Size([2, 3])
     """
 
-    def __init__(self, n_features_in, n_outputs, hidden_layer_sizes=(100,), activation="relu",
-                 batch_norm=False):
+    def __init__(
+        self,
+        n_features_in,
+        n_outputs,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        batch_norm=False,
+    ):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(
@@ -95,4 +101,3 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return self.head(self.features(x))
-

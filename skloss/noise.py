@@ -189,9 +189,7 @@ def _check_labels(y):
     y = np.asarray(y)
     if y.ndim != 1:
         hint = " Use y.ravel() for a column vector." if y.ndim == 2 and y.shape[1] == 1 else ""
-        raise ValueError(
-            f"y must be a 1-D array of labels, got an array of shape {y.shape}.{hint}"
-        )
+        raise ValueError(f"y must be a 1-D array of labels, got an array of shape {y.shape}.{hint}")
     missing = _missing_labels(y)
     if missing.any():
         where = np.flatnonzero(missing)
@@ -363,9 +361,7 @@ default="symmetric"
     return y_noisy, noisy != codes
 
 
-NoisyFold = namedtuple(
-    "NoisyFold", "X_train y_train X_test y_test flipped train_index test_index"
-)
+NoisyFold = namedtuple("NoisyFold", "X_train y_train X_test y_test flipped train_index test_index")
 NoisyFold.__doc__ = """One fold of :func:`noisy_folds`: noisy training labels, clean test labels.
 
 Attributes
@@ -416,8 +412,7 @@ def _check_cv(cv, y, n_samples, random_state):
         splitter = StratifiedKFold(n_splits=int(cv), shuffle=True, random_state=random_state)
         return [tuple(pair) for pair in splitter.split(np.zeros((n_samples, 1)), y)]
     # A str has a .split method and is iterable, but is never a splitter.
-    if isinstance(cv, (str, bytes, bool)) or not (hasattr(cv, "split") or hasattr(
-            cv, "__iter__")):
+    if isinstance(cv, (str, bytes, bool)) or not (hasattr(cv, "split") or hasattr(cv, "__iter__")):
         raise ValueError(
             "cv must be an int (the number of stratified folds), a scikit-learn splitter "
             f"or an iterable of (train_index, test_index) pairs, got {cv!r}."
@@ -537,8 +532,10 @@ default="symmetric"
             f"{len(y)} labels in y."
         )
     _check_protocol(rate, kind, classes)
-    if isinstance(random_state, bool) or not isinstance(random_state, Integral) or not (
-        0 <= random_state <= _MAX_SEED
+    if (
+        isinstance(random_state, bool)
+        or not isinstance(random_state, Integral)
+        or not (0 <= random_state <= _MAX_SEED)
     ):
         raise ValueError(
             f"random_state must be an int in [0, 2**32 - 1], got {random_state!r}: the "
@@ -558,9 +555,15 @@ default="symmetric"
 
 def _generate_folds(X, y, rate, kind, splits, random_state):
     for k, (train, test) in enumerate(splits):
-        y_train, flipped = make_noisy_labels(y[train], rate, kind=kind,
-                                             random_state=random_state + k)
+        y_train, flipped = make_noisy_labels(
+            y[train], rate, kind=kind, random_state=random_state + k
+        )
         yield NoisyFold(
-            _safe_indexing(X, train), y_train, _safe_indexing(X, test), y[test], flipped,
-            np.asarray(train), np.asarray(test),
+            _safe_indexing(X, train),
+            y_train,
+            _safe_indexing(X, test),
+            y[test],
+            flipped,
+            np.asarray(train),
+            np.asarray(test),
         )

@@ -62,17 +62,17 @@ def _import_optuna():
     try:
         import optuna
     except ImportError as error:  # pragma: no cover - optuna is in the test extra
-        raise ImportError(
-            "skloss.tuning needs optuna: pip install 'skloss[tune]'."
-        ) from error
+        raise ImportError("skloss.tuning needs optuna: pip install 'skloss[tune]'.") from error
     return optuna
 
 
 # ---- search spaces ----------------------------------------------------------------------
 def _check_spec(name, spec):
     """A spec of the ``search_space`` protocol, or a ValueError that shows the format."""
-    fmt = ('("float", low, high), ("float", low, high, "log"), ("int", low, high) or '
-           '("categorical", [choices...])')
+    fmt = (
+        '("float", low, high), ("float", low, high, "log"), ("int", low, high) or '
+        '("categorical", [choices...])'
+    )
     if not isinstance(spec, tuple) or not spec or spec[0] not in _KINDS:
         raise ValueError(f"search space entry {name!r} = {spec!r} must be one of {fmt}.")
     kind = spec[0]
@@ -206,8 +206,7 @@ def loss_choices(estimator, n_classes=None):
             f"{type(estimator).__name__} has no 'loss' parameter to choose; its loss "
             "parameters are tuned by suggest_params directly."
         )
-    return sorted(name for name, entry in LOSSES.items()
-                  if not entry.binary_only or n_classes == 2)
+    return sorted(name for name, entry in LOSSES.items() if not entry.binary_only or n_classes == 2)
 
 
 def _estimator_space(estimator, space):
@@ -226,8 +225,11 @@ def _estimator_space(estimator, space):
             f"space names {[n for n in unknown if n in space]}, which "
             f"{type(estimator).__name__} does not have; valid parameters are {sorted(own)}."
         )
-    return {name: _check_spec(name, spec) for name, spec in merged.items()
-            if name in own and spec is not None}
+    return {
+        name: _check_spec(name, spec)
+        for name, spec in merged.items()
+        if name in own and spec is not None
+    }
 
 
 def search_space(estimator, *, loss=None, space=None):
@@ -415,8 +417,10 @@ def param_distributions(estimator, *, loss=None, space=None):
     >>> sorted(param_distributions(RobustLossClassifier(loss="gce")))[-2:]
     ['learning_rate_init', 'loss__q']
     """
-    distributions = {name: _distribution(spec)
-                     for name, spec in search_space(estimator, loss=loss, space=space).items()}
+    distributions = {
+        name: _distribution(spec)
+        for name, spec in search_space(estimator, loss=loss, space=space).items()
+    }
     if loss is not None and _loss_param(estimator):
         if not isinstance(loss, str):
             raise TypeError(
@@ -605,7 +609,8 @@ def _random_state_object(cv):
 
 def _check_pruned_search(search, X, fit_params):
     sized = sorted(
-        name for name, value in fit_params.items()
+        name
+        for name, value in fit_params.items()
         if hasattr(value, "__len__") and not isinstance(value, str) and len(value) == len(X)
     )
     if sized:
@@ -680,8 +685,7 @@ else:  # pragma: no cover - the tune extra is installed in the test environment
 
         def __init__(self, *args, **kwargs):
             raise ImportError(
-                "skloss.tuning.OptunaSearchCV needs optuna-integration: pip install "
-                "'skloss[tune]'."
+                "skloss.tuning.OptunaSearchCV needs optuna-integration: pip install 'skloss[tune]'."
             )
 
 

@@ -110,10 +110,15 @@ STREAMS = {
     # class-incremental: disjoint classes, one phase after another
     "disjoint_phases": lambda y: _phases(y, [[0, 1, 2, 3, 4], [5, 6], [7], [8, 9]]),
     # generalised: classes reappear, phases overlap and a phase lacks known classes
-    "reappearing_classes": lambda y: [
-        index[: len(index) // 2 + 1] if i < 2 else index
-        for i, index in enumerate(_phases(y, [[0, 1, 2, 3], [2, 3, 4, 5, 6], [0, 6, 7, 8], [9, 1]]))
-    ] + [np.flatnonzero(np.isin(y, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]))[::7]],
+    "reappearing_classes": lambda y: (
+        [
+            index[: len(index) // 2 + 1] if i < 2 else index
+            for i, index in enumerate(
+                _phases(y, [[0, 1, 2, 3], [2, 3, 4, 5, 6], [0, 6, 7, 8], [9, 1]])
+            )
+        ]
+        + [np.flatnonzero(np.isin(y, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]))[::7]]
+    ),
     "iid_batch_1": lambda y: _iid(y, 1)[:150],
     "iid_batch_7": lambda y: _iid(y, 7),
     "iid_batch_256": lambda y: _iid(y, 256),
@@ -181,8 +186,9 @@ def _acil_update_without_exposed_term(H_batches, y_batches, gamma):
     return W, np.array(classes)
 
 
-@pytest.mark.parametrize("stream, matches", [("disjoint_phases", True),
-                                             ("reappearing_classes", False)])
+@pytest.mark.parametrize(
+    "stream, matches", [("disjoint_phases", True), ("reappearing_classes", False)]
+)
 def test_negative_control_without_exposed_class_term(digits, stream, matches):
     # The tolerance is tight enough to tell the G-ACIL update from ACIL's: the
     # latter is exact on disjoint phases only, and far off once classes reappear.
@@ -329,7 +335,7 @@ def test_merge_of_two_halves_with_defaults_equals_fit_on_all(wine, split):
     X, y = wine
     if split == "random_halves":
         rows = np.random.RandomState(0).permutation(len(y))
-        first, second = rows[: len(y) // 2], rows[len(y) // 2:]
+        first, second = rows[: len(y) // 2], rows[len(y) // 2 :]
     else:
         first, second = np.flatnonzero(y < 1), np.flatnonzero(y >= 1)
     a = default_clf().fit(X[first], y[first])
@@ -372,8 +378,10 @@ def test_frozen_standard_scaler_backbone_standardises_explicitly(wine):
     assert relative_error(joint.weight_.cpu().numpy(), stream.weight_.cpu().numpy()) <= 1e-9
 
 
-@pytest.mark.parametrize("name, value", [("activation", "tanh"), ("gamma", 0.5),
-                                         ("buffer_size", 32), ("random_state", 1)])
+@pytest.mark.parametrize(
+    "name, value",
+    [("activation", "tanh"), ("gamma", 0.5), ("buffer_size", 32), ("random_state", 1)],
+)
 def test_changed_model_parameter_is_refused_after_fitting(wine, name, value):
     X, y = wine
     clf = default_clf().partial_fit(X[:60], y[:60])
@@ -496,8 +504,9 @@ def test_skloss_estimator_with_transform_is_a_transformer_backbone(digits):
     clf.partial_fit(X[y >= 5], y[y >= 5])
     assert clf.backbone_ is net  # used through transform, not a copy of its layers
     order = np.concatenate([np.flatnonzero(y < 5), np.flatnonzero(y >= 5)])
-    H = np.maximum(net.transform(X[order]).astype(np.float64)
-                   @ clf.buffer_weight_.cpu().numpy(), 0.0)
+    H = np.maximum(
+        net.transform(X[order]).astype(np.float64) @ clf.buffer_weight_.cpu().numpy(), 0.0
+    )
     expected = numpy_ridge(H, y[order], clf.classes_, GAMMA)
     assert relative_error(clf.weight_.cpu().numpy(), expected) <= TOLERANCE
 
@@ -552,13 +561,16 @@ def test_skloss_estimator_without_features_is_refused(digits):
 
 
 def test_dataframe_through_column_transformer_backbone():
-    frame = pd.DataFrame({
-        "colour": ["red", "green", "blue", "green"] * 25,
-        "size": np.linspace(0, 1, 100),
-    })
+    frame = pd.DataFrame(
+        {
+            "colour": ["red", "green", "blue", "green"] * 25,
+            "size": np.linspace(0, 1, 100),
+        }
+    )
     y = np.where(frame["colour"] == "red", "warm", "cold")
-    encoder = ColumnTransformer([("onehot", OneHotEncoder(), ["colour"])],
-                                remainder="passthrough").fit(frame)
+    encoder = ColumnTransformer(
+        [("onehot", OneHotEncoder(), ["colour"])], remainder="passthrough"
+    ).fit(frame)
     clf = make(backbone=encoder).fit(frame, y)
     np.testing.assert_array_equal(clf.feature_names_in_, ["colour", "size"])
     np.testing.assert_array_equal(clf.predict(frame), y)
@@ -588,8 +600,9 @@ def test_classes_argument_is_only_a_guard(digits):
 
 def test_string_labels_and_label_kind_mix(digits):
     X, y = digits
-    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
-                      "nine"])
+    names = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )
     clf = make().partial_fit(X[y < 5], names[y[y < 5]])
     clf.partial_fit(X[y >= 5], names[y[y >= 5]])
     np.testing.assert_array_equal(clf.classes_, sorted(names[:5]) + sorted(names[5:]))
@@ -645,8 +658,12 @@ def test_sparse_input_equals_dense(digits):
     X, y = digits
     dense = make().fit(X, y)
     sparse = make().fit(sp.csr_matrix(X), y)
-    np.testing.assert_allclose(sparse.decision_function(sp.csr_matrix(X)),
-                               dense.decision_function(X), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        sparse.decision_function(sp.csr_matrix(X)),
+        dense.decision_function(X),
+        rtol=1e-9,
+        atol=1e-12,
+    )
 
 
 def test_inputs_are_not_modified(digits):
@@ -695,13 +712,16 @@ def test_memory_estimate_refuses_before_any_work(digits):
     assert not hasattr(clf, "weight_")
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"gamma": 0.0}, "gamma"),
-    ({"buffer_size": 0}, "buffer_size"),
-    ({"init": "xavier"}, "init"),
-    ({"backbone": "pca"}, "backbone"),
-    ({"device": "nonsense"}, "device"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"gamma": 0.0}, "gamma"),
+        ({"buffer_size": 0}, "buffer_size"),
+        ({"init": "xavier"}, "init"),
+        ({"backbone": "pca"}, "backbone"),
+        ({"device": "nonsense"}, "device"),
+    ],
+)
 def test_invalid_parameters_name_the_argument(digits, params, match):
     X, y = digits
     with pytest.raises(ValueError, match=match):
@@ -714,8 +734,15 @@ def test_all_zero_weights_are_refused(digits):
         make().fit(X, y, sample_weight=np.zeros(len(y)))
 
 
-@pytest.mark.parametrize("module", [skloss.analytic.estimator, skloss.analytic._ridge,
-                                    skloss.analytic._backbone, skloss.analytic._labels])
+@pytest.mark.parametrize(
+    "module",
+    [
+        skloss.analytic.estimator,
+        skloss.analytic._ridge,
+        skloss.analytic._backbone,
+        skloss.analytic._labels,
+    ],
+)
 def test_docstring_examples_run(module):
     failures, attempted = doctest.testmod(module, verbose=False)
     assert failures == 0 and attempted >= 3

@@ -46,8 +46,6 @@ pytestmark = [
 L = 73.0
 
 
-
-
 # ---- independent references ------------------------------------------------------------------
 
 
@@ -145,7 +143,8 @@ def test_soft_confusion_matrix_equals_hard_one_for_0_1_probabilities_binary(weig
     pred = random_labels(40, 2, 1)
     weight = np.random.RandomState(2).uniform(0.1, 3, 40) if weighted else None
     counts = soft_confusion_matrix(
-        torch.tensor(pred, dtype=torch.float64), torch.tensor(y),
+        torch.tensor(pred, dtype=torch.float64),
+        torch.tensor(y),
         sample_weight=None if weight is None else torch.tensor(weight),
     )
     tn, fp, fn, tp = confusion_matrix(y, pred, sample_weight=weight).ravel()
@@ -158,7 +157,8 @@ def test_soft_confusion_matrix_equals_hard_one_for_one_hot_probabilities(weighte
     pred = random_labels(50, 4, 1)
     weight = np.random.RandomState(2).uniform(0.1, 3, 50) if weighted else None
     tp, fn, fp, tn = soft_confusion_matrix(
-        torch.tensor(np.eye(4)[pred]), torch.tensor(y),
+        torch.tensor(np.eye(4)[pred]),
+        torch.tensor(y),
         sample_weight=None if weight is None else torch.tensor(weight),
     )
     # multilabel_confusion_matrix gives [[tn, fp], [fn, tp]] for each class.
@@ -209,7 +209,8 @@ def test_binary_loss_is_one_minus_sklearn_metric_on_hard_predictions(metric, wei
     weight = np.random.RandomState(2).randint(1, 4, 60).astype(float) if weighted else None
     loss = AnyLoss(metric=metric, beta=2.0)
     value = loss(
-        hard_logits(pred, 2), torch.tensor(y),
+        hard_logits(pred, 2),
+        torch.tensor(y),
         sample_weight=None if weight is None else torch.tensor(weight),
     )
     expected = 1.0 - sk_binary_metric(metric, y, pred, weight, beta=2.0)
@@ -285,7 +286,10 @@ def test_gradient_matches_finite_differences(metric, n_outputs):
     loss = AnyLoss(metric=metric, beta=2.0)
 
     assert torch.autograd.gradcheck(
-        lambda z: loss(z, target, sample_weight=weight), (logits,), eps=1e-6, atol=1e-6,
+        lambda z: loss(z, target, sample_weight=weight),
+        (logits,),
+        eps=1e-6,
+        atol=1e-6,
         rtol=1e-5,
     )
     loss(logits, target).backward()
@@ -299,8 +303,9 @@ def test_batch_level_loss_has_no_per_sample_values_and_reductions_agree():
     loss = get_loss("anyloss_f1")
     mean = loss(z, y)
     # rtol: the loss adds EPSILON = 1e-7 to its denominators, the numpy formula not.
-    np.testing.assert_allclose(mean.item(), 1 - np_metric("f1", *np_soft_counts(z.numpy(), y))[0],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        mean.item(), 1 - np_metric("f1", *np_soft_counts(z.numpy(), y))[0], rtol=1e-6
+    )
     assert torch.equal(loss.batch_loss(z, y), mean)
     torch.testing.assert_close(loss(z, y, reduction="sum"), 10 * mean)
     with pytest.raises(ValueError, match="batch-level"):
@@ -320,10 +325,10 @@ def test_batch_loss_weights_the_counts():
     loss = AnyLoss(metric="f1")
     counts = np_soft_counts(z.numpy(), y.numpy(), weight=w.numpy())
     expected = 1 - np_metric("f1", *counts)[0]
-    np.testing.assert_allclose(loss.batch_loss(z, y, sample_weight=w).item(), expected,
-                               rtol=1e-6)
-    torch.testing.assert_close(loss.batch_loss(z, y, sample_weight=3 * w),
-                               loss.batch_loss(z, y, sample_weight=w))
+    np.testing.assert_allclose(loss.batch_loss(z, y, sample_weight=w).item(), expected, rtol=1e-6)
+    torch.testing.assert_close(
+        loss.batch_loss(z, y, sample_weight=3 * w), loss.batch_loss(z, y, sample_weight=w)
+    )
     torch.testing.assert_close(loss(z, y, sample_weight=w), loss.batch_loss(z, y, w))
 
 
@@ -336,8 +341,9 @@ def test_integer_weights_equal_repeated_samples_binary(reduction):
     for metric in METRICS:
         loss = AnyLoss(metric=metric)
         weighted = loss(z, y, reduction=reduction, sample_weight=counts)
-        repeated = loss(z.repeat_interleave(counts, dim=0), y.repeat_interleave(counts),
-                        reduction=reduction)
+        repeated = loss(
+            z.repeat_interleave(counts, dim=0), y.repeat_interleave(counts), reduction=reduction
+        )
         torch.testing.assert_close(weighted, repeated, rtol=1e-12, atol=1e-12)
 
 
@@ -462,14 +468,14 @@ def test_inputs_are_not_modified():
 
 @pytest.fixture(scope="module")
 def imbalanced():
-    X, y = make_classification(n_samples=1200, n_features=8, weights=[0.9], flip_y=0.02,
-                               random_state=0)
+    X, y = make_classification(
+        n_samples=1200, n_features=8, weights=[0.9], flip_y=0.02, random_state=0
+    )
     return StandardScaler().fit_transform(X), y
 
 
 def small(**params):
-    defaults = dict(hidden_layer_sizes=(16,), max_iter=40, random_state=0,
-                    learning_rate_init=0.01)
+    defaults = dict(hidden_layer_sizes=(16,), max_iter=40, random_state=0, learning_rate_init=0.01)
     return AnyLossClassifier(**{**defaults, **params})
 
 
@@ -540,8 +546,9 @@ def test_estimator_parameter_errors_name_the_parameter(params, imbalanced):
 def test_collapse_to_one_class_warns():
     X, y = make_classification(n_samples=1000, weights=[0.95], flip_y=0, random_state=0)
     with pytest.warns(ConvergenceWarning, match="collapsed"):
-        AnyLossClassifier("accuracy", hidden_layer_sizes=(16,), max_iter=30,
-                          random_state=0).fit(X, y)
+        AnyLossClassifier("accuracy", hidden_layer_sizes=(16,), max_iter=30, random_state=0).fit(
+            X, y
+        )
 
 
 def test_no_collapse_warning_when_both_classes_are_predicted(imbalanced):
@@ -554,9 +561,14 @@ def test_no_collapse_warning_when_both_classes_are_predicted(imbalanced):
 
 def test_registry_loss_trains_robust_loss_classifier(imbalanced):
     X, y = imbalanced
-    clf = RobustLossClassifier(loss="anyloss_f1", hidden_layer_sizes=(16,), max_iter=20,
-                               learning_rate_init=0.01, batch_size=512,
-                               random_state=0).fit(X, y)
+    clf = RobustLossClassifier(
+        loss="anyloss_f1",
+        hidden_layer_sizes=(16,),
+        max_iter=20,
+        learning_rate_init=0.01,
+        batch_size=512,
+        random_state=0,
+    ).fit(X, y)
     assert clf.net_.module_.head.out_features == 1
     assert f1_score(y, clf.predict(X)) > 0.5
 

@@ -13,10 +13,10 @@ import re
 
 import numpy as np
 import pytest
+import torch
 
 # Short fits on purpose: not converging is expected here.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-import torch
 
 
 # ---- estimators (parameters of fit / predict / partial_fit) ------------------------
@@ -53,85 +53,239 @@ def _estimator_cases():
         return torch.nn.Linear(n_features_in, n_outputs + 1)
 
     return [
-        ("class_weight_negative", fit(class_weight={0: -1.0, 1: 1.0, 2: 1.0}), ValueError,
-         r"class_weight\[0\] = -1\.0.*>= 0", [X, y]),
-        ("class_weight_nan", fit(class_weight={0: float("nan")}), ValueError,
-         r"class_weight\[0\].*finite", [X, y]),
-        ("class_weight_unknown_label", fit(class_weight={7: 1.0}), ValueError,
-         r"class_weight names labels \[7\]", [X, y]),
-        ("labels_mixed_types",
-         lambda: RobustLossClassifier(max_iter=1).fit(X, mixed), ValueError,
-         r"y mixes labels of types \['int', 'str'\].*astype\(str\)", [X, mixed]),
-        ("device_unavailable", fit(device="mps"), ValueError,
-         r"device='mps' is not available.*'cpu'", [X, y]),
-        ("device_not_a_device", fit(device="gpu0"), ValueError,
-         r"device='gpu0' is not a torch device", [X, y]),
-        ("callbacks_not_callbacks", fit(callbacks=[42]), TypeError,
-         r"callbacks\[0\] is 42 \(int\), not a skorch callback", [X, y]),
-        ("callbacks_reserved_name",
-         fit(callbacks=[("stopping", EpochScoring("accuracy"))]), ValueError,
-         r"callbacks\[0\] is named 'stopping'.*choose another name", [X, y]),
-        ("callbacks_not_a_list", fit(callbacks=EpochScoring("accuracy")), ValueError,
-         r"'callbacks' parameter", [X, y]),
-        ("optimizer_returns_no_optimizer", fit(optimizer=not_an_optimizer), TypeError,
-         r"returned object, not a torch optimiser.*param_groups and step", [X, y]),
-        ("optimizer_unknown_name", fit(optimizer="adagrad-ish"), ValueError,
-         r"'optimizer' parameter", [X, y]),
-        ("predict_float32_overflow", lambda: fitted.predict_proba(huge), ValueError,
-         r"beyond float32's range.*StandardScaler", [huge]),
-        ("fit_float32_overflow", lambda: RobustLossClassifier(max_iter=1).fit(huge, y),
-         ValueError, r"beyond float32's range", [huge, y]),
-        ("predict_before_fit", lambda: RobustLossClassifier().predict(X), NotFittedError,
-         r"not fitted yet", [X]),
-        ("predict_wrong_width", lambda: fitted.predict(X[:, :2]), ValueError,
-         r"X has 2 features, but RobustLossClassifier is expecting 4", [X]),
+        (
+            "class_weight_negative",
+            fit(class_weight={0: -1.0, 1: 1.0, 2: 1.0}),
+            ValueError,
+            r"class_weight\[0\] = -1\.0.*>= 0",
+            [X, y],
+        ),
+        (
+            "class_weight_nan",
+            fit(class_weight={0: float("nan")}),
+            ValueError,
+            r"class_weight\[0\].*finite",
+            [X, y],
+        ),
+        (
+            "class_weight_unknown_label",
+            fit(class_weight={7: 1.0}),
+            ValueError,
+            r"class_weight names labels \[7\]",
+            [X, y],
+        ),
+        (
+            "labels_mixed_types",
+            lambda: RobustLossClassifier(max_iter=1).fit(X, mixed),
+            ValueError,
+            r"y mixes labels of types \['int', 'str'\].*astype\(str\)",
+            [X, mixed],
+        ),
+        (
+            "device_unavailable",
+            fit(device="mps"),
+            ValueError,
+            r"device='mps' is not available.*'cpu'",
+            [X, y],
+        ),
+        (
+            "device_not_a_device",
+            fit(device="gpu0"),
+            ValueError,
+            r"device='gpu0' is not a torch device",
+            [X, y],
+        ),
+        (
+            "callbacks_not_callbacks",
+            fit(callbacks=[42]),
+            TypeError,
+            r"callbacks\[0\] is 42 \(int\), not a skorch callback",
+            [X, y],
+        ),
+        (
+            "callbacks_reserved_name",
+            fit(callbacks=[("stopping", EpochScoring("accuracy"))]),
+            ValueError,
+            r"callbacks\[0\] is named 'stopping'.*choose another name",
+            [X, y],
+        ),
+        (
+            "callbacks_not_a_list",
+            fit(callbacks=EpochScoring("accuracy")),
+            ValueError,
+            r"'callbacks' parameter",
+            [X, y],
+        ),
+        (
+            "optimizer_returns_no_optimizer",
+            fit(optimizer=not_an_optimizer),
+            TypeError,
+            r"returned object, not a torch optimiser.*param_groups and step",
+            [X, y],
+        ),
+        (
+            "optimizer_unknown_name",
+            fit(optimizer="adagrad-ish"),
+            ValueError,
+            r"'optimizer' parameter",
+            [X, y],
+        ),
+        (
+            "predict_float32_overflow",
+            lambda: fitted.predict_proba(huge),
+            ValueError,
+            r"beyond float32's range.*StandardScaler",
+            [huge],
+        ),
+        (
+            "fit_float32_overflow",
+            lambda: RobustLossClassifier(max_iter=1).fit(huge, y),
+            ValueError,
+            r"beyond float32's range",
+            [huge, y],
+        ),
+        (
+            "predict_before_fit",
+            lambda: RobustLossClassifier().predict(X),
+            NotFittedError,
+            r"not fitted yet",
+            [X],
+        ),
+        (
+            "predict_wrong_width",
+            lambda: fitted.predict(X[:, :2]),
+            ValueError,
+            r"X has 2 features, but RobustLossClassifier is expecting 4",
+            [X],
+        ),
         ("fit_nan_features", fit(), ValueError, r"Input X contains NaN", []),
-        ("hidden_layer_sizes_zero", fit(hidden_layer_sizes=(0,)), ValueError,
-         r"hidden_layer_sizes", [X, y]),
+        (
+            "hidden_layer_sizes_zero",
+            fit(hidden_layer_sizes=(0,)),
+            ValueError,
+            r"hidden_layer_sizes",
+            [X, y],
+        ),
         ("batch_size_zero", fit(batch_size=0), ValueError, r"'batch_size' parameter", [X, y]),
-        ("learning_rate_zero", fit(learning_rate_init=0.0), ValueError,
-         r"'learning_rate_init' parameter", [X, y]),
-        ("validation_fraction_one", fit(validation_fraction=1.0, early_stopping=True),
-         ValueError, r"'validation_fraction' parameter", [X, y]),
+        (
+            "learning_rate_zero",
+            fit(learning_rate_init=0.0),
+            ValueError,
+            r"'learning_rate_init' parameter",
+            [X, y],
+        ),
+        (
+            "validation_fraction_one",
+            fit(validation_fraction=1.0, early_stopping=True),
+            ValueError,
+            r"'validation_fraction' parameter",
+            [X, y],
+        ),
         ("max_iter_zero", fit(max_iter=0), ValueError, r"'max_iter' parameter", [X, y]),
-        ("module_wrong_output", fit(module=bad_module), ValueError,
-         r"module must map \(n_samples, 4\) inputs to \(n_samples, 3\)", [X, y]),
-        ("module_not_a_module", fit(module=lambda n_features_in, n_outputs: 3), TypeError,
-         r"module must build a torch.nn.Module", [X, y]),
+        (
+            "module_wrong_output",
+            fit(module=bad_module),
+            ValueError,
+            r"module must map \(n_samples, 4\) inputs to \(n_samples, 3\)",
+            [X, y],
+        ),
+        (
+            "module_not_a_module",
+            fit(module=lambda n_features_in, n_outputs: 3),
+            TypeError,
+            r"module must build a torch.nn.Module",
+            [X, y],
+        ),
         ("loss_unknown_name", fit(loss="gcee"), ValueError, r"Unknown loss 'gcee'", [X, y]),
-        ("fused_true_impossible", fit(loss="nce_rce", fused=True), ValueError,
-         r"fused=True is not possible.*fused='auto'", [X, y]),
-        ("sample_weight_negative",
-         lambda: RobustLossClassifier(max_iter=1).fit(X, y, sample_weight=-w), ValueError,
-         r"Negative values in data passed to `sample_weight`", [X, y, -w]),
-        ("sample_weight_all_zero",
-         lambda: RobustLossClassifier(max_iter=1).fit(X, y, sample_weight=0 * w), ValueError,
-         r"Sample weights must contain at least one non-zero", [X, y]),
-        ("sample_weight_wrong_length",
-         lambda: RobustLossClassifier(max_iter=1).fit(X, y, sample_weight=w[:3]), ValueError,
-         r"sample_weight.shape == \(3,\), expected \(50,\)", [X, y]),
-        ("one_class", lambda: RobustLossClassifier(max_iter=1).fit(X, 0 * y), ValueError,
-         r"at least 2 classes", [X]),
-        ("partial_fit_without_classes", lambda: RobustLossClassifier().partial_fit(X, y),
-         ValueError, r"classes must be passed on the first call", [X, y]),
-        ("partial_fit_label_outside_classes",
-         lambda: RobustLossClassifier().partial_fit(X, y, classes=[0, 1]), ValueError,
-         r"y contains labels \[2\] that are not in classes=\[0, 1\]", [X, y]),
-        ("partial_fit_balanced",
-         lambda: RobustLossClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2]),
-         ValueError, r"class_weight='balanced' is not supported by partial_fit", [X, y]),
-        ("warm_start_new_classes",
-         lambda: RobustLossClassifier(warm_start=True, max_iter=1).fit(X, y).fit(X, y % 2),
-         ValueError, r"warm_start can only be used where y has the same classes", [X, y]),
-        ("anyloss_metric_unknown", lambda: AnyLossClassifier(metric="auc").fit(X, y % 2),
-         ValueError, r"'metric' parameter", [X, y]),
-        ("transform_without_features",
-         lambda: RobustLossClassifier(max_iter=1, module=lambda n_features_in, n_outputs:
-                                      torch.nn.Linear(n_features_in, n_outputs))
-         .fit(X, y).transform(X), AttributeError, r"transform needs a module with a `features`",
-         [X, y]),
+        (
+            "fused_true_impossible",
+            fit(loss="nce_rce", fused=True),
+            ValueError,
+            r"fused=True is not possible.*fused='auto'",
+            [X, y],
+        ),
+        (
+            "sample_weight_negative",
+            lambda: RobustLossClassifier(max_iter=1).fit(X, y, sample_weight=-w),
+            ValueError,
+            r"Negative values in data passed to `sample_weight`",
+            [X, y, -w],
+        ),
+        (
+            "sample_weight_all_zero",
+            lambda: RobustLossClassifier(max_iter=1).fit(X, y, sample_weight=0 * w),
+            ValueError,
+            r"Sample weights must contain at least one non-zero",
+            [X, y],
+        ),
+        (
+            "sample_weight_wrong_length",
+            lambda: RobustLossClassifier(max_iter=1).fit(X, y, sample_weight=w[:3]),
+            ValueError,
+            r"sample_weight.shape == \(3,\), expected \(50,\)",
+            [X, y],
+        ),
+        (
+            "one_class",
+            lambda: RobustLossClassifier(max_iter=1).fit(X, 0 * y),
+            ValueError,
+            r"at least 2 classes",
+            [X],
+        ),
+        (
+            "partial_fit_without_classes",
+            lambda: RobustLossClassifier().partial_fit(X, y),
+            ValueError,
+            r"classes must be passed on the first call",
+            [X, y],
+        ),
+        (
+            "partial_fit_label_outside_classes",
+            lambda: RobustLossClassifier().partial_fit(X, y, classes=[0, 1]),
+            ValueError,
+            r"y contains labels \[2\] that are not in classes=\[0, 1\]",
+            [X, y],
+        ),
+        (
+            "partial_fit_balanced",
+            lambda: RobustLossClassifier(class_weight="balanced").partial_fit(
+                X, y, classes=[0, 1, 2]
+            ),
+            ValueError,
+            r"class_weight='balanced' is not supported by partial_fit",
+            [X, y],
+        ),
+        (
+            "warm_start_new_classes",
+            lambda: RobustLossClassifier(warm_start=True, max_iter=1).fit(X, y).fit(X, y % 2),
+            ValueError,
+            r"warm_start can only be used where y has the same classes",
+            [X, y],
+        ),
+        (
+            "anyloss_metric_unknown",
+            lambda: AnyLossClassifier(metric="auc").fit(X, y % 2),
+            ValueError,
+            r"'metric' parameter",
+            [X, y],
+        ),
+        (
+            "transform_without_features",
+            lambda: (
+                RobustLossClassifier(
+                    max_iter=1,
+                    module=lambda n_features_in, n_outputs: torch.nn.Linear(
+                        n_features_in, n_outputs
+                    ),
+                )
+                .fit(X, y)
+                .transform(X)
+            ),
+            AttributeError,
+            r"transform needs a module with a `features`",
+            [X, y],
+        ),
     ]
-
 
 
 def _nan_features_case(cases):
@@ -145,7 +299,8 @@ def _nan_features_case(cases):
     X[0, 0] = np.nan
     return [
         (c[0], (lambda: RobustLossClassifier(max_iter=1).fit(X, y)), c[2], c[3], [X, y])
-        if c[0] == "fit_nan_features" else c
+        if c[0] == "fit_nan_features"
+        else c
         for c in cases
     ]
 
@@ -187,63 +342,163 @@ _ZERO_WEIGHTS = np.zeros(4)
 _NAN_WEIGHTS = np.array([1.0, np.nan, 1.0, 1.0])
 
 LOSS_CASES = [
-    ("loss-target-above-range", lambda: _losses().CrossEntropy()(_logits(), _classes(0, 1, 2, 3)),
-     ValueError, r"target holds class index 3, outside the valid range \[0, 3\)", []),
-    ("loss-target-negative", lambda: _losses().GCE()(_logits(), _classes(0, -1, 2, 1)),
-     ValueError, r"target holds class index -1, outside the valid range \[0, 3\)", []),
-    ("loss-one-logit-target-2", lambda: _losses().AnyLoss()(_logits(k=1), _classes(0, 1, 2, 1)),
-     ValueError, r"index 2, outside the valid range \[0, 2\) .*one logit column", []),
-    ("loss-logits-without-columns", lambda: _losses().CrossEntropy()(_logits(k=0),
-                                                                     _classes(0, 1, 0, 1)),
-     ValueError, "at least one column", []),
-    ("loss-negative-sample-weight",
-     lambda: _losses().CrossEntropy()(_logits(), _classes(0, 1, 2, 0),
-                                      sample_weight=torch.as_tensor(_WEIGHTS)),
-     ValueError, "sample_weight must hold finite, non-negative", [_WEIGHTS]),
-    ("loss-all-zero-sample-weight",
-     lambda: _losses().CrossEntropy()(_logits(), _classes(0, 1, 2, 0),
-                                      sample_weight=torch.as_tensor(_ZERO_WEIGHTS)),
-     ValueError, "zero for every sample.*reduction='sum'", [_ZERO_WEIGHTS]),
-    ("loss-nan-sample-weight",
-     lambda: _losses().reduce_loss(torch.ones(4), sample_weight=torch.as_tensor(_NAN_WEIGHTS)),
-     ValueError, "finite, non-negative", [_NAN_WEIGHTS]),
-    ("anyloss-negative-sample-weight",
-     lambda: _losses().AnyLoss()(_logits(k=1), _classes(0, 1, 0, 1),
-                                 sample_weight=torch.as_tensor(_WEIGHTS)),
-     ValueError, "sample_weight must hold finite, non-negative", [_WEIGHTS]),
-    ("anyloss-reduction-none", lambda: _losses().AnyLoss()(_logits(k=1), _classes(0, 1, 0, 1),
-                                                           reduction="none"),
-     ValueError, "batch-level loss.*reduction='mean'", []),
-    ("anyloss-per-sample", lambda: _losses().AnyLoss().per_sample(_logits(k=1),
-                                                                  _classes(0, 1, 0, 1)),
-     TypeError, "no per-sample values.*batch_loss", []),
-    ("batch-loss-weight-shape",
-     lambda: _losses().CrossEntropy().batch_loss(_logits(), _classes(0, 1, 2, 0),
-                                                 sample_weight=torch.ones(4, 1)),
-     ValueError, r"sample_weight must have one value per sample: expected shape \(4,\)", []),
-    ("preset-fixed-parameter", lambda: _losses().get_loss("anyloss_f1", metric="mcc"),
-     ValueError, "'anyloss_f1' fixes 'metric'.*get_loss\\('anyloss', metric=", []),
-    ("requires-stratified", lambda: _old_style_stratified_loss()(_logits(), _classes(0, 1, 2, 0)),
-     TypeError, "stratified_batches = True", []),
-    ("torch-loss-float-targets", lambda: _losses().get_loss(torch.nn.BCEWithLogitsLoss()),
-     TypeError, "BCEWithLogitsLoss takes float targets.*class indices", []),
-    ("torch-loss-regression-class", lambda: _losses().get_loss(torch.nn.MSELoss),
-     TypeError, "MSELoss takes float targets", []),
-    ("torch-loss-module-returns-scalar", lambda: _losses().get_loss(_MeanOnlyCriterion()),
-     ValueError, r"returned a tensor of shape \(\) for 4 samples.*sample_weight", []),
-    ("torch-loss-function-returns-scalar",
-     lambda: _losses().get_loss(lambda z, y: torch.nn.functional.cross_entropy(z, y)),
-     ValueError, "one loss per sample", []),
-    ("torch-loss-with-params",
-     lambda: _losses().get_loss(torch.nn.CrossEntropyLoss(), label_smoothing=0.1),
-     ValueError, "set them on the torch object", []),
-    ("torch-loss-not-a-loss", lambda: _losses().TorchLoss(criterion=3).validate(),
-     TypeError, "'criterion' must be a torch loss module", []),
-    ("torch-loss-non-module-class", lambda: _losses().TorchLoss(criterion=dict).validate(),
-     TypeError, "got the class dict", []),
-    ("torch-loss-class-needs-arguments",
-     lambda: _losses().get_loss(torch.nn.AdaptiveLogSoftmaxWithLoss),
-     TypeError, "cannot be built with its defaults.*pass an instance", []),
+    (
+        "loss-target-above-range",
+        lambda: _losses().CrossEntropy()(_logits(), _classes(0, 1, 2, 3)),
+        ValueError,
+        r"target holds class index 3, outside the valid range \[0, 3\)",
+        [],
+    ),
+    (
+        "loss-target-negative",
+        lambda: _losses().GCE()(_logits(), _classes(0, -1, 2, 1)),
+        ValueError,
+        r"target holds class index -1, outside the valid range \[0, 3\)",
+        [],
+    ),
+    (
+        "loss-one-logit-target-2",
+        lambda: _losses().AnyLoss()(_logits(k=1), _classes(0, 1, 2, 1)),
+        ValueError,
+        r"index 2, outside the valid range \[0, 2\) .*one logit column",
+        [],
+    ),
+    (
+        "loss-logits-without-columns",
+        lambda: _losses().CrossEntropy()(_logits(k=0), _classes(0, 1, 0, 1)),
+        ValueError,
+        "at least one column",
+        [],
+    ),
+    (
+        "loss-negative-sample-weight",
+        lambda: _losses().CrossEntropy()(
+            _logits(), _classes(0, 1, 2, 0), sample_weight=torch.as_tensor(_WEIGHTS)
+        ),
+        ValueError,
+        "sample_weight must hold finite, non-negative",
+        [_WEIGHTS],
+    ),
+    (
+        "loss-all-zero-sample-weight",
+        lambda: _losses().CrossEntropy()(
+            _logits(), _classes(0, 1, 2, 0), sample_weight=torch.as_tensor(_ZERO_WEIGHTS)
+        ),
+        ValueError,
+        "zero for every sample.*reduction='sum'",
+        [_ZERO_WEIGHTS],
+    ),
+    (
+        "loss-nan-sample-weight",
+        lambda: _losses().reduce_loss(torch.ones(4), sample_weight=torch.as_tensor(_NAN_WEIGHTS)),
+        ValueError,
+        "finite, non-negative",
+        [_NAN_WEIGHTS],
+    ),
+    (
+        "anyloss-negative-sample-weight",
+        lambda: _losses().AnyLoss()(
+            _logits(k=1), _classes(0, 1, 0, 1), sample_weight=torch.as_tensor(_WEIGHTS)
+        ),
+        ValueError,
+        "sample_weight must hold finite, non-negative",
+        [_WEIGHTS],
+    ),
+    (
+        "anyloss-reduction-none",
+        lambda: _losses().AnyLoss()(_logits(k=1), _classes(0, 1, 0, 1), reduction="none"),
+        ValueError,
+        "batch-level loss.*reduction='mean'",
+        [],
+    ),
+    (
+        "anyloss-per-sample",
+        lambda: _losses().AnyLoss().per_sample(_logits(k=1), _classes(0, 1, 0, 1)),
+        TypeError,
+        "no per-sample values.*batch_loss",
+        [],
+    ),
+    (
+        "batch-loss-weight-shape",
+        lambda: (
+            _losses()
+            .CrossEntropy()
+            .batch_loss(_logits(), _classes(0, 1, 2, 0), sample_weight=torch.ones(4, 1))
+        ),
+        ValueError,
+        r"sample_weight must have one value per sample: expected shape \(4,\)",
+        [],
+    ),
+    (
+        "preset-fixed-parameter",
+        lambda: _losses().get_loss("anyloss_f1", metric="mcc"),
+        ValueError,
+        "'anyloss_f1' fixes 'metric'.*get_loss\\('anyloss', metric=",
+        [],
+    ),
+    (
+        "requires-stratified",
+        lambda: _old_style_stratified_loss()(_logits(), _classes(0, 1, 2, 0)),
+        TypeError,
+        "stratified_batches = True",
+        [],
+    ),
+    (
+        "torch-loss-float-targets",
+        lambda: _losses().get_loss(torch.nn.BCEWithLogitsLoss()),
+        TypeError,
+        "BCEWithLogitsLoss takes float targets.*class indices",
+        [],
+    ),
+    (
+        "torch-loss-regression-class",
+        lambda: _losses().get_loss(torch.nn.MSELoss),
+        TypeError,
+        "MSELoss takes float targets",
+        [],
+    ),
+    (
+        "torch-loss-module-returns-scalar",
+        lambda: _losses().get_loss(_MeanOnlyCriterion()),
+        ValueError,
+        r"returned a tensor of shape \(\) for 4 samples.*sample_weight",
+        [],
+    ),
+    (
+        "torch-loss-function-returns-scalar",
+        lambda: _losses().get_loss(lambda z, y: torch.nn.functional.cross_entropy(z, y)),
+        ValueError,
+        "one loss per sample",
+        [],
+    ),
+    (
+        "torch-loss-with-params",
+        lambda: _losses().get_loss(torch.nn.CrossEntropyLoss(), label_smoothing=0.1),
+        ValueError,
+        "set them on the torch object",
+        [],
+    ),
+    (
+        "torch-loss-not-a-loss",
+        lambda: _losses().TorchLoss(criterion=3).validate(),
+        TypeError,
+        "'criterion' must be a torch loss module",
+        [],
+    ),
+    (
+        "torch-loss-non-module-class",
+        lambda: _losses().TorchLoss(criterion=dict).validate(),
+        TypeError,
+        "got the class dict",
+        [],
+    ),
+    (
+        "torch-loss-class-needs-arguments",
+        lambda: _losses().get_loss(torch.nn.AdaptiveLogSoftmaxWithLoss),
+        TypeError,
+        "cannot be built with its defaults.*pass an instance",
+        [],
+    ),
 ]
 
 # ---- fused heads (skloss.fused) -----------------------------------------------------
@@ -290,45 +545,110 @@ def _loss_with_bad_form():
 
 
 FUSED_CASES = [
-    ("linear-loss-negative-weight", lambda: _linear_loss_with(_WEIGHTS), ValueError,
-     "sample_weight must hold finite, non-negative", [_WEIGHTS]),
-    ("linear-loss-negative-weight-chunked",
-     lambda: _linear_loss_with(_WEIGHTS, backend="chunked", reduction="sum"), ValueError,
-     "sample_weight must hold finite, non-negative", [_WEIGHTS]),
-    ("linear-loss-all-zero-weight", lambda: _linear_loss_with(_ZERO_WEIGHTS), ValueError,
-     "zero for every sample", [_ZERO_WEIGHTS]),
-    ("linear-loss-nan-weight", lambda: _linear_loss_with(_NAN_WEIGHTS, reduction="none"),
-     ValueError, "finite, non-negative", [_NAN_WEIGHTS]),
-    ("linear-loss-torch-module-fused",
-     lambda: _fused().linear_loss(*_head_problem(np.ones(4))[:4],
-                                  loss=torch.nn.CrossEntropyLoss(), backend="chunked"),
-     TypeError, "TorchLoss.*no fused form", []),
-    ("resolve-backend-unknown", lambda: _fused().resolve_backend("gpu", torch.zeros(4, 3), 5),
-     ValueError, "backend must be one of", []),
-    ("fused-form-zero-classes", lambda: _fused().fused_form("ce", 0), ValueError,
-     "n_classes must be a positive integer", []),
-    ("fused-form-not-a-form", lambda: _fused().fused_form(_loss_with_bad_form(), 3), TypeError,
-     "fused_form must return a skloss.losses.StatisticsForm", []),
-    ("choose-backend-fused-true-no-form",
-     lambda: _fused().choose_backend("nce_rce", _mlp(), 2000, True, 3000), ValueError,
-     "fused=True is not possible: loss NCERCE.* has no fused form.*Use fused='auto'", []),
-    ("choose-backend-fused-true-context",
-     lambda: _fused().choose_backend(
-         type("Indexed", (_losses().GCE,), {"requires": ("index",)})(), _mlp(), 2000, True,
-         3000),
-     ValueError, r"fused=True is not possible: .*requires context \['index'\]", []),
-    ("choose-backend-fused-true-no-head",
-     lambda: _fused().choose_backend("ce", _NoHead(), 2000, True, 3000), ValueError,
-     "fused=True is not possible: the module does not expose `features`", []),
-    ("choose-backend-bad-fused", lambda: _fused().choose_backend("ce", _mlp(), 64, "yes", 3000),
-     ValueError, "fused must be 'auto', True or False", []),
-    ("choose-backend-bad-batch-size", lambda: _fused().choose_backend("ce", _mlp(), 0, "auto",
-                                                                      3000),
-     ValueError, "batch_size must be a positive integer", []),
-    ("choose-backend-not-a-module",
-     lambda: _fused().choose_backend("ce", "mlp", 64, "auto", 3000), TypeError,
-     "module must be a torch.nn.Module", []),
+    (
+        "linear-loss-negative-weight",
+        lambda: _linear_loss_with(_WEIGHTS),
+        ValueError,
+        "sample_weight must hold finite, non-negative",
+        [_WEIGHTS],
+    ),
+    (
+        "linear-loss-negative-weight-chunked",
+        lambda: _linear_loss_with(_WEIGHTS, backend="chunked", reduction="sum"),
+        ValueError,
+        "sample_weight must hold finite, non-negative",
+        [_WEIGHTS],
+    ),
+    (
+        "linear-loss-all-zero-weight",
+        lambda: _linear_loss_with(_ZERO_WEIGHTS),
+        ValueError,
+        "zero for every sample",
+        [_ZERO_WEIGHTS],
+    ),
+    (
+        "linear-loss-nan-weight",
+        lambda: _linear_loss_with(_NAN_WEIGHTS, reduction="none"),
+        ValueError,
+        "finite, non-negative",
+        [_NAN_WEIGHTS],
+    ),
+    (
+        "linear-loss-torch-module-fused",
+        lambda: _fused().linear_loss(
+            *_head_problem(np.ones(4))[:4], loss=torch.nn.CrossEntropyLoss(), backend="chunked"
+        ),
+        TypeError,
+        "TorchLoss.*no fused form",
+        [],
+    ),
+    (
+        "resolve-backend-unknown",
+        lambda: _fused().resolve_backend("gpu", torch.zeros(4, 3), 5),
+        ValueError,
+        "backend must be one of",
+        [],
+    ),
+    (
+        "fused-form-zero-classes",
+        lambda: _fused().fused_form("ce", 0),
+        ValueError,
+        "n_classes must be a positive integer",
+        [],
+    ),
+    (
+        "fused-form-not-a-form",
+        lambda: _fused().fused_form(_loss_with_bad_form(), 3),
+        TypeError,
+        "fused_form must return a skloss.losses.StatisticsForm",
+        [],
+    ),
+    (
+        "choose-backend-fused-true-no-form",
+        lambda: _fused().choose_backend("nce_rce", _mlp(), 2000, True, 3000),
+        ValueError,
+        "fused=True is not possible: loss NCERCE.* has no fused form.*Use fused='auto'",
+        [],
+    ),
+    (
+        "choose-backend-fused-true-context",
+        lambda: _fused().choose_backend(
+            type("Indexed", (_losses().GCE,), {"requires": ("index",)})(), _mlp(), 2000, True, 3000
+        ),
+        ValueError,
+        r"fused=True is not possible: .*requires context \['index'\]",
+        [],
+    ),
+    (
+        "choose-backend-fused-true-no-head",
+        lambda: _fused().choose_backend("ce", _NoHead(), 2000, True, 3000),
+        ValueError,
+        "fused=True is not possible: the module does not expose `features`",
+        [],
+    ),
+    (
+        "choose-backend-bad-fused",
+        lambda: _fused().choose_backend("ce", _mlp(), 64, "yes", 3000),
+        ValueError,
+        "fused must be 'auto', True or False",
+        [],
+    ),
+    (
+        "choose-backend-bad-batch-size",
+        lambda: _fused().choose_backend("ce", _mlp(), 0, "auto", 3000),
+        ValueError,
+        "batch_size must be a positive integer",
+        [],
+    ),
+    (
+        "choose-backend-not-a-module",
+        lambda: _fused().choose_backend("ce", "mlp", 64, "auto", 3000),
+        TypeError,
+        "module must be a torch.nn.Module",
+        [],
+    ),
 ]
+
 
 # ---- label noise and evaluation protocol (skloss.noise) ----------------------------
 def _noise_cases():
@@ -351,70 +671,177 @@ def _noise_cases():
         ("noise-y-nan", lambda: make_noisy_labels(y_nan, 0.2), ValueError, missing, [y_nan]),
         ("noise-y-inf", lambda: make_noisy_labels(y_inf, 0.2), ValueError, missing, [y_inf]),
         ("noise-y-none", lambda: make_noisy_labels(y_none, 0.2), ValueError, missing, []),
-        ("noise-y-object-nan", lambda: make_noisy_labels(y_obj_nan, 0.2), ValueError,
-         missing, []),
-        ("noise-random-state-str", lambda: make_noisy_labels(y, 0.2, random_state="abc"),
-         ValueError, seed, [y]),
-        ("noise-random-state-negative", lambda: make_noisy_labels(y, 0.2, random_state=-1),
-         ValueError, seed, [y]),
-        ("noise-random-state-float", lambda: make_noisy_labels(y, 0.2, random_state=1.5),
-         ValueError, seed, [y]),
-        ("noise-random-state-bool", lambda: make_noisy_labels(y, 0.2, random_state=True),
-         ValueError, seed, [y]),
-        ("noise-random-state-generator",
-         lambda: make_noisy_labels(y, 0.2, random_state=np.random.default_rng(0)),
-         ValueError, seed, [y]),
-        ("noise-kind-none", lambda: make_noisy_labels(y, 0.2, kind=None), ValueError,
-         r"kind must be one of \['symmetric', 'pairflip'\] or an .* got None", [y]),
-        ("noise-kind-3d", lambda: make_noisy_labels(y, kind=np.ones((3, 3, 1)) / 3),
-         ValueError, r"kind must be one of .* got an array of shape \(3, 3, 1\)", [y]),
+        ("noise-y-object-nan", lambda: make_noisy_labels(y_obj_nan, 0.2), ValueError, missing, []),
+        (
+            "noise-random-state-str",
+            lambda: make_noisy_labels(y, 0.2, random_state="abc"),
+            ValueError,
+            seed,
+            [y],
+        ),
+        (
+            "noise-random-state-negative",
+            lambda: make_noisy_labels(y, 0.2, random_state=-1),
+            ValueError,
+            seed,
+            [y],
+        ),
+        (
+            "noise-random-state-float",
+            lambda: make_noisy_labels(y, 0.2, random_state=1.5),
+            ValueError,
+            seed,
+            [y],
+        ),
+        (
+            "noise-random-state-bool",
+            lambda: make_noisy_labels(y, 0.2, random_state=True),
+            ValueError,
+            seed,
+            [y],
+        ),
+        (
+            "noise-random-state-generator",
+            lambda: make_noisy_labels(y, 0.2, random_state=np.random.default_rng(0)),
+            ValueError,
+            seed,
+            [y],
+        ),
+        (
+            "noise-kind-none",
+            lambda: make_noisy_labels(y, 0.2, kind=None),
+            ValueError,
+            r"kind must be one of \['symmetric', 'pairflip'\] or an .* got None",
+            [y],
+        ),
+        (
+            "noise-kind-3d",
+            lambda: make_noisy_labels(y, kind=np.ones((3, 3, 1)) / 3),
+            ValueError,
+            r"kind must be one of .* got an array of shape \(3, 3, 1\)",
+            [y],
+        ),
         # noisy_folds checks everything at the call, before a single fold is made.
-        ("folds-length-mismatch", lambda: noisy_folds(X[:-1], y, 0.2, cv=3), ValueError,
-         "X and y must have the same number of samples, got 17 rows in X and 18", [X, y]),
-        ("folds-y-nan", lambda: noisy_folds(np.zeros((6, 1)), y_nan, 0.2, cv=2), ValueError,
-         missing, [y_nan]),
-        ("folds-rate-out-of-range", lambda: noisy_folds(X, y, 1.0, cv=3), ValueError,
-         r"rate must be in \[0, 1\)", [X, y]),
-        ("folds-rate-missing", lambda: noisy_folds(X, y, cv=3), ValueError,
-         "rate is required", [X, y]),
-        ("folds-kind-unknown", lambda: noisy_folds(X, y, 0.2, kind="uniform", cv=3),
-         ValueError, "kind must be one of", [X, y]),
-        ("folds-matrix-shape", lambda: noisy_folds(X, y, kind=np.eye(2), cv=3), ValueError,
-         r"shape \(n_classes, n_classes\) = \(3, 3\)", [X, y]),
-        ("folds-cv-one", lambda: noisy_folds(X, y, 0.2, cv=1), ValueError,
-         "cv must be at least 2 folds, got cv=1", [X, y]),
-        ("folds-cv-bool", lambda: noisy_folds(X, y, 0.2, cv=True), ValueError, cv_kinds,
-         [X, y]),
+        (
+            "folds-length-mismatch",
+            lambda: noisy_folds(X[:-1], y, 0.2, cv=3),
+            ValueError,
+            "X and y must have the same number of samples, got 17 rows in X and 18",
+            [X, y],
+        ),
+        (
+            "folds-y-nan",
+            lambda: noisy_folds(np.zeros((6, 1)), y_nan, 0.2, cv=2),
+            ValueError,
+            missing,
+            [y_nan],
+        ),
+        (
+            "folds-rate-out-of-range",
+            lambda: noisy_folds(X, y, 1.0, cv=3),
+            ValueError,
+            r"rate must be in \[0, 1\)",
+            [X, y],
+        ),
+        (
+            "folds-rate-missing",
+            lambda: noisy_folds(X, y, cv=3),
+            ValueError,
+            "rate is required",
+            [X, y],
+        ),
+        (
+            "folds-kind-unknown",
+            lambda: noisy_folds(X, y, 0.2, kind="uniform", cv=3),
+            ValueError,
+            "kind must be one of",
+            [X, y],
+        ),
+        (
+            "folds-matrix-shape",
+            lambda: noisy_folds(X, y, kind=np.eye(2), cv=3),
+            ValueError,
+            r"shape \(n_classes, n_classes\) = \(3, 3\)",
+            [X, y],
+        ),
+        (
+            "folds-cv-one",
+            lambda: noisy_folds(X, y, 0.2, cv=1),
+            ValueError,
+            "cv must be at least 2 folds, got cv=1",
+            [X, y],
+        ),
+        ("folds-cv-bool", lambda: noisy_folds(X, y, 0.2, cv=True), ValueError, cv_kinds, [X, y]),
         ("folds-cv-str", lambda: noisy_folds(X, y, 0.2, cv="5"), ValueError, cv_kinds, [X, y]),
-        ("folds-cv-float", lambda: noisy_folds(X, y, 0.2, cv=2.5), ValueError, cv_kinds,
-         [X, y]),
-        ("folds-cv-too-many-for-rare-class", lambda: noisy_folds(X_rare, y_rare, 0.2, cv=3),
-         ValueError, "cv=3 folds need at least 3 samples of every class, but class 1",
-         [y_rare]),
-        ("folds-cv-boolean-mask", lambda: noisy_folds(X, y, 0.2, cv=[(half, ~half)]),
-         ValueError, "not a non-empty 1-D array of integer positions.*not a boolean mask",
-         [X, y]),
-        ("folds-cv-out-of-range",
-         lambda: noisy_folds(X, y, 0.2, cv=[(np.arange(10), np.arange(10, 20))]),
-         ValueError, r"test_index with positions outside \[0, 17\]", [X, y]),
-        ("folds-cv-not-pairs", lambda: noisy_folds(X, y, 0.2, cv=[np.arange(5)]), ValueError,
-         r"cv as an iterable must yield \(train_index, test_index\) pairs", [X, y]),
-        ("folds-cv-empty", lambda: noisy_folds(X, y, 0.2, cv=[]), ValueError,
-         "cv yielded no .train_index, test_index. pair", [X, y]),
-        ("folds-random-state-none", lambda: noisy_folds(X, y, 0.2, cv=3, random_state=None),
-         ValueError, fold_seed, [X, y]),
-        ("folds-random-state-negative",
-         lambda: noisy_folds(X, y, 0.2, cv=3, random_state=-1), ValueError, fold_seed, [X, y]),
-        ("folds-random-state-overflows",
-         lambda: noisy_folds(X, y, 0.2, cv=3, random_state=2**32 - 2), ValueError,
-         r"random_state must be at most 2\*\*32 - 3 for 3 folds.*random_state \+ k",
-         [X, y]),
-        ("folds-X-none", lambda: noisy_folds(None, y, 0.2, cv=3), ValueError,
-         "X must be an array-like of shape .n_samples, n_features., got NoneType", [y]),
+        ("folds-cv-float", lambda: noisy_folds(X, y, 0.2, cv=2.5), ValueError, cv_kinds, [X, y]),
+        (
+            "folds-cv-too-many-for-rare-class",
+            lambda: noisy_folds(X_rare, y_rare, 0.2, cv=3),
+            ValueError,
+            "cv=3 folds need at least 3 samples of every class, but class 1",
+            [y_rare],
+        ),
+        (
+            "folds-cv-boolean-mask",
+            lambda: noisy_folds(X, y, 0.2, cv=[(half, ~half)]),
+            ValueError,
+            "not a non-empty 1-D array of integer positions.*not a boolean mask",
+            [X, y],
+        ),
+        (
+            "folds-cv-out-of-range",
+            lambda: noisy_folds(X, y, 0.2, cv=[(np.arange(10), np.arange(10, 20))]),
+            ValueError,
+            r"test_index with positions outside \[0, 17\]",
+            [X, y],
+        ),
+        (
+            "folds-cv-not-pairs",
+            lambda: noisy_folds(X, y, 0.2, cv=[np.arange(5)]),
+            ValueError,
+            r"cv as an iterable must yield \(train_index, test_index\) pairs",
+            [X, y],
+        ),
+        (
+            "folds-cv-empty",
+            lambda: noisy_folds(X, y, 0.2, cv=[]),
+            ValueError,
+            "cv yielded no .train_index, test_index. pair",
+            [X, y],
+        ),
+        (
+            "folds-random-state-none",
+            lambda: noisy_folds(X, y, 0.2, cv=3, random_state=None),
+            ValueError,
+            fold_seed,
+            [X, y],
+        ),
+        (
+            "folds-random-state-negative",
+            lambda: noisy_folds(X, y, 0.2, cv=3, random_state=-1),
+            ValueError,
+            fold_seed,
+            [X, y],
+        ),
+        (
+            "folds-random-state-overflows",
+            lambda: noisy_folds(X, y, 0.2, cv=3, random_state=2**32 - 2),
+            ValueError,
+            r"random_state must be at most 2\*\*32 - 3 for 3 folds.*random_state \+ k",
+            [X, y],
+        ),
+        (
+            "folds-X-none",
+            lambda: noisy_folds(None, y, 0.2, cv=3),
+            ValueError,
+            "X must be an array-like of shape .n_samples, n_features., got NoneType",
+            [y],
+        ),
     ]
 
 
 NOISE_CASES = _noise_cases()
+
 
 # ---- analytic (AnalyticIncrementalClassifier) ---------------------------------------
 def _analytic_cases():
@@ -459,63 +886,148 @@ def _analytic_cases():
 
     return [
         # bool is an int to Python and to the parameter constraints: refuse it.
-        ("analytic-buffer_size-bool", lambda: make(buffer_size=True).fit(X, y),
-         TypeError, r"buffer_size=True is a bool; pass a number", [X, y]),
-        ("analytic-batch_size-bool", lambda: make(batch_size=True).fit(X, y),
-         TypeError, r"batch_size=True is a bool", [X, y]),
-        ("analytic-gamma-bool", lambda: make(gamma=True).partial_fit(X, y),
-         TypeError, r"gamma=True is a bool", [X, y]),
-        ("analytic-backbone-class-not-instance",
-         lambda: make(backbone=StandardScaler).fit(X, y),
-         TypeError, r"backbone is the class StandardScaler, not an instance.*fit\(X\)", [X, y]),
-        ("analytic-backbone-transform-raises",
-         lambda: make(backbone=FunctionTransformer(lambda Z: Z / "a").fit(X)).fit(X, y),
-         ValueError, r"backbone FunctionTransformer\.transform failed on a batch", [X, y]),
-        ("analytic-backbone-transform-row-count",
-         lambda: make(backbone=FunctionTransformer(lambda Z: Z[:1]).fit(X)).fit(X, y),
-         ValueError, r"backbone returned 1 rows for a batch of 40", [X, y]),
-        ("analytic-backbone-module-row-count",
-         lambda: make(backbone=rows_changing_module()).fit(X, y),
-         ValueError, r"backbone returned 1 rows for a batch of", [X, y]),
-        ("analytic-backbone-transform-strings",
-         lambda: make(backbone=FunctionTransformer(
-             lambda Z: np.full((len(Z), 2), "a")).fit(X)).fit(X, y),
-         ValueError, r"transform must return numbers", [X, y]),
-        ("analytic-backbone-output-width-changed-after-fit", refitted_backbone,
-         ValueError, r"built for n_embedding_=3 at the first fit.*must stay frozen", [X, y]),
-        ("analytic-partial_fit-activation-changed",
-         lambda: changed("activation", "tanh").partial_fit(X[20:], y[20:]),
-         ValueError, r"activation was 'relu' when this estimator was first fitted.*fit to "
-         r"start afresh", [X, y]),
-        ("analytic-partial_fit-gamma-changed",
-         lambda: changed("gamma", 1.0).partial_fit(X[20:], y[20:]),
-         ValueError, r"gamma was 0\.1 when this estimator was first fitted", [X, y]),
-        ("analytic-predict-activation-changed",
-         lambda: changed("activation", "tanh").predict(X),
-         ValueError, r"activation was 'relu' .* prediction would mix", [X]),
-        ("analytic-merge-gamma-changed-on-both",
-         lambda: changed("gamma", 1.0).merge(changed("gamma", 1.0)),
-         ValueError, r"gamma was 0\.1 .* merge would mix", [X, y]),
-        ("analytic-merge-buffer_size-changed-on-other",
-         lambda: fitted().merge(changed("buffer_size", 8)),
-         ValueError, r"buffer_size was 16 .* merge would mix", [X, y]),
-        ("analytic-partial_fit-bool-then-int-labels",
-         lambda: make().partial_fit(X[:20], y[:20] > 0).partial_fit(X[20:], y[20:]),
-         ValueError, r"classes learned so far \[False, True\].*one label type", [X, y]),
-        ("analytic-partial_fit-int-then-bool-labels",
-         lambda: make().partial_fit(X[:20], y[:20]).partial_fit(X[20:], y[20:] > 0),
-         ValueError, r"y has labels of dtype bool.*one label type", [X, y]),
-        ("analytic-merge-bool-and-int-labels",
-         lambda: make().fit(X, y > 0).merge(make().fit(X, y)),
-         ValueError, r"one label type", [X, y]),
+        (
+            "analytic-buffer_size-bool",
+            lambda: make(buffer_size=True).fit(X, y),
+            TypeError,
+            r"buffer_size=True is a bool; pass a number",
+            [X, y],
+        ),
+        (
+            "analytic-batch_size-bool",
+            lambda: make(batch_size=True).fit(X, y),
+            TypeError,
+            r"batch_size=True is a bool",
+            [X, y],
+        ),
+        (
+            "analytic-gamma-bool",
+            lambda: make(gamma=True).partial_fit(X, y),
+            TypeError,
+            r"gamma=True is a bool",
+            [X, y],
+        ),
+        (
+            "analytic-backbone-class-not-instance",
+            lambda: make(backbone=StandardScaler).fit(X, y),
+            TypeError,
+            r"backbone is the class StandardScaler, not an instance.*fit\(X\)",
+            [X, y],
+        ),
+        (
+            "analytic-backbone-transform-raises",
+            lambda: make(backbone=FunctionTransformer(lambda Z: Z / "a").fit(X)).fit(X, y),
+            ValueError,
+            r"backbone FunctionTransformer\.transform failed on a batch",
+            [X, y],
+        ),
+        (
+            "analytic-backbone-transform-row-count",
+            lambda: make(backbone=FunctionTransformer(lambda Z: Z[:1]).fit(X)).fit(X, y),
+            ValueError,
+            r"backbone returned 1 rows for a batch of 40",
+            [X, y],
+        ),
+        (
+            "analytic-backbone-module-row-count",
+            lambda: make(backbone=rows_changing_module()).fit(X, y),
+            ValueError,
+            r"backbone returned 1 rows for a batch of",
+            [X, y],
+        ),
+        (
+            "analytic-backbone-transform-strings",
+            lambda: make(
+                backbone=FunctionTransformer(lambda Z: np.full((len(Z), 2), "a")).fit(X)
+            ).fit(X, y),
+            ValueError,
+            r"transform must return numbers",
+            [X, y],
+        ),
+        (
+            "analytic-backbone-output-width-changed-after-fit",
+            refitted_backbone,
+            ValueError,
+            r"built for n_embedding_=3 at the first fit.*must stay frozen",
+            [X, y],
+        ),
+        (
+            "analytic-partial_fit-activation-changed",
+            lambda: changed("activation", "tanh").partial_fit(X[20:], y[20:]),
+            ValueError,
+            r"activation was 'relu' when this estimator was first fitted.*fit to "
+            r"start afresh",
+            [X, y],
+        ),
+        (
+            "analytic-partial_fit-gamma-changed",
+            lambda: changed("gamma", 1.0).partial_fit(X[20:], y[20:]),
+            ValueError,
+            r"gamma was 0\.1 when this estimator was first fitted",
+            [X, y],
+        ),
+        (
+            "analytic-predict-activation-changed",
+            lambda: changed("activation", "tanh").predict(X),
+            ValueError,
+            r"activation was 'relu' .* prediction would mix",
+            [X],
+        ),
+        (
+            "analytic-merge-gamma-changed-on-both",
+            lambda: changed("gamma", 1.0).merge(changed("gamma", 1.0)),
+            ValueError,
+            r"gamma was 0\.1 .* merge would mix",
+            [X, y],
+        ),
+        (
+            "analytic-merge-buffer_size-changed-on-other",
+            lambda: fitted().merge(changed("buffer_size", 8)),
+            ValueError,
+            r"buffer_size was 16 .* merge would mix",
+            [X, y],
+        ),
+        (
+            "analytic-partial_fit-bool-then-int-labels",
+            lambda: make().partial_fit(X[:20], y[:20] > 0).partial_fit(X[20:], y[20:]),
+            ValueError,
+            r"classes learned so far \[False, True\].*one label type",
+            [X, y],
+        ),
+        (
+            "analytic-partial_fit-int-then-bool-labels",
+            lambda: make().partial_fit(X[:20], y[:20]).partial_fit(X[20:], y[20:] > 0),
+            ValueError,
+            r"y has labels of dtype bool.*one label type",
+            [X, y],
+        ),
+        (
+            "analytic-merge-bool-and-int-labels",
+            lambda: make().fit(X, y > 0).merge(make().fit(X, y)),
+            ValueError,
+            r"one label type",
+            [X, y],
+        ),
     ]
 
 
 ANALYTIC_CASES = _analytic_cases()
 
 # ---- the command line (skloss compare / skloss tune) -------------------------------
-_TINY_COMPARE = ["compare", "--dataset", "iris", "--losses", "ce", "--folds", "2",
-                 "--max-iter", "2", "--hidden", "4", "--quiet"]
+_TINY_COMPARE = [
+    "compare",
+    "--dataset",
+    "iris",
+    "--losses",
+    "ce",
+    "--folds",
+    "2",
+    "--max-iter",
+    "2",
+    "--hidden",
+    "4",
+    "--quiet",
+]
 
 
 def _cli(*args):
@@ -560,32 +1072,64 @@ def _cli_cases():
     csv_inf.write_text("f,g,label\n1,2,a\ninf,3,b\n2,1,a\n4,-inf,b\n")
     out = str(root / "out")
     return [
-        ("cli-output-is-a-file", lambda: _cli(*_TINY_COMPARE, "--output", str(a_file)),
-         ValueError, r"argument --output: .*a-file is a file; --output names a folder.*"
-         r"Pass a folder path", []),
-        ("cli-output-under-a-file",
-         lambda: _cli(*_TINY_COMPARE, "--output", str(a_file / "results")), ValueError,
-         r"argument --output: cannot create .*a-file/results, because .*a-file is a file",
-         []),
-        ("cli-output-results-json-is-a-folder",
-         lambda: _cli(*_TINY_COMPARE, "--output", str(with_dir_json)), ValueError,
-         r"argument --output: .*results.json is a folder.*Remove it or pass another", []),
-        ("cli-seed-overflows-fold-seeds",
-         lambda: _cli(*_TINY_COMPARE, "--seed", str(2**32 - 1), "--output", out), ValueError,
-         r"argument --seed: must be at most 2\*\*32 - --folds = 4294967294, got 4294967295",
-         []),
-        ("cli-csv-is-a-folder",
-         lambda: _cli(*_TINY_COMPARE[:1], "--csv", str(root), "--target", "y",
-                      "--output", out), ValueError,
-         "argument --csv: .* is a folder; pass the path of a CSV file", []),
-        ("cli-csv-infinite-values",
-         lambda: _cli(*_TINY_COMPARE[:1], "--csv", str(csv_inf), "--target", "label",
-                      "--folds", "2", "--output", out), ValueError,
-         r"the CSV file has infinite values in column\(s\) f, g; replace or drop them", []),
+        (
+            "cli-output-is-a-file",
+            lambda: _cli(*_TINY_COMPARE, "--output", str(a_file)),
+            ValueError,
+            r"argument --output: .*a-file is a file; --output names a folder.*"
+            r"Pass a folder path",
+            [],
+        ),
+        (
+            "cli-output-under-a-file",
+            lambda: _cli(*_TINY_COMPARE, "--output", str(a_file / "results")),
+            ValueError,
+            r"argument --output: cannot create .*a-file/results, because .*a-file is a file",
+            [],
+        ),
+        (
+            "cli-output-results-json-is-a-folder",
+            lambda: _cli(*_TINY_COMPARE, "--output", str(with_dir_json)),
+            ValueError,
+            r"argument --output: .*results.json is a folder.*Remove it or pass another",
+            [],
+        ),
+        (
+            "cli-seed-overflows-fold-seeds",
+            lambda: _cli(*_TINY_COMPARE, "--seed", str(2**32 - 1), "--output", out),
+            ValueError,
+            r"argument --seed: must be at most 2\*\*32 - --folds = 4294967294, got 4294967295",
+            [],
+        ),
+        (
+            "cli-csv-is-a-folder",
+            lambda: _cli(*_TINY_COMPARE[:1], "--csv", str(root), "--target", "y", "--output", out),
+            ValueError,
+            "argument --csv: .* is a folder; pass the path of a CSV file",
+            [],
+        ),
+        (
+            "cli-csv-infinite-values",
+            lambda: _cli(
+                *_TINY_COMPARE[:1],
+                "--csv",
+                str(csv_inf),
+                "--target",
+                "label",
+                "--folds",
+                "2",
+                "--output",
+                out,
+            ),
+            ValueError,
+            r"the CSV file has infinite values in column\(s\) f, g; replace or drop them",
+            [],
+        ),
     ]
 
 
 CLI_CASES = _cli_cases()
+
 
 # ---- EnsLoss (skloss.losses.EnsLoss, EnsLossClassifier) --------------------------------
 def _ensloss_cases():
@@ -604,51 +1148,125 @@ def _ensloss_cases():
         return lambda: EnsLossClassifier(max_iter=1, hidden_layer_sizes=(4,), **params).fit(X, y)
 
     return [
-        ("ensloss-boxcox-lambda-out-of-range", fit(boxcox_lambda=2.0), ValueError,
-         r"'boxcox_lambda' parameter of EnsLossClassifier must be a float in the range "
-         r"\[-1\.0, 1\.0\]\. Got 2\.0 instead", [X, y]),
-        ("ensloss-lambda-resample-every-zero", fit(lambda_resample_every=0), ValueError,
-         r"'lambda_resample_every' parameter of EnsLossClassifier must be None or an int "
-         r"in the range \[1, inf\)", [X, y]),
-        ("ensloss-lr-schedule-unknown", fit(lr_schedule="linear"), ValueError,
-         r"'lr_schedule' parameter of EnsLossClassifier must be a str among "
-         r"\{.*'cosine'.*\}", [X, y]),
-        ("ensloss-batch-norm-not-bool", fit(batch_norm="yes"), ValueError,
-         r"'batch_norm' parameter of EnsLossClassifier must be an instance of 'bool'",
-         [X, y]),
-        ("ensloss-batch-norm-batch-size-one", fit(batch_size=1), ValueError,
-         r"batch_size=1 with batch_norm=True.*batch_size >= 2 or batch_norm=False", [X, y]),
-        ("ensloss-batch-norm-one-row-chunk",
-         lambda: EnsLossClassifier(hidden_layer_sizes=(4,)).partial_fit(X[:1], y[:1],
-                                                                        classes=[0, 1]),
-         ValueError, r"batch_norm=True cannot train on 1 row\(s\).*chunks of 2 rows", [X, y]),
-        ("ensloss-multiclass-y",
-         lambda: EnsLossClassifier(max_iter=1, hidden_layer_sizes=(4,)).fit(X3, y3),
-         ValueError, r"Only binary classification is supported\. y has 3 classes.*"
-         r"OneVsRestClassifier", [X3, y3]),
-        ("ensloss-through-robust-on-multiclass",
-         lambda: RobustLossClassifier(loss="ensloss", max_iter=1).fit(X3, y3), ValueError,
-         r"defined for two classes only, but y has 3 classes.*OneVsRestClassifier", [X3, y3]),
-        ("ensloss-loss-lambda-out-of-range", lambda: get_loss("ensloss", boxcox_lambda=1.5),
-         ValueError, r"EnsLoss parameter 'boxcox_lambda' must be in \[-1, 1\], got 1\.5", []),
-        ("ensloss-loss-lambda-not-a-number", lambda: get_loss("ensloss", boxcox_lambda="0"),
-         ValueError, r"EnsLoss parameter 'boxcox_lambda' must be a finite real number", []),
-        ("ensloss-loss-resample-every-bool",
-         lambda: get_loss("ensloss", lambda_resample_every=True), ValueError,
-         r"'lambda_resample_every' must be None \(keep boxcox_lambda\) or a positive number "
-         r"of epochs, got True", []),
-        ("ensloss-loss-without-generator", lambda: EnsLoss()(one_logit, target), TypeError,
-         r"EnsLoss requires the context \['generator'\]", []),
-        ("ensloss-loss-two-logits",
-         lambda: EnsLoss()(torch.zeros(4, 2), target, generator=torch.Generator()),
-         ValueError, r"one logit per sample.*logits\[:, 1:\] - logits\[:, :1\]", []),
-        ("ensloss-loss-per-sample", lambda: EnsLoss().per_sample(one_logit, target), TypeError,
-         r"no per-sample values.*generator=", []),
-        ("ensloss-loss-reduction-none",
-         lambda: EnsLoss()(one_logit, target, reduction="none", generator=torch.Generator()),
-         ValueError, r"batch-level loss.*reduction='mean'", []),
-        ("ensloss-loss-n-outputs-multiclass", lambda: EnsLoss().n_outputs(3), ValueError,
-         r"two classes only, got n_classes=3.*OneVsRestClassifier", []),
+        (
+            "ensloss-boxcox-lambda-out-of-range",
+            fit(boxcox_lambda=2.0),
+            ValueError,
+            r"'boxcox_lambda' parameter of EnsLossClassifier must be a float in the range "
+            r"\[-1\.0, 1\.0\]\. Got 2\.0 instead",
+            [X, y],
+        ),
+        (
+            "ensloss-lambda-resample-every-zero",
+            fit(lambda_resample_every=0),
+            ValueError,
+            r"'lambda_resample_every' parameter of EnsLossClassifier must be None or an int "
+            r"in the range \[1, inf\)",
+            [X, y],
+        ),
+        (
+            "ensloss-lr-schedule-unknown",
+            fit(lr_schedule="linear"),
+            ValueError,
+            r"'lr_schedule' parameter of EnsLossClassifier must be a str among "
+            r"\{.*'cosine'.*\}",
+            [X, y],
+        ),
+        (
+            "ensloss-batch-norm-not-bool",
+            fit(batch_norm="yes"),
+            ValueError,
+            r"'batch_norm' parameter of EnsLossClassifier must be an instance of 'bool'",
+            [X, y],
+        ),
+        (
+            "ensloss-batch-norm-batch-size-one",
+            fit(batch_size=1),
+            ValueError,
+            r"batch_size=1 with batch_norm=True.*batch_size >= 2 or batch_norm=False",
+            [X, y],
+        ),
+        (
+            "ensloss-batch-norm-one-row-chunk",
+            lambda: EnsLossClassifier(hidden_layer_sizes=(4,)).partial_fit(
+                X[:1], y[:1], classes=[0, 1]
+            ),
+            ValueError,
+            r"batch_norm=True cannot train on 1 row\(s\).*chunks of 2 rows",
+            [X, y],
+        ),
+        (
+            "ensloss-multiclass-y",
+            lambda: EnsLossClassifier(max_iter=1, hidden_layer_sizes=(4,)).fit(X3, y3),
+            ValueError,
+            r"Only binary classification is supported\. y has 3 classes.*"
+            r"OneVsRestClassifier",
+            [X3, y3],
+        ),
+        (
+            "ensloss-through-robust-on-multiclass",
+            lambda: RobustLossClassifier(loss="ensloss", max_iter=1).fit(X3, y3),
+            ValueError,
+            r"defined for two classes only, but y has 3 classes.*OneVsRestClassifier",
+            [X3, y3],
+        ),
+        (
+            "ensloss-loss-lambda-out-of-range",
+            lambda: get_loss("ensloss", boxcox_lambda=1.5),
+            ValueError,
+            r"EnsLoss parameter 'boxcox_lambda' must be in \[-1, 1\], got 1\.5",
+            [],
+        ),
+        (
+            "ensloss-loss-lambda-not-a-number",
+            lambda: get_loss("ensloss", boxcox_lambda="0"),
+            ValueError,
+            r"EnsLoss parameter 'boxcox_lambda' must be a finite real number",
+            [],
+        ),
+        (
+            "ensloss-loss-resample-every-bool",
+            lambda: get_loss("ensloss", lambda_resample_every=True),
+            ValueError,
+            r"'lambda_resample_every' must be None \(keep boxcox_lambda\) or a positive number "
+            r"of epochs, got True",
+            [],
+        ),
+        (
+            "ensloss-loss-without-generator",
+            lambda: EnsLoss()(one_logit, target),
+            TypeError,
+            r"EnsLoss requires the context \['generator'\]",
+            [],
+        ),
+        (
+            "ensloss-loss-two-logits",
+            lambda: EnsLoss()(torch.zeros(4, 2), target, generator=torch.Generator()),
+            ValueError,
+            r"one logit per sample.*logits\[:, 1:\] - logits\[:, :1\]",
+            [],
+        ),
+        (
+            "ensloss-loss-per-sample",
+            lambda: EnsLoss().per_sample(one_logit, target),
+            TypeError,
+            r"no per-sample values.*generator=",
+            [],
+        ),
+        (
+            "ensloss-loss-reduction-none",
+            lambda: EnsLoss()(one_logit, target, reduction="none", generator=torch.Generator()),
+            ValueError,
+            r"batch-level loss.*reduction='mean'",
+            [],
+        ),
+        (
+            "ensloss-loss-n-outputs-multiclass",
+            lambda: EnsLoss().n_outputs(3),
+            ValueError,
+            r"two classes only, got n_classes=3.*OneVsRestClassifier",
+            [],
+        ),
     ]
 
 
@@ -672,41 +1290,80 @@ def _tuning_cases():
 
     def search(**kwargs):
         return tuning.OptunaSearchCV(
-            clf, tuning.param_distributions(clf), enable_pruning=True, max_iter=2,
-            n_trials=1, **kwargs)
+            clf,
+            tuning.param_distributions(clf),
+            enable_pruning=True,
+            max_iter=2,
+            n_trials=1,
+            **kwargs,
+        )
 
     def trial():
         return optuna.trial.FixedTrial({"loss": "gce"})
 
     return [
-        ("tuning-optunasearch-pruning-sample-weight",
-         lambda: search(cv=3).fit(X, y, sample_weight=weight), ValueError,
-         r"passes fit parameters \['sample_weight'\] to partial_fit unsliced.*class_weight",
-         [X, y, weight]),
-        ("tuning-optunasearch-pruning-randomstate-cv",
-         lambda: search(cv=KFold(3, shuffle=True, random_state=np.random.RandomState(0))).fit(
-             X, y), ValueError, r"seeded with a RandomState object.*Seed the splitter with an int",
-         [X, y]),
-        ("tuning-suggest-unknown-loss",
-         lambda: tuning.suggest_params(trial(), clf, losses=["gce", "nope"]), ValueError,
-         r"Unknown loss 'nope'\. Valid names are", []),
-        ("tuning-suggest-bad-spec",
-         lambda: tuning.suggest_params(trial(), clf, losses=["gce"],
-                                       space={"alpha": ("float", 1.0)}), ValueError,
-         r"search space entry 'alpha' = \('float', 1\.0\) must be one of", []),
-        ("tuning-suggest-log-nonpositive",
-         lambda: tuning.suggest_params(trial(), clf, losses=["gce"],
-                                       space={"alpha": ("float", 0.0, 1.0, "log")}), ValueError,
-         r"needs low <= high \(and low > 0 for a log scale\)", []),
-        ("tuning-space-unknown-param",
-         lambda: tuning.search_space(clf, space={"momentum": ("float", 0.1, 0.9)}), ValueError,
-         r"space names \['momentum'\], which RobustLossClassifier does not have", []),
-        ("tuning-pruning-callback-not-a-trial",
-         lambda: tuning.PruningCallback.for_trial("trial-3"), TypeError,
-         r"trial must be an optuna.trial.Trial", []),
-        ("tuning-params-from-trial-wrong-type",
-         lambda: tuning.params_from_trial(3), TypeError,
-         r"trial_or_params must be a FrozenTrial, a Study or a dict", []),
+        (
+            "tuning-optunasearch-pruning-sample-weight",
+            lambda: search(cv=3).fit(X, y, sample_weight=weight),
+            ValueError,
+            r"passes fit parameters \['sample_weight'\] to partial_fit unsliced.*class_weight",
+            [X, y, weight],
+        ),
+        (
+            "tuning-optunasearch-pruning-randomstate-cv",
+            lambda: search(cv=KFold(3, shuffle=True, random_state=np.random.RandomState(0))).fit(
+                X, y
+            ),
+            ValueError,
+            r"seeded with a RandomState object.*Seed the splitter with an int",
+            [X, y],
+        ),
+        (
+            "tuning-suggest-unknown-loss",
+            lambda: tuning.suggest_params(trial(), clf, losses=["gce", "nope"]),
+            ValueError,
+            r"Unknown loss 'nope'\. Valid names are",
+            [],
+        ),
+        (
+            "tuning-suggest-bad-spec",
+            lambda: tuning.suggest_params(
+                trial(), clf, losses=["gce"], space={"alpha": ("float", 1.0)}
+            ),
+            ValueError,
+            r"search space entry 'alpha' = \('float', 1\.0\) must be one of",
+            [],
+        ),
+        (
+            "tuning-suggest-log-nonpositive",
+            lambda: tuning.suggest_params(
+                trial(), clf, losses=["gce"], space={"alpha": ("float", 0.0, 1.0, "log")}
+            ),
+            ValueError,
+            r"needs low <= high \(and low > 0 for a log scale\)",
+            [],
+        ),
+        (
+            "tuning-space-unknown-param",
+            lambda: tuning.search_space(clf, space={"momentum": ("float", 0.1, 0.9)}),
+            ValueError,
+            r"space names \['momentum'\], which RobustLossClassifier does not have",
+            [],
+        ),
+        (
+            "tuning-pruning-callback-not-a-trial",
+            lambda: tuning.PruningCallback.for_trial("trial-3"),
+            TypeError,
+            r"trial must be an optuna.trial.Trial",
+            [],
+        ),
+        (
+            "tuning-params-from-trial-wrong-type",
+            lambda: tuning.params_from_trial(3),
+            TypeError,
+            r"trial_or_params must be a FrozenTrial, a Study or a dict",
+            [],
+        ),
     ]
 
 
@@ -725,42 +1382,113 @@ def _loss2_cases():
     big_scores = torch.zeros(300, 1)
     halves = torch.arange(300) % 2
     return [
-        ("loss2-ldr-kl-lam-zero", lambda: get_loss("ldr_kl", lam=0.0), ValueError,
-         "LDRKL parameter 'lam' must be > 0", []),
-        ("loss2-ldr-kl-transform", lambda: get_loss("ldr_kl", transform="relu"), ValueError,
-         "'transform' must be 'softplus' or None", []),
-        ("loss2-ldr-kl-fused-softplus", lambda: get_loss("ldr_kl").fused_form(3), TypeError,
-         "no fused form.*transform=None", []),
-        ("loss2-aldr-kl-alpha-one", lambda: get_loss("aldr_kl", alpha=1.0), ValueError,
-         "ALDRKL parameter 'alpha' must be > 1", []),
-        ("loss2-aldr-kl-without-index",
-         lambda: get_loss("aldr_kl")(_logits(), _classes(0, 1, 2, 0)), TypeError,
-         r"requires the context \['index', 'n_samples'\]", []),
-        ("loss2-tgce-k-one", lambda: get_loss("tgce", k=1.0), ValueError,
-         r"TGCE parameter 'k' must be in \(0, 1\)", []),
-        ("loss2-tgce-prune-every-zero", lambda: get_loss("tgce", prune_start=5, prune_every=0),
-         ValueError, "'prune_every' must be an integer >= 1", []),
-        ("loss2-dice-smooth-zero", lambda: get_loss("dice", smooth=0.0), ValueError,
-         "Dice parameter 'smooth' must be > 0", []),
-        ("loss2-z-loss-a-zero", lambda: get_loss("z_loss", a=0.0), ValueError,
-         "ZLoss parameter 'a' must be > 0", []),
-        ("loss2-dco-n-below-one", lambda: get_loss("dco", n=0.5), ValueError,
-         "DCO parameter 'n' must be >= 1", []),
-        ("loss2-mw-auc-max-pairs", lambda: get_loss("mw_auc", max_pairs=0), ValueError,
-         "'max_pairs' must be an integer >= 1", []),
-        ("loss2-mw-auc-pairs-without-generator",
-         lambda: get_loss("mw_auc", max_pairs=10).batch_loss(big_scores, halves), ValueError,
-         "more than max_pairs=10; pass generator=", []),
-        ("loss2-mw-auc-multiclass-fit",
-         lambda: RobustLossClassifier(loss="mw_auc", max_iter=1).fit(X, y), ValueError,
-         "two classes only.*OneVsRestClassifier", [X, y]),
+        (
+            "loss2-ldr-kl-lam-zero",
+            lambda: get_loss("ldr_kl", lam=0.0),
+            ValueError,
+            "LDRKL parameter 'lam' must be > 0",
+            [],
+        ),
+        (
+            "loss2-ldr-kl-transform",
+            lambda: get_loss("ldr_kl", transform="relu"),
+            ValueError,
+            "'transform' must be 'softplus' or None",
+            [],
+        ),
+        (
+            "loss2-ldr-kl-fused-softplus",
+            lambda: get_loss("ldr_kl").fused_form(3),
+            TypeError,
+            "no fused form.*transform=None",
+            [],
+        ),
+        (
+            "loss2-aldr-kl-alpha-one",
+            lambda: get_loss("aldr_kl", alpha=1.0),
+            ValueError,
+            "ALDRKL parameter 'alpha' must be > 1",
+            [],
+        ),
+        (
+            "loss2-aldr-kl-without-index",
+            lambda: get_loss("aldr_kl")(_logits(), _classes(0, 1, 2, 0)),
+            TypeError,
+            r"requires the context \['index', 'n_samples'\]",
+            [],
+        ),
+        (
+            "loss2-tgce-k-one",
+            lambda: get_loss("tgce", k=1.0),
+            ValueError,
+            r"TGCE parameter 'k' must be in \(0, 1\)",
+            [],
+        ),
+        (
+            "loss2-tgce-prune-every-zero",
+            lambda: get_loss("tgce", prune_start=5, prune_every=0),
+            ValueError,
+            "'prune_every' must be an integer >= 1",
+            [],
+        ),
+        (
+            "loss2-dice-smooth-zero",
+            lambda: get_loss("dice", smooth=0.0),
+            ValueError,
+            "Dice parameter 'smooth' must be > 0",
+            [],
+        ),
+        (
+            "loss2-z-loss-a-zero",
+            lambda: get_loss("z_loss", a=0.0),
+            ValueError,
+            "ZLoss parameter 'a' must be > 0",
+            [],
+        ),
+        (
+            "loss2-dco-n-below-one",
+            lambda: get_loss("dco", n=0.5),
+            ValueError,
+            "DCO parameter 'n' must be >= 1",
+            [],
+        ),
+        (
+            "loss2-mw-auc-max-pairs",
+            lambda: get_loss("mw_auc", max_pairs=0),
+            ValueError,
+            "'max_pairs' must be an integer >= 1",
+            [],
+        ),
+        (
+            "loss2-mw-auc-pairs-without-generator",
+            lambda: get_loss("mw_auc", max_pairs=10).batch_loss(big_scores, halves),
+            ValueError,
+            "more than max_pairs=10; pass generator=",
+            [],
+        ),
+        (
+            "loss2-mw-auc-multiclass-fit",
+            lambda: RobustLossClassifier(loss="mw_auc", max_iter=1).fit(X, y),
+            ValueError,
+            "two classes only.*OneVsRestClassifier",
+            [X, y],
+        ),
     ]
 
 
 LOSS2_CASES = _loss2_cases()
 
-CASES = (ESTIMATOR_CASES + LOSS_CASES + FUSED_CASES + NOISE_CASES + ANALYTIC_CASES + CLI_CASES
-         + ENSLOSS_CASES + TUNING_CASES + LOSS2_CASES)
+CASES = (
+    ESTIMATOR_CASES
+    + LOSS_CASES
+    + FUSED_CASES
+    + NOISE_CASES
+    + ANALYTIC_CASES
+    + CLI_CASES
+    + ENSLOSS_CASES
+    + TUNING_CASES
+    + LOSS2_CASES
+)
 
 
 def _case_id(case):

@@ -19,6 +19,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import (
     BatchScoring,
+    Callback,
     Checkpoint,
     EarlyStopping,
     EpochScoring,
@@ -31,7 +32,6 @@ from skorch.callbacks import (
     ProgressBar,
     TrainEndCheckpoint,
 )
-from skorch.callbacks import Callback
 
 from skloss import AnyLossClassifier, RobustLossClassifier
 
@@ -59,8 +59,16 @@ def test_history_rows_carry_what_skorch_records(digits):
     X, y = digits
     clf = fit_quietly(small(early_stopping=True), X, y)
     row = clf.net_.history[-1]
-    for key in ("epoch", "dur", "train_loss", "train_loss_best", "valid_loss",
-                "valid_loss_best", "train_batch_count", "valid_batch_count"):
+    for key in (
+        "epoch",
+        "dur",
+        "train_loss",
+        "train_loss_best",
+        "valid_loss",
+        "valid_loss_best",
+        "train_batch_count",
+        "valid_batch_count",
+    ):
         assert key in row, key
     n_train = len(y) - int(np.ceil(0.1 * len(y)))
     batches = [b for b in row["batches"] if "train_loss" in b]
@@ -130,8 +138,10 @@ def test_checkpoint_and_load_init_state_restore_weights(digits, tmp_path, monito
         def on_train_begin(self, net, **kwargs):
             loaded.update(copy.deepcopy(net.module_.state_dict()))
 
-    restart = small(max_iter=1, callbacks=[
-        LoadInitState(Checkpoint(monitor=monitor, dirname=str(tmp_path))), Spy()])
+    restart = small(
+        max_iter=1,
+        callbacks=[LoadInitState(Checkpoint(monitor=monitor, dirname=str(tmp_path))), Spy()],
+    )
     fit_quietly(restart, X, y)
     for name, tensor in saved.items():
         torch.testing.assert_close(loaded[name], tensor)
@@ -158,8 +168,7 @@ def test_lr_scheduler_policies(digits, step_every):
 
 def test_skorch_early_stopping_is_a_stop_not_an_interrupt(digits):
     X, y = digits
-    stopper = EarlyStopping(monitor="train_loss", patience=1, threshold=10.0,
-                            threshold_mode="abs")
+    stopper = EarlyStopping(monitor="train_loss", patience=1, threshold=10.0, threshold_mode="abs")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no TrainingInterruptedWarning
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -186,11 +195,19 @@ def test_gradient_norm_clipping_bounds_the_step(digits):
         def on_batch_end(self, net, training, **kwargs):
             if training:
                 grads = [p.grad for p in net.module_.parameters() if p.grad is not None]
-                seen.append(float(torch.linalg.vector_norm(torch.stack(
-                    [torch.linalg.vector_norm(g) for g in grads]))))
+                seen.append(
+                    float(
+                        torch.linalg.vector_norm(
+                            torch.stack([torch.linalg.vector_norm(g) for g in grads])
+                        )
+                    )
+                )
 
-    fit_quietly(small(callbacks=[GradientNormClipping(gradient_clip_value=1e-3), GradNorm()],
-                      max_iter=1), X, y)
+    fit_quietly(
+        small(callbacks=[GradientNormClipping(gradient_clip_value=1e-3), GradNorm()], max_iter=1),
+        X,
+        y,
+    )
     assert seen and max(seen) <= 1e-3 * (1 + 1e-4)
 
 
@@ -228,8 +245,12 @@ def test_callbacks_survive_clone_and_grid_search(digits):
 def test_callbacks_work_on_every_estimator(digits):
     X, y = digits
     binary = (y == 3).astype(int)
-    clf = AnyLossClassifier(hidden_layer_sizes=(16,), max_iter=2, random_state=0,
-                            callbacks=[EpochScoring("f1", on_train=True, name="f1")])
+    clf = AnyLossClassifier(
+        hidden_layer_sizes=(16,),
+        max_iter=2,
+        random_state=0,
+        callbacks=[EpochScoring("f1", on_train=True, name="f1")],
+    )
     fit_quietly(clf, X, binary)
     assert 0.0 <= clf.net_.history[-1, "f1"] <= 1.0
 

@@ -69,8 +69,9 @@ def test_csv_with_categorical_feature_and_string_labels(tmp_path, capsys):
     num = rng.normal(size=n) + (label == "yes")
     colour = rng.choice(["red", "green"], size=n)
     csv = tmp_path / "data.csv"
-    lines = ["num,colour,label"] + [f"{a},{b},{c}" for a, b, c in zip(num, colour, label,
-                                                                        strict=True)]
+    lines = ["num,colour,label"] + [
+        f"{a},{b},{c}" for a, b, c in zip(num, colour, label, strict=True)
+    ]
     csv.write_text("\n".join(lines) + "\n")
 
     assert _run(["--csv", str(csv), "--target", "label", "--losses", "ce"], tmp_path) == 0
@@ -93,8 +94,10 @@ def test_load_csv_reports_missing_values(tmp_path):
     [
         (["--losses", "ce,nope"], "argument --losses: unknown loss 'nope'; choose"),
         (["--losses", ","], "argument --losses: no loss names"),
-        (["--noise", "0.5", "--noise-kind", "pairflip"],
-         r"argument --noise: must be in \[0, 0.5\) for --noise-kind pairflip"),
+        (
+            ["--noise", "0.5", "--noise-kind", "pairflip"],
+            r"argument --noise: must be in \[0, 0.5\) for --noise-kind pairflip",
+        ),
         (["--noise", "1"], r"argument --noise: must be in \[0, 1\)"),
         (["--noise", "-0.1"], r"argument --noise: must be in \[0, 1\)"),
         (["--noise", "lots"], "argument --noise: expected a number"),
@@ -142,8 +145,19 @@ def test_unusable_csv_is_a_usage_error(content, message, tmp_path, capsys):
     csv = tmp_path / "data.csv"
     csv.write_text(content)
     with pytest.raises(SystemExit) as exc:
-        main(["compare", "--csv", str(csv), "--target", "label", "--folds", "2",
-              "--output", str(tmp_path / "out")])
+        main(
+            [
+                "compare",
+                "--csv",
+                str(csv),
+                "--target",
+                "label",
+                "--folds",
+                "2",
+                "--output",
+                str(tmp_path / "out"),
+            ]
+        )
     assert exc.value.code == 2
     assert re.search(message, capsys.readouterr().err)
 
@@ -161,8 +175,13 @@ def test_no_subcommand_prints_help(capsys):
 
 
 def test_format_table_ranks_in_the_given_order():
-    row = {"mean_accuracy": 0.5, "std_accuracy": 0.1, "mean_macro_f1": 0.4,
-           "std_macro_f1": 0.05, "mean_fit_time": 12.25}
+    row = {
+        "mean_accuracy": 0.5,
+        "std_accuracy": 0.1,
+        "mean_macro_f1": 0.4,
+        "std_macro_f1": 0.05,
+        "mean_fit_time": 12.25,
+    }
     table = format_table({"ce": row, "mae": {**row, "mean_accuracy": 0.9}}, ["mae", "ce"])
     lines = table.splitlines()
     assert lines[1].split()[:3] == ["1", "mae", "0.900"]
@@ -171,8 +190,12 @@ def test_format_table_ranks_in_the_given_order():
 
 
 def test_python_dash_m_skloss():
-    done = subprocess.run([sys.executable, "-m", "skloss", "compare", "--help"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "skloss", "compare", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0
     assert "--noise-kind" in done.stdout
 
@@ -195,17 +218,23 @@ def no_training(monkeypatch):
     "where, message",
     [
         ("file", r"argument --output: .*/taken is a file; --output names a folder"),
-        ("under-file", r"argument --output: cannot create .*/taken/sub/dir, because "
-                       r".*/taken is a file, not a folder"),
+        (
+            "under-file",
+            r"argument --output: cannot create .*/taken/sub/dir, because "
+            r".*/taken is a file, not a folder",
+        ),
         ("json-is-dir", r"argument --output: .*/out/results.json is a folder"),
         ("png-is-dir", r"argument --output: .*/out/results.png is a folder"),
     ],
 )
-def test_unwritable_output_fails_before_training(where, message, tmp_path, capsys,
-                                                 no_training):
+def test_unwritable_output_fails_before_training(where, message, tmp_path, capsys, no_training):
     (tmp_path / "taken").write_text("a file\n")
-    output = {"file": tmp_path / "taken", "under-file": tmp_path / "taken" / "sub" / "dir",
-              "json-is-dir": tmp_path / "out", "png-is-dir": tmp_path / "out"}[where]
+    output = {
+        "file": tmp_path / "taken",
+        "under-file": tmp_path / "taken" / "sub" / "dir",
+        "json-is-dir": tmp_path / "out",
+        "png-is-dir": tmp_path / "out",
+    }[where]
     blocking_folder = {"json-is-dir": "results.json", "png-is-dir": "results.png"}
     if where in blocking_folder:
         (output / blocking_folder[where]).mkdir(parents=True)
@@ -217,8 +246,9 @@ def test_unwritable_output_fails_before_training(where, message, tmp_path, capsy
     assert (tmp_path / "taken").read_text() == "a file\n"  # nothing overwritten
 
 
-def test_output_without_write_permission_fails_before_training(tmp_path, capsys,
-                                                              monkeypatch, no_training):
+def test_output_without_write_permission_fails_before_training(
+    tmp_path, capsys, monkeypatch, no_training
+):
     # Tests may run as root, whom permissions do not stop: the check goes through
     # os.access, which is what is made to refuse here.
     import os
@@ -228,9 +258,11 @@ def test_output_without_write_permission_fails_before_training(tmp_path, capsys,
     locked = tmp_path / "locked"
     locked.mkdir()
     real_access = os.access
-    monkeypatch.setattr(_report.os, "access",
-                        lambda path, mode: False if str(path) == str(locked)
-                        else real_access(path, mode))
+    monkeypatch.setattr(
+        _report.os,
+        "access",
+        lambda path, mode: False if str(path) == str(locked) else real_access(path, mode),
+    )
     for output in (locked, locked / "new" / "folder"):
         with pytest.raises(SystemExit) as exc:
             main(["compare", "--dataset", "iris", *TINY, "--output", str(output)])
@@ -240,8 +272,10 @@ def test_output_without_write_permission_fails_before_training(tmp_path, capsys,
     assert list(locked.iterdir()) == []
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
-                    reason="root writes to read-only folders, so chmod cannot make one here")
+@pytest.mark.skipif(
+    not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+    reason="root writes to read-only folders, so chmod cannot make one here",
+)
 def test_read_only_folder_fails_before_training(tmp_path, capsys, no_training):
     locked = tmp_path / "locked"
     locked.mkdir()
@@ -257,15 +291,27 @@ def test_read_only_folder_fails_before_training(tmp_path, capsys, no_training):
 
 def test_seed_that_overflows_the_fold_seeds_is_a_usage_error(tmp_path, capsys, no_training):
     with pytest.raises(SystemExit) as exc:
-        main(["compare", "--dataset", "iris", *TINY, "--seed", str(2**32 - 1),
-              "--output", str(tmp_path / "out")])
+        main(
+            [
+                "compare",
+                "--dataset",
+                "iris",
+                *TINY,
+                "--seed",
+                str(2**32 - 1),
+                "--output",
+                str(tmp_path / "out"),
+            ]
+        )
     assert exc.value.code == 2
     assert "argument --seed: must be at most 2**32 - --folds = 4294967294" in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )
 
 
-def test_binary_only_loss_on_multiclass_data_is_a_usage_error(tmp_path, capsys, monkeypatch,
-                                                              no_training):
+def test_binary_only_loss_on_multiclass_data_is_a_usage_error(
+    tmp_path, capsys, monkeypatch, no_training
+):
     from skloss.losses import LOSSES, CrossEntropy
 
     class TwoClassOnly(CrossEntropy):
@@ -273,11 +319,24 @@ def test_binary_only_loss_on_multiclass_data_is_a_usage_error(tmp_path, capsys, 
 
     monkeypatch.setitem(LOSSES, "two_class_only", TwoClassOnly)
     with pytest.raises(SystemExit) as exc:
-        main(["compare", "--dataset", "iris", "--losses", "ce,two_class_only", *TINY,
-              "--output", str(tmp_path / "out")])
+        main(
+            [
+                "compare",
+                "--dataset",
+                "iris",
+                "--losses",
+                "ce,two_class_only",
+                *TINY,
+                "--output",
+                str(tmp_path / "out"),
+            ]
+        )
     assert exc.value.code == 2
-    assert re.search(r"argument --losses: two_class_only handle\(s\) two classes only, and "
-                     "the labels have 3", capsys.readouterr().err)
+    assert re.search(
+        r"argument --losses: two_class_only handle\(s\) two classes only, and "
+        "the labels have 3",
+        capsys.readouterr().err,
+    )
 
 
 # ---- interrupts: partial results, exit status 130 -------------------------------------
@@ -306,8 +365,7 @@ def _interrupt_on_call(monkeypatch, n, how):
 
 
 @pytest.mark.parametrize("how", ["warning", "raise"])
-def test_interrupted_fit_writes_partial_results_and_exits_130(how, tmp_path, capsys,
-                                                             monkeypatch):
+def test_interrupted_fit_writes_partial_results_and_exits_130(how, tmp_path, capsys, monkeypatch):
     calls = _interrupt_on_call(monkeypatch, 3, how)
     status = _run(["--dataset", "iris", "--losses", "ce,mae"], tmp_path)
     assert status == 130
@@ -315,7 +373,7 @@ def test_interrupted_fit_writes_partial_results_and_exits_130(how, tmp_path, cap
     out, err = capsys.readouterr()
     assert "interrupted (Ctrl-C during ce on fold 2/2): 2 of 4 fits completed" in out
     assert "PARTIAL RESULTS: 2 of 4 fits" in out
-    table = out[out.index("rank  loss"):].splitlines()
+    table = out[out.index("rank  loss") :].splitlines()
     assert table[0].endswith("folds")
     assert sorted(line.split()[1] for line in table[1:3]) == ["ce", "mae"]
     assert all(line.endswith("1/2") for line in table[1:3])
@@ -366,8 +424,9 @@ def test_interrupt_between_fits(tmp_path, capsys, monkeypatch):
         raise KeyboardInterrupt
 
     real_run = compare._run
-    monkeypatch.setattr(compare, "_run",
-                        lambda X, y, args, log: real_run(X, y, args, log_then_interrupt))
+    monkeypatch.setattr(
+        compare, "_run", lambda X, y, args, log: real_run(X, y, args, log_then_interrupt)
+    )
     assert _run(["--dataset", "iris", "--losses", "ce,mae"], tmp_path) == 130
     out = capsys.readouterr().out
     assert "interrupted (Ctrl-C after ce on fold 1/2): 1 of 4 fits completed" in out
@@ -402,8 +461,9 @@ def test_top_k_accuracy_column_only_where_it_means_something(tmp_path, capsys):
     for record in results["results"].values():
         assert len(record["top_k_accuracy"]) == 2
         # The label is among the 2 most probable classes whenever it is the most probable.
-        assert all(t >= a for t, a in zip(record["top_k_accuracy"], record["accuracy"],
-                                          strict=True))
+        assert all(
+            t >= a for t, a in zip(record["top_k_accuracy"], record["accuracy"], strict=True)
+        )
         assert record["mean_top_k_accuracy"] == pytest.approx(np.mean(record["top_k_accuracy"]))
     # k = number of classes (always 1) and two classes (top-1 is all there is): no column.
     for dataset, k in (("iris", "3"), ("breast_cancer", "2")):

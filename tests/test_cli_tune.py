@@ -12,8 +12,19 @@ from skloss.cli import main  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
-TINY = ["--dataset", "iris", "--losses", "ce,gce", "--trials", "3", "--max-iter", "3",
-        "--folds", "2", "--quiet"]
+TINY = [
+    "--dataset",
+    "iris",
+    "--losses",
+    "ce,gce",
+    "--trials",
+    "3",
+    "--max-iter",
+    "3",
+    "--folds",
+    "2",
+    "--quiet",
+]
 
 
 def test_tune_writes_best_params_results_and_plots(tmp_path, capsys):
@@ -21,8 +32,13 @@ def test_tune_writes_best_params_results_and_plots(tmp_path, capsys):
     assert main(["tune", *TINY, "--output", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "noise-aware selection:" in printed and "best parameters:" in printed
-    for name in ("best_params.json", "tune_results.json", "optimization_history.png",
-                 "param_importances.png", "study.log"):
+    for name in (
+        "best_params.json",
+        "tune_results.json",
+        "optimization_history.png",
+        "param_importances.png",
+        "study.log",
+    ):
         assert (out / name).is_file(), name
     results = json.loads((out / "tune_results.json").read_text())
     best = json.loads((out / "best_params.json").read_text())
@@ -31,7 +47,8 @@ def test_tune_writes_best_params_results_and_plots(tmp_path, capsys):
     table = results["per_loss"]
     assert results["selection"]["loss"] == max(table, key=lambda k: table[k]["noisy_cv_accuracy"])
     assert results["best_noisy_cv_accuracy"] == max(
-        row["noisy_cv_accuracy"] for row in table.values())
+        row["noisy_cv_accuracy"] for row in table.values()
+    )
     assert 0 <= results["selection"]["clean_test_accuracy"] <= 1
     # the saved parameters configure an estimator
     from skloss import RobustLossClassifier
@@ -57,17 +74,37 @@ def test_tune_usage_errors_exit_2(tmp_path, capsys):
 
 def test_compare_reports_a_nested_noise_aware_selection(tmp_path, capsys):
     out = tmp_path / "cmp"
-    assert main(["compare", "--dataset", "iris", "--losses", "ce,gce", "--hidden", "8",
-                 "--max-iter", "5", "--folds", "3", "--output", str(out), "--quiet"]) == 0
-    assert "noise-aware selection (chosen on noisy validation labels)" in \
-        capsys.readouterr().out
+    assert (
+        main(
+            [
+                "compare",
+                "--dataset",
+                "iris",
+                "--losses",
+                "ce,gce",
+                "--hidden",
+                "8",
+                "--max-iter",
+                "5",
+                "--folds",
+                "3",
+                "--output",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert "noise-aware selection (chosen on noisy validation labels)" in capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())
     selection = results["selection"]
     noisy = {loss: results["results"][loss]["noisy_accuracy"] for loss in ("ce", "gce")}
     clean = {loss: results["results"][loss]["accuracy"] for loss in ("ce", "gce")}
     for fold, chosen in enumerate(selection["chosen_per_fold"]):
         # chosen from the other folds' noisy scores only (ties: the first listed)
-        others = {loss: np.mean([s for k, s in enumerate(noisy[loss]) if k != fold])
-                  for loss in ("ce", "gce")}
+        others = {
+            loss: np.mean([s for k, s in enumerate(noisy[loss]) if k != fold])
+            for loss in ("ce", "gce")
+        }
         assert chosen == max(others, key=others.get)
         assert selection["clean_accuracy_per_fold"][fold] == clean[chosen][fold]

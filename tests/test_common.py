@@ -103,7 +103,8 @@ def discover_estimators():
         module = importlib.import_module(module_info.name)
         for name, obj in inspect.getmembers(module, inspect.isclass):
             if (
-                issubclass(obj, BaseEstimator) and obj.__module__.startswith("skloss")
+                issubclass(obj, BaseEstimator)
+                and obj.__module__.startswith("skloss")
                 and not name.startswith(("_", "Base"))
             ):
                 found.add(obj)
@@ -131,10 +132,15 @@ def test_sklearn_compatible_estimator(estimator, check):
 
 def test_every_public_estimator_is_in_the_table():
     discovered = discover_estimators()
-    assert {RobustLossClassifier, AnyLossClassifier, AnalyticIncrementalClassifier,
-            EnsLossClassifier} <= discovered
+    assert {
+        RobustLossClassifier,
+        AnyLossClassifier,
+        AnalyticIncrementalClassifier,
+        EnsLossClassifier,
+    } <= discovered
     missing = discovered - set(INIT_PARAMS)
-    assert not missing, f"add test instances to INIT_PARAMS for {sorted(c.__name__ for c in missing)}"
+    names = sorted(c.__name__ for c in missing)
+    assert not missing, f"add test instances to INIT_PARAMS for {names}"
     assert set(EXPECTED_FAILED_CHECKS) == set(INIT_PARAMS)
 
 

@@ -72,8 +72,9 @@ def test_inverse_box_cox_matches_its_formula():
     eps = np.linspace(-4, 4, 41)
     t = torch.tensor(eps, dtype=torch.float64)
     np.testing.assert_allclose(inverse_box_cox(t, 0.0).numpy(), np.exp(eps), rtol=1e-15)
-    np.testing.assert_allclose(inverse_box_cox(t, 0.5).numpy(),
-                               np.maximum(1 + 0.5 * eps, 0) ** 2, rtol=1e-15)
+    np.testing.assert_allclose(
+        inverse_box_cox(t, 0.5).numpy(), np.maximum(1 + 0.5 * eps, 0) ** 2, rtol=1e-15
+    )
     # lambda -> 0 is continuous: (1 + l e)^(1/l) -> exp(e)
     np.testing.assert_allclose(inverse_box_cox(t, 1e-7).numpy(), np.exp(eps), rtol=1e-5)
 
@@ -144,7 +145,9 @@ def test_gradient_is_g_times_y_over_batch_size(weighted):
     weight = rng.uniform(0.2, 3.0, size=n) if weighted else np.ones(n)
     logits = torch.tensor(f[:, None], requires_grad=True)
     EnsLoss().batch_loss(
-        logits, torch.from_numpy(target), generator=torch.Generator().manual_seed(11),
+        logits,
+        torch.from_numpy(target),
+        generator=torch.Generator().manual_seed(11),
         sample_weight=torch.from_numpy(weight) if weighted else None,
     ).backward()
     y = 2.0 * target - 1.0
@@ -163,10 +166,12 @@ def test_objective_value_and_reported_bce_match_numpy():
     g = numpy_derivatives(z, normal_draws(20, 1, torch.float64), 0.0)
     value = loss.batch_loss(logits, t, sample_weight=w, generator=torch.Generator().manual_seed(1))
     np.testing.assert_allclose(value.item(), np.mean(weight * g * z), rtol=1e-12)
-    np.testing.assert_allclose(loss.reported_loss(logits, t, w).item(),
-                               np.mean(weight * np.log1p(np.exp(-z))), rtol=1e-12)
-    np.testing.assert_allclose(loss.reported_loss(logits, t).item(),
-                               np.mean(np.log1p(np.exp(-z))), rtol=1e-12)
+    np.testing.assert_allclose(
+        loss.reported_loss(logits, t, w).item(), np.mean(weight * np.log1p(np.exp(-z))), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        loss.reported_loss(logits, t).item(), np.mean(np.log1p(np.exp(-z))), rtol=1e-12
+    )
 
 
 def test_lambda_resampling_draws_uniform_lambda_per_block_of_epochs():
@@ -205,8 +210,15 @@ def cancer():
 
 
 def small(**params):
-    return EnsLossClassifier(**{"hidden_layer_sizes": (16,), "max_iter": 15,
-                                "random_state": 0, "device": "cpu", **params})
+    return EnsLossClassifier(
+        **{
+            "hidden_layer_sizes": (16,),
+            "max_iter": 15,
+            "random_state": 0,
+            "device": "cpu",
+            **params,
+        }
+    )
 
 
 def test_fit_predict_and_decision_function_is_the_logit(cancer):
@@ -228,8 +240,7 @@ def test_loss_curve_records_the_bce_not_the_objective(cancer):
     # One batch per epoch and a learning rate too small to move the weights: the
     # recorded loss is the BCE of the (practically unchanged) network. No batch
     # norm, whose batch statistics would make training logits differ from predict's.
-    clf = small(batch_size=len(y), learning_rate_init=1e-12, max_iter=1,
-                batch_norm=False).fit(X, y)
+    clf = small(batch_size=len(y), learning_rate_init=1e-12, max_iter=1, batch_norm=False).fit(X, y)
     f = clf.decision_function(X)
     z = (2.0 * y - 1.0) * f
     np.testing.assert_allclose(clf.loss_curve_[0], np.mean(np.log1p(np.exp(-z))), rtol=1e-5)
@@ -255,7 +266,7 @@ def test_batch_listeners_see_the_reported_bce(cancer):
         z = (2.0 * codes - 1.0) * f
         np.testing.assert_allclose(loss, np.mean(np.log1p(np.exp(-z))), rtol=1e-5)
     recorded = [b["train_loss"] for b in clf.net_.history[-1, "batches"]]
-    np.testing.assert_allclose(recorded, [s[2] for s in seen[-len(recorded):]], rtol=1e-7)
+    np.testing.assert_allclose(recorded, [s[2] for s in seen[-len(recorded) :]], rtol=1e-7)
 
 
 def test_validation_loss_is_the_bce_with_early_stopping(cancer):
@@ -296,9 +307,10 @@ def test_grid_search_over_boxcox_lambda(cancer):
     assert len(search.cv_results_["params"]) == 3
     assert search.best_estimator_.loss_.boxcox_lambda == search.best_params_["boxcox_lambda"]
     # The same loss through RobustLossClassifier, searched as loss__boxcox_lambda.
-    pipe = make_pipeline(StandardScaler(),
-                         RobustLossClassifier(loss="ensloss", hidden_layer_sizes=(8,),
-                                              max_iter=3, random_state=0))
+    pipe = make_pipeline(
+        StandardScaler(),
+        RobustLossClassifier(loss="ensloss", hidden_layer_sizes=(8,), max_iter=3, random_state=0),
+    )
     search = GridSearchCV(pipe, {"robustlossclassifier__loss__boxcox_lambda": [0.0, 1.0]}, cv=2)
     search.fit(X, y)
     fitted = search.best_estimator_[-1].loss_
@@ -399,9 +411,27 @@ def test_calibrated_classifier_cv_calibrates_predict_proba(cancer):
 def test_skloss_compare_accepts_the_loss(tmp_path, capsys):
     from skloss.cli import main
 
-    status = main(["compare", "--dataset", "breast_cancer", "--losses", "ce,ensloss",
-                   "--noise", "0", "--hidden", "8", "--max-iter", "10", "--folds", "2",
-                   "--batch-size", "64", "--output", str(tmp_path / "out")])
+    status = main(
+        [
+            "compare",
+            "--dataset",
+            "breast_cancer",
+            "--losses",
+            "ce,ensloss",
+            "--noise",
+            "0",
+            "--hidden",
+            "8",
+            "--max-iter",
+            "10",
+            "--folds",
+            "2",
+            "--batch-size",
+            "64",
+            "--output",
+            str(tmp_path / "out"),
+        ]
+    )
     assert status == 0
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert sorted(results["results"]) == ["ce", "ensloss"]
@@ -416,8 +446,13 @@ def test_base_loss_reports_nothing_and_the_net_records_the_objective():
     logits, target = torch.tensor([[1.0, 0.0]]), torch.tensor([0])
     assert CrossEntropy().reported_loss(logits, target) is None
     X, y = load_iris(return_X_y=True)
-    clf = RobustLossClassifier(hidden_layer_sizes=(4,), max_iter=1, batch_size=150,
-                               learning_rate_init=1e-12, random_state=0).fit(X, y)
+    clf = RobustLossClassifier(
+        hidden_layer_sizes=(4,),
+        max_iter=1,
+        batch_size=150,
+        learning_rate_init=1e-12,
+        random_state=0,
+    ).fit(X, y)
     # One batch, weights practically unchanged: the record is the cross-entropy itself.
     p = clf.predict_proba(X)[np.arange(len(y)), y]
     np.testing.assert_allclose(clf.loss_curve_[0], np.mean(-np.log(p)), rtol=1e-5)

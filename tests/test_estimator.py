@@ -24,8 +24,13 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 
 def small(**params):
-    defaults = dict(hidden_layer_sizes=(16,), max_iter=20, random_state=0, batch_size=32,
-                    learning_rate_init=0.01)
+    defaults = dict(
+        hidden_layer_sizes=(16,),
+        max_iter=20,
+        random_state=0,
+        batch_size=32,
+        learning_rate_init=0.01,
+    )
     return RobustLossClassifier(**{**defaults, **params})
 
 
@@ -76,8 +81,11 @@ def test_output_shapes_and_probabilities(iris, binary):
 
 @pytest.mark.parametrize(
     "labels",
-    [np.array(["setosa", "versicolor", "virginica"]), np.array([1, 2, 3]) * 10,
-     np.array([-1, 0, 2])],
+    [
+        np.array(["setosa", "versicolor", "virginica"]),
+        np.array([1, 2, 3]) * 10,
+        np.array([-1, 0, 2]),
+    ],
 )
 def test_any_hashable_labels(iris, labels):
     X, y = iris
@@ -183,8 +191,9 @@ def test_full_batch_integer_weights_equal_repetition(iris):
     X, y = iris
     weight = np.tile([1, 2, 3], 50)
     repeated = np.repeat(np.arange(len(y)), weight)
-    settings = dict(optimizer=torch.optim.SGD, learning_rate_init=0.5, max_iter=1, alpha=0.0,
-                    batch_size=10_000)
+    settings = dict(
+        optimizer=torch.optim.SGD, learning_rate_init=0.5, max_iter=1, alpha=0.0, batch_size=10_000
+    )
     weighted = small(**settings).fit(X, y, sample_weight=weight)
     copies = small(**settings).fit(X[repeated], y[repeated])
     for p, q in zip(parameters(weighted), parameters(copies), strict=False):
@@ -212,8 +221,13 @@ def test_early_stopping_restores_best_weights():
     X, y = make_classification(n_samples=400, n_features=10, flip_y=0.3, random_state=1)
     recorder = RecordStates()
     clf = RobustLossClassifier(
-        hidden_layer_sizes=(64,), early_stopping=True, n_iter_no_change=5, max_iter=300,
-        learning_rate_init=0.01, random_state=0, callbacks=[("recorder", recorder)],
+        hidden_layer_sizes=(64,),
+        early_stopping=True,
+        n_iter_no_change=5,
+        max_iter=300,
+        learning_rate_init=0.01,
+        random_state=0,
+        callbacks=[("recorder", recorder)],
     ).fit(X, y)
     assert clf.n_iter_ < 300
     scores = clf.validation_scores_
@@ -336,8 +350,9 @@ def test_module_with_wrong_output_fails_before_training(iris):
         small(module=lambda n_features_in, n_outputs: "not a module").fit(X, y)
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd", torch.optim.RMSprop,
-                                       torch.optim.LBFGS])
+@pytest.mark.parametrize(
+    "optimizer", ["adam", "adamw", "sgd", torch.optim.RMSprop, torch.optim.LBFGS]
+)
 def test_optimizers(iris, optimizer):
     X, y = iris
     lbfgs = optimizer is torch.optim.LBFGS
@@ -506,9 +521,7 @@ def test_unknown_requirement_is_reported(iris):
 def test_clone_pickle_and_grid_search(iris):
     X, y = iris
     pipe = make_pipeline(StandardScaler(), small(loss=GCE(), max_iter=10))
-    search = GridSearchCV(
-        pipe, {"robustlossclassifier__loss__q": [0.3, 0.7]}, cv=2
-    ).fit(X, y)
+    search = GridSearchCV(pipe, {"robustlossclassifier__loss__q": [0.3, 0.7]}, cv=2).fit(X, y)
     assert search.best_params_["robustlossclassifier__loss__q"] in (0.3, 0.7)
     search = GridSearchCV(small(max_iter=10), {"loss": ["ce", "mae"]}, cv=2).fit(X, y)
     assert search.best_params_["loss"] in ("ce", "mae")
@@ -532,8 +545,8 @@ def test_skorch_net_is_exposed(iris, tmp_path):
 #: Registered losses whose default cannot train from a random start, by definition.
 STARTS_TRUNCATED = {
     "tgce": "the stateless truncated GCE gives no gradient where p_y < k = 0.5, which is "
-            "every sample at a uniform start with 3 classes (tests/test_losses2.py trains "
-            "it with the paper's pruning schedule)",
+    "every sample at a uniform start with 3 classes (tests/test_losses2.py trains "
+    "it with the paper's pruning schedule)",
 }
 
 
@@ -569,8 +582,9 @@ def test_prediction_runs_in_blocks_that_shrink_with_the_class_count(monkeypatch)
     # with fewer rows when the logits are wide; the result must not depend on it.
     import skloss._batches as batches
 
-    X, y = make_classification(n_samples=300, n_features=8, n_informative=6, n_classes=5,
-                               random_state=0)
+    X, y = make_classification(
+        n_samples=300, n_features=8, n_informative=6, n_classes=5, random_state=0
+    )
     clf = RobustLossClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0).fit(X, y)
     with torch.no_grad():
         logits = clf.net_.module_(torch.as_tensor(X, dtype=torch.float32)).double()

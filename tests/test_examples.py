@@ -40,8 +40,9 @@ def test_example_is_in_gallery_format(script):
     assert "\n# %%\n" in source, f"{script.name}: no '# %%' cell separators"
     # The shortened mode is for the tests only and hidden from the rendered page.
     if "SKLOSS_EXAMPLE_FAST" in source:
-        start, end = source.index("# sphinx_gallery_start_ignore"), source.index(
-            "# sphinx_gallery_end_ignore"
+        start, end = (
+            source.index("# sphinx_gallery_start_ignore"),
+            source.index("# sphinx_gallery_end_ignore"),
         )
         assert start < source.index("SKLOSS_EXAMPLE_FAST") < end, (
             f"{script.name}: SKLOSS_EXAMPLE_FAST outside a sphinx_gallery ignore block"
@@ -60,8 +61,12 @@ def test_example_runs(script, tmp_path):
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     done = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, f"{script.name} failed:\n{done.stdout}\n{done.stderr}"
     assert done.stdout.strip(), f"{script.name} printed nothing"

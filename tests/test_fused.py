@@ -70,8 +70,9 @@ LOSS_CASES = [
     ("ldr_kl", {"transform": None}),
     ("ldr_kl", {"transform": None, "lam": 0.5, "margin": 0.3}),
 ]
-CASE_IDS = [name + ("-" + "-".join(f"{k}" for k in params) if params else "")
-            for name, params in LOSS_CASES]
+CASE_IDS = [
+    name + ("-" + "-".join(f"{k}" for k in params) if params else "") for name, params in LOSS_CASES
+]
 
 # Odd shapes, and a budget that forces blocks of 128 rows by 40 classes in
 # float64 (2 row blocks, 4 class blocks, the last ones partial).
@@ -92,8 +93,9 @@ def make_problem(n=N, d=D, k=K, seed=0, scale=0.15):
     return h, weight, bias, target
 
 
-def reference(h, weight, bias, target, loss, reduction="mean", sample_weight=None,
-              ignore_index=None):
+def reference(
+    h, weight, bias, target, loss, reduction="mean", sample_weight=None, ignore_index=None
+):
     """Loss and gradients from materialised float64 logits and the registry loss."""
     leaves = [t.detach().double().requires_grad_() for t in (h, weight, bias)]
     logits = leaves[0] @ leaves[1].T + leaves[2]
@@ -103,9 +105,9 @@ def reference(h, weight, bias, target, loss, reduction="mean", sample_weight=Non
     weights = None if sample_weight is None else sample_weight.double()[keep]
     value = loss(logits[keep], target[keep], reduction=reduction, sample_weight=weights)
     if reduction == "none":
-        value = torch.zeros(
-            target.shape[0], dtype=value.dtype, device=value.device
-        ).index_put((keep,), value)
+        value = torch.zeros(target.shape[0], dtype=value.dtype, device=value.device).index_put(
+            (keep,), value
+        )
     grads = torch.autograd.grad(value.sum(), leaves)
     return value.detach(), grads
 
@@ -144,8 +146,7 @@ def test_every_registered_fused_loss_matches_naive(name):
         pytest.skip(f"{name} has no fused form")
     h, weight, bias, target = make_problem(n=140, d=33)
     expected, expected_grads = reference(h, weight, bias, target, loss)
-    value, grads = fused(h, weight, bias, target, loss, backend="chunked",
-                         chunk_bytes=SMALL_BUDGET)
+    value, grads = fused(h, weight, bias, target, loss, backend="chunked", chunk_bytes=SMALL_BUDGET)
     assert_close(value, expected)
     for got, want in zip(grads, expected_grads, strict=True):
         assert_close(got, want)
@@ -222,8 +223,12 @@ class TemperedMarginLoss(Loss):
     def row_loss(self, stats, target):
         lam, c = self.lam, self.margin
         # sum_k exp((z_k + c [k != y]) / lam) = e^{c/lam} S - (e^{c/lam} - 1) e^{z_y/lam}
-        log_sum = stats["lse_t"] + c / lam + torch.log1p(
-            -(1 - math.exp(-c / lam)) * torch.exp(stats["target"] / lam - stats["lse_t"])
+        log_sum = (
+            stats["lse_t"]
+            + c / lam
+            + torch.log1p(
+                -(1 - math.exp(-c / lam)) * torch.exp(stats["target"] / lam - stats["lse_t"])
+            )
         )
         return lam * log_sum - stats["target"]
 
@@ -239,8 +244,9 @@ class TemperedMarginLoss(Loss):
 def test_a_loss_plugs_in_through_its_fused_form(loss, budget):
     h, weight, bias, target = make_problem()
     expected, expected_grads = reference(h, weight, bias, target, loss, reduction="none")
-    value, grads = fused(h, weight, bias, target, loss, backend="chunked", chunk_bytes=budget,
-                         reduction="none")
+    value, grads = fused(
+        h, weight, bias, target, loss, backend="chunked", chunk_bytes=budget, reduction="none"
+    )
     assert_close(value, expected)
     for got, want in zip(grads, expected_grads, strict=True):
         assert_close(got, want)
@@ -260,17 +266,20 @@ def test_losses_without_a_fused_form_are_refused_by_fused_backends():
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-@pytest.mark.parametrize("backend,budget", [("naive", None), ("chunked", SMALL_BUDGET),
-                                            ("chunked", 2**30)],
-                         ids=["naive", "chunked-blocks", "chunked-whole"])
+@pytest.mark.parametrize(
+    "backend,budget",
+    [("naive", None), ("chunked", SMALL_BUDGET), ("chunked", 2**30)],
+    ids=["naive", "chunked-blocks", "chunked-whole"],
+)
 @pytest.mark.parametrize("name,params", LOSS_CASES, ids=CASE_IDS)
 def test_matches_the_naive_reference(name, params, backend, budget, reduction):
     loss = get_loss(name, **params)
     h, weight, bias, target = make_problem()
     expected, expected_grads = reference(h, weight, bias, target, loss, reduction)
     kwargs = {} if budget is None else {"chunk_bytes": budget}
-    value, grads = fused(h, weight, bias, target, loss, backend=backend, reduction=reduction,
-                         **kwargs)
+    value, grads = fused(
+        h, weight, bias, target, loss, backend=backend, reduction=reduction, **kwargs
+    )
     # sum_exp reaches values ~1e2 here; a relative tolerance covers it.
     assert_close(value, expected)
     for got, want in zip(grads, expected_grads, strict=True):
@@ -286,11 +295,21 @@ def test_sample_weights_and_ignored_rows(name, params, reduction):
     sample_weight = torch.rand(N, generator=g, dtype=torch.float64) * 2
     target = target.clone()
     target[::7] = -100  # padding rows, as with cross_entropy's ignore_index
-    expected, expected_grads = reference(h, weight, bias, target, loss, reduction,
-                                         sample_weight, ignore_index=-100)
-    value, grads = fused(h, weight, bias, target, loss, backend="chunked",
-                         chunk_bytes=SMALL_BUDGET, reduction=reduction,
-                         sample_weight=sample_weight, ignore_index=-100)
+    expected, expected_grads = reference(
+        h, weight, bias, target, loss, reduction, sample_weight, ignore_index=-100
+    )
+    value, grads = fused(
+        h,
+        weight,
+        bias,
+        target,
+        loss,
+        backend="chunked",
+        chunk_bytes=SMALL_BUDGET,
+        reduction=reduction,
+        sample_weight=sample_weight,
+        ignore_index=-100,
+    )
     assert_close(value, expected)
     for got, want in zip(grads, expected_grads, strict=True):
         assert_close(got, want)
@@ -312,8 +331,9 @@ def test_ignored_rows_with_an_overflowing_loss_stay_finite():
     safe = ~torch.isinf(get_loss("sum_exp").per_sample(logits[keep], target[keep]))
     rows = keep.nonzero()[:, 0][safe]
     target = torch.where(torch.isin(torch.arange(140), rows), target, -1)
-    value, grads = fused(h, weight, bias, target, "sum_exp", backend="chunked",
-                         chunk_bytes=4096, ignore_index=-1)
+    value, grads = fused(
+        h, weight, bias, target, "sum_exp", backend="chunked", chunk_bytes=4096, ignore_index=-1
+    )
     assert torch.isfinite(value)
     assert all(torch.isfinite(g).all() for g in grads)
 
@@ -322,8 +342,16 @@ def test_no_bias_and_leading_dimensions():
     h, weight, _, target = make_problem(n=3 * 84, d=20, k=17)
     loss = get_loss("gce")
     expected = loss.per_sample(h @ weight.T, target)
-    value = linear_loss(h.reshape(3, 84, 20), weight, None, target.reshape(3, 84), loss=loss,
-                        backend="chunked", chunk_bytes=1024, reduction="none")
+    value = linear_loss(
+        h.reshape(3, 84, 20),
+        weight,
+        None,
+        target.reshape(3, 84),
+        loss=loss,
+        backend="chunked",
+        chunk_bytes=1024,
+        reduction="none",
+    )
     assert value.shape == (3, 84)
     assert_close(value.reshape(-1), expected)
 
@@ -341,8 +369,13 @@ def test_frozen_inputs_get_no_gradient_work():
 
 
 def test_block_plan_respects_the_budget_and_the_row_minimum():
-    for n_rows, n_classes, budget in [(8192, 131072, 32 * 2**20), (252, 123, SMALL_BUDGET),
-                                      (300, 10**6, 2**16), (5000, 7, 1), (100, 10**5, 2**20)]:
+    for n_rows, n_classes, budget in [
+        (8192, 131072, 32 * 2**20),
+        (252, 123, SMALL_BUDGET),
+        (300, 10**6, 2**16),
+        (5000, 7, 1),
+        (100, 10**5, 2**20),
+    ]:
         rows, cols = plan_blocks(n_rows, n_classes, 8, budget)
         assert rows >= min(MIN_ROWS, n_rows) and 1 <= cols <= n_classes
         assert rows * cols * 8 <= budget or rows == min(MIN_ROWS, n_rows) or cols == 1
@@ -369,16 +402,27 @@ def test_chunked_statistics_gradcheck_float64(statistics):
         assert_close(stats(h, weight, bias)[i], expected[name])
 
 
-@pytest.mark.parametrize("name,params", [LOSS_CASES[1], LOSS_CASES[6], LOSS_CASES[8]],
-                         ids=[CASE_IDS[1], CASE_IDS[6], CASE_IDS[8]])
+@pytest.mark.parametrize(
+    "name,params",
+    [LOSS_CASES[1], LOSS_CASES[6], LOSS_CASES[8]],
+    ids=[CASE_IDS[1], CASE_IDS[6], CASE_IDS[8]],
+)
 def test_chunked_loss_gradcheck_float64(name, params):
     loss = get_loss(name, **params)
     h, weight, bias, target = make_problem(n=130, d=3, k=7, seed=6, scale=0.5)
     leaves = [t.clone().requires_grad_() for t in (h, weight, bias)]
 
     def value(h, weight, bias):
-        return linear_loss(h, weight, bias, target, loss=loss, backend="chunked",
-                           chunk_bytes=128 * 2 * 8, reduction="none")
+        return linear_loss(
+            h,
+            weight,
+            bias,
+            target,
+            loss=loss,
+            backend="chunked",
+            chunk_bytes=128 * 2 * 8,
+            reduction="none",
+        )
 
     assert torch.autograd.gradcheck(value, leaves, fast_mode=True)
 
@@ -458,8 +502,15 @@ def test_mlp_head_routes_through_linear_loss():
     y = torch.randint(0, 40, (150,))
     loss = get_loss("gce")
     expected = loss(net(x), y)
-    value = linear_loss(net.features(x), net.head.weight, net.head.bias, y, loss=loss,
-                        backend="chunked", chunk_bytes=2048)
+    value = linear_loss(
+        net.features(x),
+        net.head.weight,
+        net.head.bias,
+        y,
+        loss=loss,
+        backend="chunked",
+        chunk_bytes=2048,
+    )
     torch.testing.assert_close(value, expected, rtol=1e-5, atol=1e-6)
     value.backward()
     assert net.head.weight.grad is not None and net.features[0].weight.grad is not None
@@ -485,8 +536,10 @@ def test_mlp_head_routes_through_linear_loss():
 def test_errors_name_the_argument(change, error, match):
     g = torch.Generator().manual_seed(0)
     args = {
-        "h": torch.randn(10, 4, generator=g), "weight": torch.randn(5, 4, generator=g),
-        "bias": torch.zeros(5), "target": torch.randint(0, 5, (10,), generator=g),
+        "h": torch.randn(10, 4, generator=g),
+        "weight": torch.randn(5, 4, generator=g),
+        "bias": torch.zeros(5),
+        "target": torch.randint(0, 5, (10,), generator=g),
     }
     args.update(change)
     with pytest.raises(error, match=match):
@@ -497,8 +550,9 @@ def test_weights_mean_nothing_when_zero_everywhere_and_sum_still_works():
     h, weight, bias, target = make_problem(n=10, d=4, k=5)
     zeros = torch.zeros(10, dtype=torch.float64)
     for reduction in ("sum", "none"):
-        value = linear_loss(h, weight, bias, target, loss="ce", reduction=reduction,
-                            sample_weight=zeros)
+        value = linear_loss(
+            h, weight, bias, target, loss="ce", reduction=reduction, sample_weight=zeros
+        )
         assert torch.all(value == 0)
     with pytest.raises(ValueError, match="zero for every sample"):
         linear_loss(h, weight, bias, target, loss="ce", sample_weight=zeros)
@@ -514,9 +568,12 @@ def test_fused_package_never_names_a_loss_class():
     import skloss.fused
     import skloss.losses
 
-    classes = {name for name in skloss.losses.__all__
-               if isinstance(getattr(skloss.losses, name), type)
-               and issubclass(getattr(skloss.losses, name), Loss)}
+    classes = {
+        name
+        for name in skloss.losses.__all__
+        if isinstance(getattr(skloss.losses, name), type)
+        and issubclass(getattr(skloss.losses, name), Loss)
+    }
     assert {"CrossEntropy", "Focal", "ProbabilityLoss"} <= classes
     for path in pathlib.Path(skloss.fused.__file__).parent.glob("*.py"):
         # Names in the code (imports, isinstance checks, attribute access), not in
@@ -629,8 +686,13 @@ class AnyLossOneLogit(ProbabilityLoss):
     ],
 )
 def test_choose_backend_checks_its_arguments(kwargs, match):
-    args = {"loss": "ce", "module": MLP(8, 10, (4,)), "batch_size": 32, "fused": "auto",
-            "n_classes": 10}
+    args = {
+        "loss": "ce",
+        "module": MLP(8, 10, (4,)),
+        "batch_size": 32,
+        "fused": "auto",
+        "n_classes": 10,
+    }
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         choose_backend(**args)
@@ -656,9 +718,7 @@ def triton_backend():
     module = importlib.import_module("skloss.fused._triton")
     if torch.cuda.is_available() and not module.INTERPRETED:
         return module
-    if not module.INTERPRETED or not isinstance(
-        triton.language.zeros, module.InterpretedFunction
-    ):
+    if not module.INTERPRETED or not isinstance(triton.language.zeros, module.InterpretedFunction):
         pytest.skip("Triton was imported before TRITON_INTERPRET=1 was set in this process")
     return module
 
@@ -669,8 +729,7 @@ TRITON_DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 def small_problem(dtype=torch.float32, seed=7):
     h, weight, bias, target = make_problem(n=40, d=24, k=37, seed=seed, scale=0.3)
-    return [t.to(TRITON_DEVICE) for t in (h.to(dtype), weight.to(dtype), bias.to(dtype),
-                                          target)]
+    return [t.to(TRITON_DEVICE) for t in (h.to(dtype), weight.to(dtype), bias.to(dtype), target)]
 
 
 @pytest.mark.parametrize("name,params", LOSS_CASES, ids=CASE_IDS)
@@ -692,16 +751,29 @@ def test_triton_weights_ignored_rows_and_no_bias(triton_backend):
     target = target.clone()
     target[::5] = -100
     sample_weight = torch.linspace(0.1, 2.0, 40, device=TRITON_DEVICE)
-    expected, expected_grads = reference(h, weight, bias, target, loss, "mean", sample_weight,
-                                         ignore_index=-100)
-    value, grads = fused(h, weight, bias, target, loss, backend="triton",
-                         sample_weight=sample_weight, ignore_index=-100)
+    expected, expected_grads = reference(
+        h, weight, bias, target, loss, "mean", sample_weight, ignore_index=-100
+    )
+    value, grads = fused(
+        h,
+        weight,
+        bias,
+        target,
+        loss,
+        backend="triton",
+        sample_weight=sample_weight,
+        ignore_index=-100,
+    )
     assert_close(value, expected, rtol=2e-5, atol=2e-6)
     for got, want in zip(grads, expected_grads, strict=True):
         assert_close(got, want, rtol=2e-4, atol=2e-5)
     value = linear_loss(h, weight, None, target.clamp_min(0), backend="triton")
-    assert_close(value, get_loss("ce")(h.double() @ weight.double().T, target.clamp_min(0)),
-                 rtol=2e-5, atol=2e-6)
+    assert_close(
+        value,
+        get_loss("ce")(h.double() @ weight.double().T, target.clamp_min(0)),
+        rtol=2e-5,
+        atol=2e-6,
+    )
 
 
 @pytest.mark.parametrize("splits", [1, 3])
@@ -710,8 +782,9 @@ def test_triton_all_statistics_and_class_splits(triton_backend, splits):
     leaves = [t.clone().requires_grad_() for t in (h, weight, bias)]
     stats = triton_backend.triton_statistics(*leaves, target, STATISTICS, 0.7, splits=splits)
     ref_leaves = [t.double().requires_grad_() for t in (h, weight, bias)]
-    expected = logit_statistics(ref_leaves[0] @ ref_leaves[1].T + ref_leaves[2], target,
-                                STATISTICS, 0.7)
+    expected = logit_statistics(
+        ref_leaves[0] @ ref_leaves[1].T + ref_leaves[2], target, STATISTICS, 0.7
+    )
     expected = torch.stack([expected[name] for name in STATISTICS])
     assert_close(stats, expected, rtol=1e-5, atol=1e-5)
     coef = torch.randn(len(STATISTICS), 40, generator=torch.Generator().manual_seed(0)).to(h)
@@ -721,10 +794,13 @@ def test_triton_all_statistics_and_class_splits(triton_backend, splits):
         assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("chunk_bytes,chunks", [
-    (40 * 16 * 4, "three column chunks, all rows"),
-    (16 * 16 * 4, "row chunks of 16 and column chunks"),
-])
+@pytest.mark.parametrize(
+    "chunk_bytes,chunks",
+    [
+        (40 * 16 * 4, "three column chunks, all rows"),
+        (16 * 16 * 4, "row chunks of 16 and column chunks"),
+    ],
+)
 def test_triton_backward_in_chunks(triton_backend, monkeypatch, chunk_bytes, chunks):
     # The backward writes dL/dz one chunk at a time and multiplies chunk by chunk;
     # several chunks (over classes, and over rows too when a column does not fit)
@@ -734,11 +810,13 @@ def test_triton_backward_in_chunks(triton_backend, monkeypatch, chunk_bytes, chu
     assert (rows, cols) == ((40, 16) if chunks.startswith("three") else (16, 16))
     h, weight, bias, target = small_problem(seed=11)
     leaves = [t.clone().requires_grad_() for t in (h, weight, bias)]
-    stats = triton_backend.triton_statistics(*leaves, target, STATISTICS, 0.7,
-                                             chunk_bytes=chunk_bytes)
+    stats = triton_backend.triton_statistics(
+        *leaves, target, STATISTICS, 0.7, chunk_bytes=chunk_bytes
+    )
     ref_leaves = [t.double().requires_grad_() for t in (h, weight, bias)]
-    expected = logit_statistics(ref_leaves[0] @ ref_leaves[1].T + ref_leaves[2], target,
-                                STATISTICS, 0.7)
+    expected = logit_statistics(
+        ref_leaves[0] @ ref_leaves[1].T + ref_leaves[2], target, STATISTICS, 0.7
+    )
     expected = torch.stack([expected[name] for name in STATISTICS])
     coef = torch.randn(len(STATISTICS), 40, generator=torch.Generator().manual_seed(1)).to(h)
     grads = torch.autograd.grad(stats, leaves, coef)
@@ -786,8 +864,15 @@ def test_triton_gradient_filter(triton_backend):
     _, grads = fused(h, weight, bias, target, "ce", backend="triton", filter_eps=1.5)
     assert all(torch.all(g == 0) for g in grads)
     with pytest.raises(ValueError, match="filter_eps"):
-        linear_loss(h, weight, bias, target, loss=get_loss("ce", label_smoothing=0.1),
-                    backend="triton", filter_eps="auto")
+        linear_loss(
+            h,
+            weight,
+            bias,
+            target,
+            loss=get_loss("ce", label_smoothing=0.1),
+            backend="triton",
+            filter_eps="auto",
+        )
 
 
 def test_triton_refuses_unsupported_dtypes(triton_backend):

@@ -217,6 +217,7 @@ def test_reference_values(loss, expected, dtype):
 
 # ---- each formula against numpy ---------------------------------------------------------
 
+
 def _stable_id(value):
     # Functions' reprs hold memory addresses, which differ between xdist workers.
     if callable(value) and not isinstance(value, Loss):
@@ -496,8 +497,13 @@ def test_shape_and_dtype(loss, reduction, dtype):
     for sample_weight in (None, weights):
         if loss.batch_level and reduction == "none":
             with pytest.raises(ValueError, match="batch-level"):
-                loss(logits, target, reduction="none", sample_weight=sample_weight,
-                     **context_for(loss, torch.arange(5), 5))
+                loss(
+                    logits,
+                    target,
+                    reduction="none",
+                    sample_weight=sample_weight,
+                    **context_for(loss, torch.arange(5), 5),
+                )
             continue
         values = evaluate(loss, logits, target, reduction=reduction, sample_weight=sample_weight)
         assert values.dtype == dtype
@@ -571,15 +577,24 @@ def test_get_loss_by_name(name):
 
 @pytest.mark.parametrize(
     "name, metric",
-    [("anyloss_accuracy", "accuracy"), ("anyloss_f1", "f1"), ("anyloss_fbeta", "fbeta"),
-     ("anyloss_gmean", "gmean"), ("anyloss_balanced_accuracy", "balanced_accuracy"),
-     ("anyloss_mcc", "mcc")],
+    [
+        ("anyloss_accuracy", "accuracy"),
+        ("anyloss_f1", "f1"),
+        ("anyloss_fbeta", "fbeta"),
+        ("anyloss_gmean", "gmean"),
+        ("anyloss_balanced_accuracy", "balanced_accuracy"),
+        ("anyloss_mcc", "mcc"),
+    ],
 )
 def test_presets_are_anyloss_with_the_metric_fixed(name, metric):
     loss = get_loss(name, amplification=20.0)
     assert type(loss) is AnyLoss
-    assert loss.get_params() == {"metric": metric, "beta": 1.0, "amplification": 20.0,
-                                 "average": "macro"}
+    assert loss.get_params() == {
+        "metric": metric,
+        "beta": 1.0,
+        "amplification": 20.0,
+        "average": "macro",
+    }
     assert clone(loss) == loss
     with pytest.raises(ValueError, match="fixes 'metric'"):
         get_loss(name, metric="accuracy")
@@ -754,14 +769,18 @@ def test_every_loss_has_a_fused_form_or_says_it_has_none(loss):
     }
     if form.temperature is not None:
         stats["lse_t"] = torch.logsumexp(logits / form.temperature, dim=1)
-    torch.testing.assert_close(form.row_loss(stats, target), evaluate(loss, logits, target,
-                                                                      reduction="none"))
+    torch.testing.assert_close(
+        form.row_loss(stats, target), evaluate(loss, logits, target, reduction="none")
+    )
 
 
 @pytest.mark.parametrize(
     "loss, n_classes",
-    [(CrossEntropy(label_smoothing=0.2), 4), (Focal(gamma=1.0, alpha=[0.1, 0.2, 0.3, 0.4]), 4),
-     (Focal(gamma=2.0, alpha=0.25), 2)],
+    [
+        (CrossEntropy(label_smoothing=0.2), 4),
+        (Focal(gamma=1.0, alpha=[0.1, 0.2, 0.3, 0.4]), 4),
+        (Focal(gamma=2.0, alpha=0.25), 2),
+    ],
     ids=repr,
 )
 def test_fused_form_overrides_match_numpy(loss, n_classes):
@@ -769,8 +788,11 @@ def test_fused_form_overrides_match_numpy(loss, n_classes):
     z = 2.0 * torch.randn(8, n_classes, generator=generator, dtype=torch.float64)
     y = torch.arange(8) % n_classes
     form = loss.fused_form(n_classes)
-    stats = {"lse": torch.logsumexp(z, dim=1), "target": z[torch.arange(8), y],
-             "mean": z.mean(dim=1)}
+    stats = {
+        "lse": torch.logsumexp(z, dim=1),
+        "target": z[torch.arange(8), y],
+        "mean": z.mean(dim=1),
+    }
     if isinstance(loss, CrossEntropy):
         expected = np_smoothed_ce(z.numpy(), y.numpy(), 0.2)
     else:
@@ -867,8 +889,9 @@ def test_torch_cross_entropy_with_smoothing_matches_skloss_and_numpy():
     adapter = get_loss(user)
     assert isinstance(adapter, TorchLoss)
     values = adapter(z, y, reduction="none")
-    np.testing.assert_allclose(values.numpy(), np_smoothed_ce(z.numpy(), y.numpy(), 0.1),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        values.numpy(), np_smoothed_ce(z.numpy(), y.numpy(), 0.1), rtol=1e-12
+    )
     torch.testing.assert_close(values, get_loss("ce", label_smoothing=0.1)(z, y, reduction="none"))
     assert user.reduction == "mean"  # the user's module is never modified
 
@@ -877,11 +900,17 @@ def test_torch_cross_entropy_with_smoothing_matches_skloss_and_numpy():
     "criterion, formula",
     [
         (torch.nn.CrossEntropyLoss, np_ce),
-        (torch.nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 3.0])),
-         lambda z, y: np.array([1.0, 2.0, 3.0])[y] * np_ce(z, y)),
-        (hinge_per_sample,
-         lambda z, y: np.maximum(0, 1 - z[np.arange(len(y)), y][:, None] + z).sum(axis=1)
-         / z.shape[1] - 1 / z.shape[1]),
+        (
+            torch.nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 3.0])),
+            lambda z, y: np.array([1.0, 2.0, 3.0])[y] * np_ce(z, y),
+        ),
+        (
+            hinge_per_sample,
+            lambda z, y: (
+                np.maximum(0, 1 - z[np.arange(len(y)), y][:, None] + z).sum(axis=1) / z.shape[1]
+                - 1 / z.shape[1]
+            ),
+        ),
     ],
     ids=["class", "weighted-module", "function"],
 )
@@ -890,11 +919,13 @@ def test_torch_loss_kinds_give_per_sample_values(criterion, formula):
     z = torch.randn(9, 3, generator=generator, dtype=torch.float64)
     y = torch.arange(9) % 3
     loss = get_loss(criterion)
-    np.testing.assert_allclose(loss(z, y, reduction="none").numpy(), formula(z.numpy(), y.numpy()),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        loss(z, y, reduction="none").numpy(), formula(z.numpy(), y.numpy()), rtol=1e-6
+    )
     weight = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2])
-    repeated = loss(z.repeat_interleave(weight, dim=0), y.repeat_interleave(weight),
-                    reduction="sum")
+    repeated = loss(
+        z.repeat_interleave(weight, dim=0), y.repeat_interleave(weight), reduction="sum"
+    )
     torch.testing.assert_close(loss(z, y, reduction="sum", sample_weight=weight), repeated)
 
 
@@ -942,13 +973,13 @@ def test_torch_loss_refuses_parameters_and_skloss_losses():
 
 
 def smoothed_ce_function(logits, target):
-    return torch.nn.functional.cross_entropy(logits, target, reduction="none",
-                                             label_smoothing=0.1)
+    return torch.nn.functional.cross_entropy(logits, target, reduction="none", label_smoothing=0.1)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize(
-    "torch_loss", [torch.nn.CrossEntropyLoss(label_smoothing=0.1), smoothed_ce_function],
+    "torch_loss",
+    [torch.nn.CrossEntropyLoss(label_smoothing=0.1), smoothed_ce_function],
     ids=["module", "function"],
 )
 def test_torch_loss_trains_an_estimator_like_the_skloss_loss(torch_loss):
@@ -979,8 +1010,9 @@ def test_torch_loss_class_is_accepted_by_the_estimator():
     from skloss import RobustLossClassifier
 
     X, y = load_iris(return_X_y=True)
-    clf = RobustLossClassifier(loss=torch.nn.CrossEntropyLoss, hidden_layer_sizes=(8,),
-                               max_iter=2, random_state=0)
+    clf = RobustLossClassifier(
+        loss=torch.nn.CrossEntropyLoss, hidden_layer_sizes=(8,), max_iter=2, random_state=0
+    )
     clf.fit(X, y)
     assert clf.loss is torch.nn.CrossEntropyLoss  # the parameter is stored unchanged
     ref = RobustLossClassifier(loss="ce", hidden_layer_sizes=(8,), max_iter=2, random_state=0)

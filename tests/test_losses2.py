@@ -71,8 +71,10 @@ def np_tgce(z, y, q, k):
         (LDRKL(), [-0.469688, 0.574428]),
         (LDRKL(lam=1.0), [-0.404138, 0.669910]),
         (LDRKL(lam=1.0, margin=2.0), [0.943083, 2.413174]),
-        (LDRKL(lam=1.0, margin=0.0, transform=None),
-         [0.407606 - math.log(3), 2.407606 - math.log(3)]),
+        (
+            LDRKL(lam=1.0, margin=0.0, transform=None),
+            [0.407606 - math.log(3), 2.407606 - math.log(3)],
+        ),
         (TGCE(), [0.354614, 0.549183]),
         (ZLoss(), [0.257609, 1.482354]),
         (ZLoss(a=1.0, b=1.0), [0.587075, 2.327387]),
@@ -119,15 +121,17 @@ def test_mw_auc_reference_values(tau, expected):
     ],
     # Ids from the loss only: a function's repr holds an address, which differs
     # between xdist workers.
-    ids=lambda value: repr(value) if not callable(value) or hasattr(value, "get_params")
-    else "formula",
+    ids=lambda value: (
+        repr(value) if not callable(value) or hasattr(value, "get_params") else "formula"
+    ),
 )
 def test_matches_numpy_formula(loss, formula):
     generator = torch.Generator().manual_seed(5)
     z = 2.0 * torch.randn(16, 4, generator=generator, dtype=torch.float64)
     y = torch.arange(16) % 4
-    np.testing.assert_allclose(loss(z, y, reduction="none").numpy(), formula(z.numpy(), y.numpy()),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        loss(z, y, reduction="none").numpy(), formula(z.numpy(), y.numpy()), rtol=1e-9, atol=1e-12
+    )
 
 
 def test_ldr_kl_limits():
@@ -159,8 +163,9 @@ def test_dco_is_stable_where_the_naive_formula_overflows():
 
 def test_log1mexp_matches_its_definition():
     x = torch.tensor([1e-30, 1e-8, 0.1, math.log(2), 1.0, 20.0, 800.0], dtype=torch.float64)
-    expected = [math.log(-math.expm1(-v)) if v < 1 else math.log1p(-math.exp(-v))
-                for v in x.tolist()]
+    expected = [
+        math.log(-math.expm1(-v)) if v < 1 else math.log1p(-math.exp(-v)) for v in x.tolist()
+    ]
     np.testing.assert_allclose(log1mexp(x).numpy(), expected, rtol=1e-12)
     x.requires_grad_(True)
     log1mexp(x).sum().backward()
@@ -219,8 +224,12 @@ def test_aldr_kl_gradient_is_ldr_kl_at_the_updated_lam():
 
     def at_fixed_lam(logits):
         f = logits / logits.abs().mean(dim=1, keepdim=True)
-        values = [LDRKL(lam=float(lam[i]), margin=0.1, transform=None)(
-            f[i:i + 1], y[i:i + 1], reduction="none") for i in range(6)]
+        values = [
+            LDRKL(lam=float(lam[i]), margin=0.1, transform=None)(
+                f[i : i + 1], y[i : i + 1], reduction="none"
+            )
+            for i in range(6)
+        ]
         return torch.cat(values)
 
     z.requires_grad_(True)
@@ -238,8 +247,7 @@ def fit_quietly(clf, *args, partial=False, **kwargs):
 
 def test_aldr_kl_state_is_fitted_state():
     X, y = load_iris(return_X_y=True)
-    clf = RobustLossClassifier(loss="aldr_kl", hidden_layer_sizes=(8,), max_iter=3,
-                               random_state=0)
+    clf = RobustLossClassifier(loss="aldr_kl", hidden_layer_sizes=(8,), max_iter=3, random_state=0)
     fit_quietly(clf, X, y)
     lam = clf.loss_.lam_.clone()
     assert lam.shape == (len(y),)
@@ -264,8 +272,7 @@ def test_aldr_kl_state_is_fitted_state():
     assert clf.n_iter_ == 5
 
     # A cold refit starts again from lam0 and gives the first fit's state.
-    cold = RobustLossClassifier(loss="aldr_kl", hidden_layer_sizes=(8,), max_iter=3,
-                                random_state=0)
+    cold = RobustLossClassifier(loss="aldr_kl", hidden_layer_sizes=(8,), max_iter=3, random_state=0)
     fit_quietly(cold, X, y)
     torch.testing.assert_close(cold.loss_.lam_, lam)
 
@@ -343,8 +350,9 @@ def test_tgce_trains_from_scratch_only_with_a_warm_up():
 
 def test_tgce_pruning_trains_an_estimator_and_pickles():
     X, y = load_iris(return_X_y=True)
-    clf = RobustLossClassifier(loss=TGCE(prune_start=1, prune_every=1),
-                               hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    clf = RobustLossClassifier(
+        loss=TGCE(prune_start=1, prune_every=1), hidden_layer_sizes=(8,), max_iter=3, random_state=0
+    )
     fit_quietly(clf, X, y)
     weights = clf.loss_.weights_
     assert weights.shape == (150,) and set(weights.tolist()) <= {0.0, 1.0}
@@ -366,8 +374,9 @@ class RecordingAUC(MWAUC):
 def test_mw_auc_trains_on_batches_holding_both_classes():
     X, y = make_classification(n_samples=400, weights=[0.97], random_state=0)
     assert 0 < y.sum() < 20  # fewer positives than batches
-    clf = RobustLossClassifier(loss=RecordingAUC(), hidden_layer_sizes=(8,), batch_size=32,
-                               max_iter=2, random_state=0)
+    clf = RobustLossClassifier(
+        loss=RecordingAUC(), hidden_layer_sizes=(8,), batch_size=32, max_iter=2, random_state=0
+    )
     fit_quietly(clf, X, y)
     assert clf.net_.module_(torch.zeros(1, 20)).shape == (1, 1)  # one score per sample
     seen = clf.loss_.seen
@@ -402,12 +411,21 @@ def test_mw_auc_is_binary_only():
 @pytest.mark.parametrize(
     "loss, culprit",
     [
-        (LDRKL(lam=0.0), "lam"), (LDRKL(margin=-1.0), "margin"),
-        (LDRKL(transform="relu"), "transform"), (ALDRKL(alpha=1.0), "alpha"),
-        (ALDRKL(lam0=-1.0), "lam0"), (TGCE(k=1.0), "k"), (TGCE(q=0.0), "q"),
-        (TGCE(prune_start=-1), "prune_start"), (TGCE(prune_every=0), "prune_every"),
-        (Dice(alpha=-0.1), "alpha"), (Dice(smooth=0.0), "smooth"), (ZLoss(a=0.0), "a"),
-        (ZLoss(b=float("nan")), "b"), (DCO(n=0.5), "n"), (MWAUC(tau=0.0), "tau"),
+        (LDRKL(lam=0.0), "lam"),
+        (LDRKL(margin=-1.0), "margin"),
+        (LDRKL(transform="relu"), "transform"),
+        (ALDRKL(alpha=1.0), "alpha"),
+        (ALDRKL(lam0=-1.0), "lam0"),
+        (TGCE(k=1.0), "k"),
+        (TGCE(q=0.0), "q"),
+        (TGCE(prune_start=-1), "prune_start"),
+        (TGCE(prune_every=0), "prune_every"),
+        (Dice(alpha=-0.1), "alpha"),
+        (Dice(smooth=0.0), "smooth"),
+        (ZLoss(a=0.0), "a"),
+        (ZLoss(b=float("nan")), "b"),
+        (DCO(n=0.5), "n"),
+        (MWAUC(tau=0.0), "tau"),
         (MWAUC(max_pairs=0), "max_pairs"),
     ],
     ids=repr,

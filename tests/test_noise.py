@@ -237,8 +237,10 @@ def test_noise_reaches_training_folds_only():
         np.testing.assert_array_equal(fold.flipped, fold.y_train != y[train])
         assert fold.flipped.sum() == round(0.4 * len(train))
         nxt = {"a": "b", "b": "c", "c": "a"}
-        assert all(nxt[t] == n for t, n in zip(y[train][fold.flipped],
-                                               fold.y_train[fold.flipped], strict=True))
+        assert all(
+            nxt[t] == n
+            for t, n in zip(y[train][fold.flipped], fold.y_train[fold.flipped], strict=True)
+        )
 
     # Identical folds and noise on every call, so every loss sees the same data ...
     again = list(noisy_folds(X, y, 0.4, kind="pairflip", cv=3, random_state=5))
@@ -274,8 +276,7 @@ def test_noisy_folds_with_a_splitter_or_explicit_splits():
     X = np.arange(60.0)[:, None]
     # A splitter is used as it is: KFold without shuffling gives contiguous test blocks.
     folds = list(noisy_folds(X, y, 0.2, cv=KFold(3), random_state=0))
-    assert [f.test_index.tolist() for f in folds] == [list(range(i, i + 20))
-                                                      for i in (0, 20, 40)]
+    assert [f.test_index.tolist() for f in folds] == [list(range(i, i + 20)) for i in (0, 20, 40)]
     # One hold-out split given as index arrays; its noise is seeded with random_state.
     train, test = train_test_split(np.arange(60), test_size=0.3, stratify=y, random_state=3)
     (fold,) = noisy_folds(X, y, 0.4, kind="pairflip", cv=[(train, test)], random_state=3)

@@ -136,8 +136,9 @@ def test_user_module_class_is_seeded_and_thread_safe(digits):
     X, y = digits
 
     def module(n_features_in, n_outputs):
-        return torch.nn.Sequential(torch.nn.Linear(n_features_in, 8), torch.nn.ReLU(),
-                                   torch.nn.Linear(8, n_outputs))
+        return torch.nn.Sequential(
+            torch.nn.Linear(n_features_in, 8), torch.nn.ReLU(), torch.nn.Linear(8, n_outputs)
+        )
 
     sequential = [_fit_and_score(s, X, y, module=module) for s in range(4)]
     with ThreadPoolExecutor(4) as pool:
@@ -155,10 +156,13 @@ def test_global_torch_rng_is_untouched(digits):
     np.testing.assert_array_equal(torch.rand(3).numpy(), expected.numpy())
 
 
-@pytest.mark.parametrize("grid", [
-    {"loss__q": [0.3, 0.9]},
-    {"loss": ["gce"], "loss__q": [0.3, 0.9]},
-])
+@pytest.mark.parametrize(
+    "grid",
+    [
+        {"loss__q": [0.3, 0.9]},
+        {"loss": ["gce"], "loss__q": [0.3, 0.9]},
+    ],
+)
 def test_grid_search_nested_loss_params_with_loss_by_name(grid):
     X, y = load_iris(return_X_y=True)
     clf = small(loss="gce", max_iter=3)
@@ -186,8 +190,9 @@ def test_transform_is_the_last_hidden_layer(digits):
         clf = small().fit(X, y)
     hidden = clf.transform(X)
     layer = clf.net_.module_.features[0]
-    expected = np.maximum(X @ layer.weight.detach().double().numpy().T
-                          + layer.bias.detach().double().numpy(), 0)
+    expected = np.maximum(
+        X @ layer.weight.detach().double().numpy().T + layer.bias.detach().double().numpy(), 0
+    )
     np.testing.assert_allclose(hidden, expected, rtol=1e-5, atol=1e-6)
     head = clf.net_.module_.head
     logits = hidden @ head.weight.detach().double().numpy().T + head.bias.detach().double().numpy()
@@ -223,13 +228,19 @@ def test_bad_input_leaves_a_fitted_estimator_as_it_was(digits):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = small().fit(X, y)
-    before = (clf.n_features_in_, clf.classes_.copy(), clf.n_iter_, weights(clf),
-              clf.predict_proba(X))
+    before = (
+        clf.n_features_in_,
+        clf.classes_.copy(),
+        clf.n_iter_,
+        weights(clf),
+        clf.predict_proba(X),
+    )
     narrow = X[:, :10]
     for bad in (
         lambda: clf.set_params(class_weight={0: -1.0}).fit(narrow, y),
-        lambda: clf.set_params(class_weight=None, module=lambda n_features_in, n_outputs: 3)
-        .fit(narrow, y),
+        lambda: clf.set_params(class_weight=None, module=lambda n_features_in, n_outputs: 3).fit(
+            narrow, y
+        ),
     ):
         with pytest.raises((ValueError, TypeError)):
             bad()

@@ -25,20 +25,26 @@ POSTGRES_ENV = "SKLOSS_TEST_POSTGRES_URL"
 
 
 def _data():
-    X, y = make_classification(n_samples=80, n_features=5, n_informative=3, n_redundant=0,
-                               n_classes=3, random_state=0)
+    X, y = make_classification(
+        n_samples=80, n_features=5, n_informative=3, n_redundant=0, n_classes=3, random_state=0
+    )
     return X.astype(np.float32), y
 
 
 def _grid_search(n_jobs):
     clf = RobustLossClassifier(loss="gce", hidden_layer_sizes=(8,), max_iter=4, random_state=0)
-    return GridSearchCV(clf, {"loss__q": [0.3, 0.7], "learning_rate_init": [0.003, 0.03]},
-                        cv=StratifiedKFold(2, shuffle=True, random_state=0), n_jobs=n_jobs)
+    return GridSearchCV(
+        clf,
+        {"loss__q": [0.3, 0.7], "learning_rate_init": [0.003, 0.03]},
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+        n_jobs=n_jobs,
+    )
 
 
 def _same_results(first, second):
-    scores = [key for key in first if key.startswith(("split", "mean_test", "std_test",
-                                                        "rank_test"))]
+    scores = [
+        key for key in first if key.startswith(("split", "mean_test", "std_test", "rank_test"))
+    ]
     assert scores
     for key in scores:
         np.testing.assert_array_equal(first[key], second[key], err_msg=key)
@@ -56,9 +62,12 @@ def test_grid_search_on_dask_workers_matches_sequential():
         warnings.simplefilter("ignore")
         sequential = _grid_search(n_jobs=1).fit(X, y).cv_results_
     # Worker processes (a nanny each, OMP_NUM_THREADS=1), no dashboard: a CI machine.
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         with parallel_config(backend="dask"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             on_dask = _grid_search(n_jobs=-1).fit(X, y).cv_results_
@@ -69,7 +78,7 @@ def test_grid_search_on_dask_workers_matches_sequential():
 
 
 # ---- one study, several worker processes ---------------------------------------------
-_WORKER = textwrap.dedent('''
+_WORKER = textwrap.dedent("""
     import json, sys, warnings
     warnings.simplefilter("ignore")
     import numpy as np
@@ -103,7 +112,7 @@ _WORKER = textwrap.dedent('''
 
     study.optimize(objective, n_trials=n_trials)
     print(json.dumps(numbers))
-''')
+""")
 
 N_WORKERS, TRIALS_EACH = 2, 3
 
@@ -120,10 +129,17 @@ def _shared_study(storage, spec, tmp_path):
     path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
     # The workers start together: they optimise the study at the same time.
-    workers = [subprocess.Popen([sys.executable, str(script), spec, name, str(TRIALS_EACH)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env, cwd=os.getcwd())
-               for _ in range(N_WORKERS)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(script), spec, name, str(TRIALS_EACH)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=os.getcwd(),
+        )
+        for _ in range(N_WORKERS)
+    ]
     outputs = [worker.communicate(timeout=240) for worker in workers]
     for worker, (_, err) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, err
@@ -155,8 +171,10 @@ def test_shared_study_on_journal_file(tmp_path):
 def _postgres_url():
     url = os.environ.get(POSTGRES_ENV)
     if not url:
-        pytest.skip(f"no PostgreSQL server: set {POSTGRES_ENV} (e.g. postgresql+psycopg://"
-                    "postgres@127.0.0.1:54329/postgres); .ci/run starts one.")
+        pytest.skip(
+            f"no PostgreSQL server: set {POSTGRES_ENV} (e.g. postgresql+psycopg://"
+            "postgres@127.0.0.1:54329/postgres); .ci/run starts one."
+        )
     pytest.importorskip("psycopg", reason="psycopg 3 is needed (the tune extra)")
     import sqlalchemy
 

@@ -2,7 +2,6 @@
 
 import copy
 import inspect
-import warnings
 
 import numpy as np
 import pytest
@@ -33,14 +32,21 @@ MAX_ITER = 4
 
 @pytest.fixture(scope="module")
 def data():
-    X, y = make_classification(n_samples=90, n_features=6, n_informative=4, n_redundant=0,
-                               n_classes=3, random_state=0)
+    X, y = make_classification(
+        n_samples=90, n_features=6, n_informative=4, n_redundant=0, n_classes=3, random_state=0
+    )
     return X.astype(np.float32), y
 
 
 def _small(**params):
-    base = dict(hidden_layer_sizes=(8,), max_iter=MAX_ITER, random_state=0,
-                early_stopping=True, n_iter_no_change=50, learning_rate_init=0.01)
+    base = dict(
+        hidden_layer_sizes=(8,),
+        max_iter=MAX_ITER,
+        random_state=0,
+        early_stopping=True,
+        n_iter_no_change=50,
+        learning_rate_init=0.01,
+    )
     base.update(params)
     return RobustLossClassifier(**base)
 
@@ -76,8 +82,7 @@ def test_suggest_params_draws_the_documented_space(data):
     seen_losses = set()
     for _ in range(12):
         trial = study.ask()
-        params = tuning.suggest_params(trial, RobustLossClassifier(),
-                                       losses=["ce", "gce", "sce"])
+        params = tuning.suggest_params(trial, RobustLossClassifier(), losses=["ce", "gce", "sce"])
         seen_losses.add(params["loss"])
         assert 1e-4 <= params["learning_rate_init"] <= 3e-2
         assert trial.distributions["learning_rate_init"].log
@@ -87,8 +92,10 @@ def test_suggest_params_draws_the_documented_space(data):
         # only the chosen loss's parameters, named after it in the trial
         own = {f"loss__{p}" for p in type(get_loss(params["loss"])).search_space}
         assert {k for k in params if k.startswith("loss__")} == own
-        assert all(not k.startswith(("gce__", "sce__", "ce__")) or
-                   k.startswith(params["loss"] + "__") for k in trial.params)
+        assert all(
+            not k.startswith(("gce__", "sce__", "ce__")) or k.startswith(params["loss"] + "__")
+            for k in trial.params
+        )
         clf = RobustLossClassifier().set_params(**params)
         for key in own:
             assert getattr(clf.loss, key.split("__")[1]) == params[key]
@@ -110,9 +117,15 @@ def test_binary_only_losses_offered_only_for_two_classes(monkeypatch):
 
 
 def test_anyloss_classifier_tunes_its_own_loss_parameters():
-    trial = optuna.trial.FixedTrial({"learning_rate_init": 1e-3, "alpha": 1e-4,
-                                     "hidden_layer_sizes": "32", "early_stopping": True,
-                                     "amplification": 20.0})
+    trial = optuna.trial.FixedTrial(
+        {
+            "learning_rate_init": 1e-3,
+            "alpha": 1e-4,
+            "hidden_layer_sizes": "32",
+            "early_stopping": True,
+            "amplification": 20.0,
+        }
+    )
     params = tuning.suggest_params(trial, AnyLossClassifier())
     assert params["amplification"] == 20.0 and "loss" not in params
     AnyLossClassifier().set_params(**params)
@@ -124,8 +137,12 @@ def test_hidden_sizes_survive_persistent_storage(data, tmp_path):
     from optuna.storages.journal import JournalFileBackend
 
     storage = JournalStorage(JournalFileBackend(str(tmp_path / "journal.log")))
-    study = optuna.create_study(storage=storage, study_name="hidden", direction="maximize",
-                                sampler=optuna.samplers.RandomSampler(seed=1))
+    study = optuna.create_study(
+        storage=storage,
+        study_name="hidden",
+        direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=1),
+    )
 
     def objective(trial):
         params = tuning.suggest_params(trial, RobustLossClassifier(), losses=["gce"])
@@ -139,7 +156,8 @@ def test_hidden_sizes_survive_persistent_storage(data, tmp_path):
     assert best["loss"] == "gce" and 0.1 <= best["loss__q"] <= 1.0
     # lists (how storages return tuple choices) come back as tuples
     assert tuning.params_from_trial({"hidden_layer_sizes": [64, 32]}) == {
-        "hidden_layer_sizes": (64, 32)}
+        "hidden_layer_sizes": (64, 32)
+    }
 
 
 def test_param_distributions_match_the_loss_space():
@@ -153,11 +171,15 @@ def test_param_distributions_match_the_loss_space():
 
 
 def test_space_override_and_bad_space():
-    trial = optuna.trial.FixedTrial({"learning_rate_init": 0.01, "loss": "ce",
-                                     "ce__label_smoothing": 0.1})
+    trial = optuna.trial.FixedTrial(
+        {"learning_rate_init": 0.01, "loss": "ce", "ce__label_smoothing": 0.1}
+    )
     params = tuning.suggest_params(
-        trial, RobustLossClassifier(), losses=["ce"],
-        space={"alpha": None, "hidden_layer_sizes": None, "early_stopping": None})
+        trial,
+        RobustLossClassifier(),
+        losses=["ce"],
+        space={"alpha": None, "hidden_layer_sizes": None, "early_stopping": None},
+    )
     assert params == {"learning_rate_init": 0.01, "loss": "ce", "loss__label_smoothing": 0.1}
 
 
@@ -266,18 +288,26 @@ def test_optuna_search_cv_with_pruning(data):
     X, y = data
     clf = _small(loss="gce", early_stopping=False)
     search = tuning.OptunaSearchCV(
-        clf, tuning.param_distributions(clf, space={"early_stopping": None}),
-        cv=StratifiedKFold(3, shuffle=True, random_state=0), enable_pruning=True,
-        max_iter=MAX_ITER, n_trials=8, random_state=0, error_score="raise",
-        study=optuna.create_study(direction="maximize", pruner=optuna.pruners.MedianPruner(
-            n_startup_trials=2, n_warmup_steps=1)),
+        clf,
+        tuning.param_distributions(clf, space={"early_stopping": None}),
+        cv=StratifiedKFold(3, shuffle=True, random_state=0),
+        enable_pruning=True,
+        max_iter=MAX_ITER,
+        n_trials=8,
+        random_state=0,
+        error_score="raise",
+        study=optuna.create_study(
+            direction="maximize",
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+        ),
     )
     _quiet(search.fit, X, y)
     states = [t.state for t in search.trials_]
     assert states.count(optuna.trial.TrialState.COMPLETE) >= 2
     assert optuna.trial.TrialState.PRUNED in states
-    assert all(s in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-               for s in states)
+    assert all(
+        s in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) for s in states
+    )
     assert search.best_estimator_.predict(X).shape == y.shape
     # Each step's value is the mean over folds (OptunaSearchCV's own reporting).
     assert all(len(t.intermediate_values) >= 1 for t in search.trials_)
@@ -300,8 +330,9 @@ def _scores_by_params(data, n_jobs):
         study.enqueue_trial(params)
 
     def objective(trial):
-        params = tuning.suggest_params(trial, RobustLossClassifier(),
-                                       losses=["ce", "gce", "sce"], space=space)
+        params = tuning.suggest_params(
+            trial, RobustLossClassifier(), losses=["ce", "gce", "sce"], space=space
+        )
         clf = _small(early_stopping=False).set_params(**params)
         return float(np.mean(_quiet(cross_val_score, clf, X, y, cv=2)))
 
@@ -321,9 +352,12 @@ def test_threaded_optuna_search_cv_matches_sequential_fits(data):
     clf = _small(loss="gce", early_stopping=False)
     cv = StratifiedKFold(2, shuffle=True, random_state=0)
     search = tuning.OptunaSearchCV(
-        clf, tuning.param_distributions(clf, space={"early_stopping": None,
-                                                    "hidden_layer_sizes": None}),
-        cv=cv, n_trials=4, n_jobs=2, random_state=0,
+        clf,
+        tuning.param_distributions(clf, space={"early_stopping": None, "hidden_layer_sizes": None}),
+        cv=cv,
+        n_trials=4,
+        n_jobs=2,
+        random_state=0,
     )
     _quiet(search.fit, X, y)
     for trial in search.trials_:

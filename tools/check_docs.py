@@ -139,10 +139,20 @@ def screenshot(driver, path, png):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("root", nargs="?", default="docs/_build/html", type=Path,
-                        help="the HTML build folder (default docs/_build/html)")
-    parser.add_argument("--screenshot", action="append", default=[], metavar="PAGE=PNG",
-                        help="also save PAGE (relative to root) as the image PNG")
+    parser.add_argument(
+        "root",
+        nargs="?",
+        default="docs/_build/html",
+        type=Path,
+        help="the HTML build folder (default docs/_build/html)",
+    )
+    parser.add_argument(
+        "--screenshot",
+        action="append",
+        default=[],
+        metavar="PAGE=PNG",
+        help="also save PAGE (relative to root) as the image PNG",
+    )
     args = parser.parse_args(argv)
 
     root = args.root

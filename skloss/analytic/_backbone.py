@@ -191,9 +191,7 @@ def embed(backbone, rows, device):
         )
     embedded = embedded.to(device=device, dtype=torch.float64)
     if not torch.isfinite(embedded).all():
-        raise ValueError(
-            "backbone returned NaN or infinite features; check its input and weights."
-        )
+        raise ValueError("backbone returned NaN or infinite features; check its input and weights.")
     return embedded
 
 
@@ -221,9 +219,7 @@ def same_backbone(first, second):
         if type(first) is not type(second):
             return False
         a, b = first.state_dict(), second.state_dict()
-        return a.keys() == b.keys() and all(
-            torch.equal(a[key].cpu(), b[key].cpu()) for key in a
-        )
+        return a.keys() == b.keys() and all(torch.equal(a[key].cpu(), b[key].cpu()) for key in a)
     try:
         return _pickled(first) == _pickled(second)
     except Exception:  # an object that cannot be pickled is only equal to itself

@@ -371,7 +371,10 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
         self._check_mergeable(other)
         _labels.check_label_kind(self.classes_, other.classes_)
         _ridge.check_memory(
-            self.buffer_size, self.n_embedding_, self._resolved_batch_size(), "merge",
+            self.buffer_size,
+            self.n_embedding_,
+            self._resolved_batch_size(),
+            "merge",
             self.max_memory_bytes,
         )
         device = self.weight_.device
@@ -394,8 +397,10 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
         X = self._validate_features(X, reset=False)
         n, batch_size = _num_samples(X), self._resolved_batch_size()
         parts = [
-            (self._features(_safe_indexing(X, np.arange(start, min(start + batch_size, n))))
-             @ self.weight_).cpu()
+            (
+                self._features(_safe_indexing(X, np.arange(start, min(start + batch_size, n))))
+                @ self.weight_
+            ).cpu()
             for start in range(0, n, batch_size)
         ]
         return torch.cat(parts).numpy()
@@ -475,7 +480,10 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
         backbone = _backbone.resolve(self.backbone, device)
         n_embedding = _backbone.embed(backbone, _safe_indexing(X, np.arange(1)), device).shape[1]
         _ridge.check_memory(
-            self.buffer_size, n_embedding, self._resolved_batch_size(), operation,
+            self.buffer_size,
+            n_embedding,
+            self._resolved_batch_size(),
+            operation,
             self.max_memory_bytes,
         )
         rng = check_random_state(self.random_state)
@@ -552,7 +560,8 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "merge needs estimators that share backbone, buffer and gamma, so that "
                 "their features are the same function of X; these differ: "
-                + "; ".join(problems) + "."
+                + "; ".join(problems)
+                + "."
             )
 
     # ---- validation -------------------------------------------------------------------

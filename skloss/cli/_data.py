@@ -92,15 +92,16 @@ def load_csv(path, target):
             "fill or drop them before running skloss compare."
         )
     encoded = [
-        str(c) for c in features.columns
-        if not (pd.api.types.is_numeric_dtype(features[c]) or pd.api.types.is_bool_dtype(
-            features[c]))
+        str(c)
+        for c in features.columns
+        if not (
+            pd.api.types.is_numeric_dtype(features[c]) or pd.api.types.is_bool_dtype(features[c])
+        )
     ]
     numeric = features.drop(columns=encoded)
     # pandas reads "inf" and "-inf" as numbers, which no network can train on.
     infinite = [
-        str(c) for c in numeric.columns
-        if not np.isfinite(numeric[c].to_numpy(dtype=float)).all()
+        str(c) for c in numeric.columns if not np.isfinite(numeric[c].to_numpy(dtype=float)).all()
     ]
     if infinite:
         raise ValueError(

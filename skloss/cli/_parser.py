@@ -132,52 +132,97 @@ def build_parser():
     )
     data = compare.add_argument_group("data (a bundled data set, or a CSV file)")
     data.add_argument(
-        "--dataset", choices=DATASETS, default=None,
+        "--dataset",
+        choices=DATASETS,
+        default=None,
         help="bundled scikit-learn data set (default: digits, unless --csv is given)",
     )
     data.add_argument(
-        "--csv", metavar="FILE", type=Path, default=None,
+        "--csv",
+        metavar="FILE",
+        type=Path,
+        default=None,
         help="CSV file with a header row; non-numeric feature columns are one-hot encoded "
         "(pandas.get_dummies) and missing values are an error",
     )
     data.add_argument("--target", metavar="COL", help="the label column of --csv")
     run = compare.add_argument_group("comparison")
     run.add_argument(
-        "--losses", type=_loss_names, default=list(DEFAULT_LOSSES), metavar="NAMES",
+        "--losses",
+        type=_loss_names,
+        default=list(DEFAULT_LOSSES),
+        metavar="NAMES",
         help=f"comma-separated loss names, from {', '.join(_available_losses())} "
         f"(default: {','.join(DEFAULT_LOSSES)})",
     )
     run.add_argument(
-        "--noise", type=_noise_rate, default=DEFAULT_NOISE, metavar="RATE",
+        "--noise",
+        type=_noise_rate,
+        default=DEFAULT_NOISE,
+        metavar="RATE",
         help="share of training labels to corrupt, in [0, 1) for symmetric and [0, 0.5) "
         "for pairflip noise (default: %(default)s)",
     )
     run.add_argument(
-        "--noise-kind", choices=("symmetric", "pairflip"), default="symmetric",
+        "--noise-kind",
+        choices=("symmetric", "pairflip"),
+        default="symmetric",
         help="symmetric: to a uniformly drawn other class; pairflip: to the next class "
         "(default: %(default)s)",
     )
-    run.add_argument("--folds", type=_positive_int, default=DEFAULT_FOLDS, metavar="K",
-                     help="stratified cross-validation folds, at least 2 (default: %(default)s)")
-    run.add_argument("--seed", type=_non_negative_int, default=0,
-                     help="seeds the folds, the label noise and the networks "
-                     "(default: %(default)s)")
-    run.add_argument("--top-k", type=_positive_int, default=2, metavar="K",
-                     help="also report top-K accuracy (the label among the K most "
-                     "probable classes), for data with at least 3 classes and more than K "
-                     "(default: %(default)s)")
+    run.add_argument(
+        "--folds",
+        type=_positive_int,
+        default=DEFAULT_FOLDS,
+        metavar="K",
+        help="stratified cross-validation folds, at least 2 (default: %(default)s)",
+    )
+    run.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=0,
+        help="seeds the folds, the label noise and the networks (default: %(default)s)",
+    )
+    run.add_argument(
+        "--top-k",
+        type=_positive_int,
+        default=2,
+        metavar="K",
+        help="also report top-K accuracy (the label among the K most "
+        "probable classes), for data with at least 3 classes and more than K "
+        "(default: %(default)s)",
+    )
     model = compare.add_argument_group("network and training")
-    model.add_argument("--hidden", type=_hidden_sizes, default=DEFAULT_HIDDEN, metavar="SIZES",
-                       help="hidden layer widths (default: "
-                       f"{','.join(map(str, DEFAULT_HIDDEN))})")
-    model.add_argument("--max-iter", type=_positive_int, default=DEFAULT_MAX_ITER, metavar="N",
-                       help="training epochs (default: %(default)s)")
-    model.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE,
-                       metavar="N", help="minibatch size (default: %(default)s)")
+    model.add_argument(
+        "--hidden",
+        type=_hidden_sizes,
+        default=DEFAULT_HIDDEN,
+        metavar="SIZES",
+        help=f"hidden layer widths (default: {','.join(map(str, DEFAULT_HIDDEN))})",
+    )
+    model.add_argument(
+        "--max-iter",
+        type=_positive_int,
+        default=DEFAULT_MAX_ITER,
+        metavar="N",
+        help="training epochs (default: %(default)s)",
+    )
+    model.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help="minibatch size (default: %(default)s)",
+    )
     out = compare.add_argument_group("output")
-    out.add_argument("--output", type=Path, default=Path("skloss-results"), metavar="DIR",
-                     help="folder for results.json and results.png, created if missing; "
-                     "checked before any training (default: %(default)s)")
+    out.add_argument(
+        "--output",
+        type=Path,
+        default=Path("skloss-results"),
+        metavar="DIR",
+        help="folder for results.json and results.png, created if missing; "
+        "checked before any training (default: %(default)s)",
+    )
     out.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     # Later checks (CSV columns, class counts, the output folder) report through this
     # parser, so that their messages read "skloss compare: error: ..." and exit with 2.

@@ -117,8 +117,9 @@ def format_table(summary, ranking, n_folds=None, top_k=None):
         "mean_top_k_accuracy" in summary[loss] for loss in ranking
     )
     top_k_header = f"{f'top-{top_k} acc':<15}  " if show_top_k else ""
-    header = (f"{'rank':<4}  {'loss':<10}  {'accuracy':<15}  {'macro-F1':<15}  "
-              f"{top_k_header}fit time (s)")
+    header = (
+        f"{'rank':<4}  {'loss':<10}  {'accuracy':<15}  {'macro-F1':<15}  {top_k_header}fit time (s)"
+    )
     lines = [header + ("  folds" if n_folds is not None else "")]
     for rank, loss in enumerate(ranking, start=1):
         s = summary[loss]
@@ -126,7 +127,8 @@ def format_table(summary, ranking, n_folds=None, top_k=None):
         if show_top_k:
             top_k_cell = (
                 f"{s['mean_top_k_accuracy']:.3f} ± {s['std_top_k_accuracy']:.3f}    "
-                if "mean_top_k_accuracy" in s else f"{'-':<15}  "
+                if "mean_top_k_accuracy" in s
+                else f"{'-':<15}  "
             )
         line = (
             f"{rank:>4}  {loss:<10}  {s['mean_accuracy']:.3f} ± {s['std_accuracy']:.3f}    "

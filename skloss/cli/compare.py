@@ -79,12 +79,8 @@ def _fit(model, X, y, registry):
         try:
             model.fit(X, y)
         finally:
-            interrupted = any(
-                issubclass(w.category, TrainingInterruptedWarning) for w in caught
-            )
-            others = [
-                w for w in caught if not issubclass(w.category, TrainingInterruptedWarning)
-            ]
+            interrupted = any(issubclass(w.category, TrainingInterruptedWarning) for w in caught)
+            others = [w for w in caught if not issubclass(w.category, TrainingInterruptedWarning)]
     for w in others:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, registry=registry)
     return interrupted
@@ -108,17 +104,20 @@ def _run(X, y, args, log):
     with_top_k = n_classes >= 3 and args.top_k < n_classes
     where = "before the first fit"
     try:
-        for k, fold in enumerate(noisy_folds(X, y, args.noise, args.noise_kind,
-                                             cv=args.folds, random_state=args.seed)):
+        for k, fold in enumerate(
+            noisy_folds(X, y, args.noise, args.noise_kind, cv=args.folds, random_state=args.seed)
+        ):
             # The test fold's labels with the same noise, for selection by noisy
             # validation only (_selection); the clean ones stay for scoring.
             y_test_noisy = _noisy_test_labels(fold.y_test, args, k)
-            folds.append({
-                "fold": k,
-                "n_train": len(fold.y_train),
-                "n_test": len(fold.y_test),
-                "realised_noise_rate": float(fold.flipped.mean()),
-            })
+            folds.append(
+                {
+                    "fold": k,
+                    "n_train": len(fold.y_train),
+                    "n_test": len(fold.y_test),
+                    "realised_noise_rate": float(fold.flipped.mean()),
+                }
+            )
             for loss in args.losses:
                 where = f"during {loss} on fold {k + 1}/{args.folds}"
                 model = _make_pipeline(loss, args)
@@ -137,10 +136,14 @@ def _run(X, y, args, log):
                     "n_iter": int(model[-1].n_iter_),
                 }
                 if with_top_k:
-                    record["top_k_accuracy"] = float(top_k_accuracy_score(
-                        fold.y_test, model.predict_proba(fold.X_test), k=args.top_k,
-                        labels=model[-1].classes_,
-                    ))
+                    record["top_k_accuracy"] = float(
+                        top_k_accuracy_score(
+                            fold.y_test,
+                            model.predict_proba(fold.X_test),
+                            k=args.top_k,
+                            labels=model[-1].classes_,
+                        )
+                    )
                 # One append per fit, so an interrupt never leaves a fit half recorded.
                 fits.append(record)
                 where = f"after {loss} on fold {k + 1}/{args.folds}"
@@ -162,8 +165,12 @@ def _noisy_test_labels(y_test, args, fold):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a rate past the informative limit warns once
         # Seeds apart from the training folds' (seed + fold): other draws of the noise.
-        noisy, _ = make_noisy_labels(y_test, args.noise, args.noise_kind,
-                                     random_state=(args.seed + 7919 * (fold + 1)) % 2**32)
+        noisy, _ = make_noisy_labels(
+            y_test,
+            args.noise,
+            args.noise_kind,
+            random_state=(args.seed + 7919 * (fold + 1)) % 2**32,
+        )
     return noisy
 
 
@@ -190,7 +197,7 @@ def _selection(fits, losses, n_folds):
         "clean_accuracy_per_fold": scores,
         "mean_clean_accuracy": float(sum(scores) / len(scores)),
         "rule": "per fold: the loss with the best mean accuracy on the noisy test labels "
-                "of the other folds; scored on this fold's clean labels",
+        "of the other folds; scored on this fold's clean labels",
     }
 
 
@@ -222,8 +229,10 @@ def run(args, parser):
         X, y, data_name, encoded = load_data(args, parser)
         classes = check_data(X, y, args, parser)
     except KeyboardInterrupt:
-        print("skloss compare: interrupted while loading the data; nothing was trained "
-              "or written.", file=sys.stderr)
+        print(
+            "skloss compare: interrupted while loading the data; nothing was trained or written.",
+            file=sys.stderr,
+        )
         return INTERRUPTED_STATUS
     if encoded:
         log(f"one-hot encoded non-numeric column(s): {', '.join(encoded)}")
@@ -271,9 +280,7 @@ def run(args, parser):
         "folds": folds,
         "completed": [[fit["loss"], fit["fold"]] for fit in fits],
         "ranking": ranking,
-        "results": {
-            loss: {**per_loss[loss], **summary.get(loss, {})} for loss in args.losses
-        },
+        "results": {loss: {**per_loss[loss], **summary.get(loss, {})} for loss in args.losses},
         "total_time": time.perf_counter() - started,
     }
     if not complete:
@@ -286,22 +293,32 @@ def run(args, parser):
         print(f"interrupted ({interruption}): {len(fits)} of {n_fits} fits completed")
     print(description)
     if not complete:
-        print(f"PARTIAL RESULTS: {len(fits)} of {n_fits} fits, means over the folds each "
-              "loss completed")
+        print(
+            f"PARTIAL RESULTS: {len(fits)} of {n_fits} fits, means over the folds each "
+            "loss completed"
+        )
     if ranking:
-        print(format_table(summary, ranking, n_folds=None if complete else args.folds,
-                           top_k=args.top_k))
+        print(
+            format_table(
+                summary, ranking, n_folds=None if complete else args.folds, top_k=args.top_k
+            )
+        )
     if selection is not None:
         picks = ", ".join(dict.fromkeys(selection["chosen_per_fold"]))
-        print(f"noise-aware selection (chosen on noisy validation labels): {picks}; clean "
-              f"accuracy {selection['mean_clean_accuracy']:.3f}")
+        print(
+            f"noise-aware selection (chosen on noisy validation labels): {picks}; clean "
+            f"accuracy {selection['mean_clean_accuracy']:.3f}"
+        )
     title = f"{data_name}, {args.noise:.0%} {args.noise_kind} label noise"
     try:
-        written = write_results(args.output, results, summary, ranking,
-                                title if complete else f"{title} (partial)")
+        written = write_results(
+            args.output, results, summary, ranking, title if complete else f"{title} (partial)"
+        )
     except OSError as exc:
-        print(f"skloss compare: error: cannot write the results to {args.output}: {exc}",
-              file=sys.stderr)
+        print(
+            f"skloss compare: error: cannot write the results to {args.output}: {exc}",
+            file=sys.stderr,
+        )
         return 1 if complete else INTERRUPTED_STATUS
     paths = " and ".join(str(p) for p in written)
     print(f"wrote {paths}{'' if complete else ' (partial)'} ({results['total_time']:.0f}s)")

@@ -94,45 +94,111 @@ def add_parser(sub):
         ),
     )
     data = tune.add_argument_group("data (a bundled data set, or a CSV file)")
-    data.add_argument("--dataset", choices=DATASETS, default=None,
-                      help="bundled scikit-learn data set (default: digits, unless --csv)")
-    data.add_argument("--csv", metavar="FILE", type=Path, default=None,
-                      help="CSV file with a header row (as for skloss compare)")
+    data.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default=None,
+        help="bundled scikit-learn data set (default: digits, unless --csv)",
+    )
+    data.add_argument(
+        "--csv",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="CSV file with a header row (as for skloss compare)",
+    )
     data.add_argument("--target", metavar="COL", help="the label column of --csv")
-    data.add_argument("--noise", type=_noise_rate, default=DEFAULT_NOISE, metavar="RATE",
-                      help="share of training labels to corrupt (default: %(default)s)")
-    data.add_argument("--noise-kind", choices=("symmetric", "pairflip"), default="symmetric",
-                      help="(default: %(default)s)")
-    data.add_argument("--test-size", type=_test_size, default=DEFAULT_TEST_SIZE,
-                      metavar="SHARE", help="clean test share (default: %(default)s)")
+    data.add_argument(
+        "--noise",
+        type=_noise_rate,
+        default=DEFAULT_NOISE,
+        metavar="RATE",
+        help="share of training labels to corrupt (default: %(default)s)",
+    )
+    data.add_argument(
+        "--noise-kind",
+        choices=("symmetric", "pairflip"),
+        default="symmetric",
+        help="(default: %(default)s)",
+    )
+    data.add_argument(
+        "--test-size",
+        type=_test_size,
+        default=DEFAULT_TEST_SIZE,
+        metavar="SHARE",
+        help="clean test share (default: %(default)s)",
+    )
     study = tune.add_argument_group("study")
-    study.add_argument("--losses", type=_loss_names, default=list(DEFAULT_LOSSES),
-                       metavar="NAMES",
-                       help=f"losses to choose from (default: {','.join(DEFAULT_LOSSES)})")
-    study.add_argument("--trials", type=_positive_int, default=DEFAULT_TRIALS, metavar="N",
-                       help="trials this process runs (default: %(default)s)")
-    study.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
-                       help="stop starting trials after this many seconds")
-    study.add_argument("--storage", default=None, metavar="URL",
-                       help="Optuna storage URL (e.g. postgresql+psycopg://user@host/db, "
-                       "sqlite:///study.db) or journal:PATH; default: journal file "
-                       "study.log in --output")
-    study.add_argument("--study", default="skloss-tune", metavar="NAME",
-                       help="study name; processes with the same storage and name share "
-                       "it (default: %(default)s)")
-    study.add_argument("--n-jobs", type=_positive_int, default=1, metavar="N",
-                       help="trials run at once in threads (default: %(default)s)")
-    study.add_argument("--folds", type=_positive_int, default=DEFAULT_FOLDS, metavar="K",
-                       help="cross-validation folds per trial, at least 2 "
-                       "(default: %(default)s)")
-    study.add_argument("--max-iter", type=_positive_int, default=DEFAULT_MAX_ITER,
-                       metavar="N", help="epochs per fit (default: %(default)s)")
-    study.add_argument("--seed", type=_non_negative_int, default=0,
-                       help="seeds the split, the noise, the sampler and the networks "
-                       "(default: %(default)s)")
+    study.add_argument(
+        "--losses",
+        type=_loss_names,
+        default=list(DEFAULT_LOSSES),
+        metavar="NAMES",
+        help=f"losses to choose from (default: {','.join(DEFAULT_LOSSES)})",
+    )
+    study.add_argument(
+        "--trials",
+        type=_positive_int,
+        default=DEFAULT_TRIALS,
+        metavar="N",
+        help="trials this process runs (default: %(default)s)",
+    )
+    study.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="stop starting trials after this many seconds",
+    )
+    study.add_argument(
+        "--storage",
+        default=None,
+        metavar="URL",
+        help="Optuna storage URL (e.g. postgresql+psycopg://user@host/db, "
+        "sqlite:///study.db) or journal:PATH; default: journal file "
+        "study.log in --output",
+    )
+    study.add_argument(
+        "--study",
+        default="skloss-tune",
+        metavar="NAME",
+        help="study name; processes with the same storage and name share it (default: %(default)s)",
+    )
+    study.add_argument(
+        "--n-jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="trials run at once in threads (default: %(default)s)",
+    )
+    study.add_argument(
+        "--folds",
+        type=_positive_int,
+        default=DEFAULT_FOLDS,
+        metavar="K",
+        help="cross-validation folds per trial, at least 2 (default: %(default)s)",
+    )
+    study.add_argument(
+        "--max-iter",
+        type=_positive_int,
+        default=DEFAULT_MAX_ITER,
+        metavar="N",
+        help="epochs per fit (default: %(default)s)",
+    )
+    study.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=0,
+        help="seeds the split, the noise, the sampler and the networks (default: %(default)s)",
+    )
     out = tune.add_argument_group("output")
-    out.add_argument("--output", type=Path, default=Path("skloss-tune"), metavar="DIR",
-                     help="folder for the results (default: %(default)s)")
+    out.add_argument(
+        "--output",
+        type=Path,
+        default=Path("skloss-tune"),
+        metavar="DIR",
+        help="folder for the results (default: %(default)s)",
+    )
     out.add_argument("--quiet", action="store_true", help="no progress bar")
     tune.set_defaults(command_parser=tune)
     return tune
@@ -149,8 +215,10 @@ def _check_settings(args, parser):
         parser.error(f"argument --folds: must be at least 2, got {args.folds}")
     upper = 1.0 if args.noise_kind == "symmetric" else 0.5
     if not 0 <= args.noise < upper:
-        parser.error(f"argument --noise: must be in [0, {upper:g}) for --noise-kind "
-                     f"{args.noise_kind}, got {args.noise:g}")
+        parser.error(
+            f"argument --noise: must be in [0, {upper:g}) for --noise-kind "
+            f"{args.noise_kind}, got {args.noise:g}"
+        )
     if args.output.exists() and not args.output.is_dir():
         parser.error(f"argument --output: {args.output} exists and is not a folder")
 
@@ -164,7 +232,7 @@ def _storage(args):
     if spec is None:
         spec = f"journal:{args.output / 'study.log'}"
     if spec.startswith("journal:"):
-        path = Path(spec[len("journal:"):])
+        path = Path(spec[len("journal:") :])
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path))), spec
     return optuna.storages.RDBStorage(spec), spec
@@ -176,9 +244,13 @@ def _model(args, params=None, callbacks=None):
 
     from skloss import RobustLossClassifier
 
-    clf = RobustLossClassifier(max_iter=args.max_iter, random_state=args.seed,
-                               early_stopping=True, n_iter_no_change=args.max_iter,
-                               callbacks=callbacks)
+    clf = RobustLossClassifier(
+        max_iter=args.max_iter,
+        random_state=args.seed,
+        early_stopping=True,
+        n_iter_no_change=args.max_iter,
+        callbacks=callbacks,
+    )
     if params:
         clf.set_params(**params)
     return make_pipeline(StandardScaler(), clf)
@@ -198,8 +270,9 @@ def _objective(args, X, y, n_classes):
     cv = StratifiedKFold(args.folds, shuffle=True, random_state=args.seed)
 
     def objective(trial):
-        params = suggest_params(trial, RobustLossClassifier(), losses=args.losses,
-                                n_classes=n_classes, space=_SPACE)
+        params = suggest_params(
+            trial, RobustLossClassifier(), losses=args.losses, n_classes=n_classes, space=_SPACE
+        )
         model = _model(args, params, [PruningCallback.for_trial(trial)])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -229,8 +302,10 @@ def _plots(study, output):
     written = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # optuna's ExperimentalWarning
-        for name, plot in (("optimization_history", optuna_plots.plot_optimization_history),
-                           ("param_importances", optuna_plots.plot_param_importances)):
+        for name, plot in (
+            ("optimization_history", optuna_plots.plot_optimization_history),
+            ("param_importances", optuna_plots.plot_param_importances),
+        ):
             try:
                 axes = plot(study)
             except (ValueError, RuntimeError) as error:  # e.g. fewer than two trials
@@ -264,8 +339,11 @@ def run(args, parser):
         import matplotlib  # noqa: F401
         import optuna
     except ImportError as error:
-        print(f"skloss: error: skloss tune needs {error.name}, which is not installed: "
-              f"{TUNE_EXTRA_HINT}", file=sys.stderr)
+        print(
+            f"skloss: error: skloss tune needs {error.name}, which is not installed: "
+            f"{TUNE_EXTRA_HINT}",
+            file=sys.stderr,
+        )
         return 1
     from sklearn.model_selection import train_test_split
 
@@ -275,18 +353,23 @@ def run(args, parser):
     X, y, data_name, _ = load_data(args, parser)
     classes = check_data(X, y, args, parser)
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=args.test_size, stratify=y, random_state=args.seed)
+        X, y, test_size=args.test_size, stratify=y, random_state=args.seed
+    )
     y_noisy = y_train
     if args.noise > 0:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            y_noisy, _ = make_noisy_labels(y_train, args.noise, args.noise_kind,
-                                           random_state=args.seed)
+            y_noisy, _ = make_noisy_labels(
+                y_train, args.noise, args.noise_kind, random_state=args.seed
+            )
     args.output.mkdir(parents=True, exist_ok=True)
     storage, storage_spec = _storage(args)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
-        study_name=args.study, storage=storage, direction="maximize", load_if_exists=True,
+        study_name=args.study,
+        storage=storage,
+        direction="maximize",
+        load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=args.seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5),
     )
@@ -299,13 +382,18 @@ def run(args, parser):
     started = time.perf_counter()
     interrupted = False
     try:
-        study.optimize(_objective(args, X_train, y_noisy, len(classes)), n_trials=args.trials,
-                       timeout=args.timeout, n_jobs=args.n_jobs,
-                       show_progress_bar=not args.quiet)
+        study.optimize(
+            _objective(args, X_train, y_noisy, len(classes)),
+            n_trials=args.trials,
+            timeout=args.timeout,
+            n_jobs=args.n_jobs,
+            show_progress_bar=not args.quiet,
+        )
     except KeyboardInterrupt:
         interrupted = True
-    complete = [t for t in study.get_trials(deepcopy=False)
-                if t.state == optuna.trial.TrialState.COMPLETE]
+    complete = [
+        t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE
+    ]
     if not complete:
         print("skloss tune: no trial completed; nothing to report.", file=sys.stderr)
         return INTERRUPTED_STATUS if interrupted else 1
@@ -324,22 +412,31 @@ def run(args, parser):
         params = params_from_trial(per_loss[loss])
         table[loss] = {
             "noisy_cv_accuracy": per_loss[loss].value,
-            "clean_test_accuracy": _fit_and_score(args, params, X_train, y_noisy,
-                                                  X_test, y_test),
+            "clean_test_accuracy": _fit_and_score(args, params, X_train, y_noisy, X_test, y_test),
             "trial": per_loss[loss].number,
             "params": _json_ready(params),
         }
     chosen = best_params["loss"]
-    n_pruned = sum(t.state == optuna.trial.TrialState.PRUNED
-                   for t in study.get_trials(deepcopy=False))
+    n_pruned = sum(
+        t.state == optuna.trial.TrialState.PRUNED for t in study.get_trials(deepcopy=False)
+    )
     results = {
         "complete": not interrupted,
         "settings": {
-            "dataset": data_name, "noise": args.noise, "noise_kind": args.noise_kind,
-            "test_size": args.test_size, "losses": list(args.losses), "trials": args.trials,
-            "timeout": args.timeout, "folds": args.folds, "max_iter": args.max_iter,
-            "seed": args.seed, "n_jobs": args.n_jobs, "storage": storage_spec,
-            "study": args.study, "n_classes": int(len(classes)),
+            "dataset": data_name,
+            "noise": args.noise,
+            "noise_kind": args.noise_kind,
+            "test_size": args.test_size,
+            "losses": list(args.losses),
+            "trials": args.trials,
+            "timeout": args.timeout,
+            "folds": args.folds,
+            "max_iter": args.max_iter,
+            "seed": args.seed,
+            "n_jobs": args.n_jobs,
+            "storage": storage_spec,
+            "study": args.study,
+            "n_classes": int(len(classes)),
             "protocol": (
                 "stratified train/test split; label noise on the training labels only; "
                 "trials scored by stratified K-fold CV accuracy on the noisy training "
@@ -349,30 +446,35 @@ def run(args, parser):
             ),
             "skloss_version": version(),
         },
-        "n_trials": len(study.trials), "n_complete": len(complete), "n_pruned": n_pruned,
+        "n_trials": len(study.trials),
+        "n_complete": len(complete),
+        "n_pruned": n_pruned,
         "best_trial": best.number,
         "best_noisy_cv_accuracy": best.value,
         "best_params": _json_ready(best_params),
-        "selection": {"loss": chosen,
-                      "clean_test_accuracy": table[chosen]["clean_test_accuracy"]},
+        "selection": {"loss": chosen, "clean_test_accuracy": table[chosen]["clean_test_accuracy"]},
         "per_loss": table,
         "total_time": time.perf_counter() - started,
     }
-    (args.output / "best_params.json").write_text(json.dumps(_json_ready(best_params),
-                                                             indent=2) + "\n")
+    (args.output / "best_params.json").write_text(
+        json.dumps(_json_ready(best_params), indent=2) + "\n"
+    )
     (args.output / "tune_results.json").write_text(json.dumps(results, indent=2) + "\n")
     plots = _plots(study, args.output)
 
     print(description)
-    print(f"{len(study.trials)} trials ({len(complete)} complete, {n_pruned} pruned) in "
-          f"study {args.study!r} ({storage_spec})")
+    print(
+        f"{len(study.trials)} trials ({len(complete)} complete, {n_pruned} pruned) in "
+        f"study {args.study!r} ({storage_spec})"
+    )
     print(f"{'loss':<12} {'noisy CV acc':>12} {'clean test acc':>15}")
     for loss in ranking:
         row = table[loss]
-        print(f"{loss:<12} {row['noisy_cv_accuracy']:>12.3f} "
-              f"{row['clean_test_accuracy']:>15.3f}")
-    print(f"noise-aware selection: {chosen} (chosen by noisy CV), clean test accuracy "
-          f"{table[chosen]['clean_test_accuracy']:.3f}")
+        print(f"{loss:<12} {row['noisy_cv_accuracy']:>12.3f} {row['clean_test_accuracy']:>15.3f}")
+    print(
+        f"noise-aware selection: {chosen} (chosen by noisy CV), clean test accuracy "
+        f"{table[chosen]['clean_test_accuracy']:.3f}"
+    )
     print("best parameters: " + json.dumps(_json_ready(best_params)))
     written = [args.output / "best_params.json", args.output / "tune_results.json", *plots]
     print("wrote " + ", ".join(str(path) for path in written))

@@ -150,7 +150,8 @@ def linear_loss(
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}.")
     if (
-        isinstance(chunk_bytes, bool) or not isinstance(chunk_bytes, numbers.Integral)
+        isinstance(chunk_bytes, bool)
+        or not isinstance(chunk_bytes, numbers.Integral)
         or chunk_bytes <= 0
     ):
         raise ValueError(f"chunk_bytes must be a positive integer, got {chunk_bytes!r}.")
@@ -190,16 +191,18 @@ def linear_loss(
         if backend == "triton":
             from ._triton import triton_statistics  # imported lazily: triton is optional
 
-            stats = triton_statistics(h, weight, bias, target, form.statistics,
-                                      form.temperature, filter_eps=filter_eps)
+            stats = triton_statistics(
+                h, weight, bias, target, form.statistics, form.temperature, filter_eps=filter_eps
+            )
         else:
             if filter_eps is not None:
                 raise ValueError(
                     "filter_eps only applies to backend='triton'; the chunked backend "
                     "always computes the exact gradient. Leave filter_eps=None."
                 )
-            stats = chunked_statistics(h, weight, bias, target, form.statistics,
-                                       form.temperature, int(chunk_bytes))
+            stats = chunked_statistics(
+                h, weight, bias, target, form.statistics, form.temperature, int(chunk_bytes)
+            )
         named = dict(zip(form.statistics, stats.unbind(0), strict=True))
         if keep is not None:
             named = {name: value[keep] for name, value in named.items()}
@@ -265,8 +268,10 @@ def _check_inputs(h, weight, bias, target, sample_weight, reduction):
                 f"bias ({bias.dtype}, {bias.device}) must have the dtype and device of h "
                 f"({h.dtype}, {h.device})."
             )
-    if not isinstance(target, torch.Tensor) or target.dtype.is_floating_point or (
-        target.dtype == torch.bool
+    if (
+        not isinstance(target, torch.Tensor)
+        or target.dtype.is_floating_point
+        or (target.dtype == torch.bool)
     ):
         raise ValueError(
             "target must be an integer tensor of class indices; got "
@@ -284,7 +289,10 @@ def _check_inputs(h, weight, bias, target, sample_weight, reduction):
         # Finite and non-negative, and not all zero for "mean" (whose value would be
         # 0/0); the shape is that of target.
         sample_weight = check_sample_weight(
-            sample_weight, lead_shape, reduction, torch.promote_types(h.dtype, torch.float32),
+            sample_weight,
+            lead_shape,
+            reduction,
+            torch.promote_types(h.dtype, torch.float32),
             h.device,
         ).reshape(-1)
     h = h.reshape(-1, h.shape[-1])

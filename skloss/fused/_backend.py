@@ -206,8 +206,7 @@ def choose_backend(loss, module, batch_size, fused, n_classes):
 def _why_not_fused(loss, module, n_classes, n_outputs):
     if loss.requires:
         return (
-            f"loss {loss!r} requires context {list(loss.requires)}, which a fused head "
-            "cannot pass"
+            f"loss {loss!r} requires context {list(loss.requires)}, which a fused head cannot pass"
         )
     if loss.batch_level:
         return f"loss {loss!r} is a batch-level loss, without per-row values to fuse"

@@ -94,8 +94,15 @@ class _ChunkedStatistics(torch.autograd.Function):
         for r0 in range(0, n_rows, rows):
             r1 = min(r0 + rows, n_rows)
             _rows_statistics(
-                out[:, r0:r1], index, h[r0:r1], weight, bias, target[r0:r1], temperature,
-                cols, acc,
+                out[:, r0:r1],
+                index,
+                h[r0:r1],
+                weight,
+                bias,
+                target[r0:r1],
+                temperature,
+                cols,
+                acc,
             )
         ctx.save_for_backward(h, weight, bias, target, out)
         ctx.statistics, ctx.temperature, ctx.rows, ctx.cols = statistics, temperature, rows, cols
@@ -114,8 +121,16 @@ class _ChunkedStatistics(torch.autograd.Function):
         def chunk_gradient(r0, r1, c0, c1):
             # Recompute the block, then turn it into dL/dz in place.
             z = _logit_block(h[r0:r1], weight[c0:c1], None if bias is None else bias[c0:c1], acc)
-            dz = _logit_gradient(z, grad_stats[:, r0:r1], stats[:, r0:r1], index,
-                                 target[r0:r1], c0, n_classes, ctx.temperature)
+            dz = _logit_gradient(
+                z,
+                grad_stats[:, r0:r1],
+                stats[:, r0:r1],
+                index,
+                target[r0:r1],
+                c0,
+                n_classes,
+                ctx.temperature,
+            )
             column_sums = dz.sum(dim=0) if needs[2] else None
             return dz.to(h.dtype), column_sums
 
@@ -136,8 +151,8 @@ def _rows_statistics(out, index, h_rows, weight, bias, target, temperature, cols
             local = target - c0
             inside = (local >= 0) & (local < width)
             picked = z.gather(1, local.clamp(0, width - 1).unsqueeze(1)).squeeze(1)
-            target_logit = picked if target_logit is None else torch.where(
-                inside, picked, target_logit
+            target_logit = (
+                picked if target_logit is None else torch.where(inside, picked, target_logit)
             )
         if "var" in index:
             block_var, block_mean = torch.var_mean(z, dim=1, correction=0)

@@ -47,8 +47,7 @@ def linear_gradients(h, weight, bias, needs, rows, cols, chunk_gradient):
     grad_h = torch.zeros(n_rows, h.shape[1], dtype=acc, device=h.device) if need_h else None
     grad_w = None
     if need_w:
-        grad_w = torch.empty_like(weight) if one_row_chunk else torch.zeros_like(
-            weight, dtype=acc)
+        grad_w = torch.empty_like(weight) if one_row_chunk else torch.zeros_like(weight, dtype=acc)
     grad_b = torch.zeros(n_classes, dtype=acc, device=h.device) if need_b else None
     for r0 in range(0, n_rows, rows):
         r1 = min(r0 + rows, n_rows)

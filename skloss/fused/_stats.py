@@ -31,6 +31,7 @@ from skloss.losses import STATISTICS, StatisticsForm, get_loss
 
 __all__ = ["STATISTICS", "StatisticsForm", "fused_form", "logit_statistics", "supports"]
 
+
 def logit_statistics(logits, target, statistics, temperature=None):
     """Compute statistics from materialised logits (the reference definition).
 
@@ -116,10 +117,7 @@ def fused_form(loss, n_classes):
     >>> fused_form("ce", n_classes=10).statistics
     ('lse', 'target')
     """
-    if (
-        isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral)
-        or n_classes < 1
-    ):
+    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 1:
         raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}.")
     loss = get_loss(loss)
     form = loss.fused_form(int(n_classes))

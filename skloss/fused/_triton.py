@@ -53,9 +53,21 @@ MIN_CHUNK_COLS = 1024
 
 @triton.jit
 def _logit_tile(
-    h_ptr, w_ptr, b_ptr, rows, cols, row_ok, col_ok, n_features, stride_h, stride_w,
-    HAS_BIAS: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-    BLOCK_D: tl.constexpr, PRECISION: tl.constexpr,
+    h_ptr,
+    w_ptr,
+    b_ptr,
+    rows,
+    cols,
+    row_ok,
+    col_ok,
+    n_features,
+    stride_h,
+    stride_w,
+    HAS_BIAS: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    PRECISION: tl.constexpr,
 ):
     # int64 offsets: rows * stride overflows int32 beyond 2**31 elements.
     h_rows = h_ptr + rows.to(tl.int64)[:, None] * stride_h
@@ -74,11 +86,27 @@ def _logit_tile(
 
 @triton.jit
 def _forward_kernel(
-    h_ptr, w_ptr, b_ptr, target_ptr, part_ptr,
-    n_rows, n_classes, n_features, stride_h, stride_w, blocks_per_split, inv_temperature,
-    HAS_BIAS: tl.constexpr, LSE: tl.constexpr, TARGET: tl.constexpr, MOMENTS: tl.constexpr,
-    VAR: tl.constexpr, LSE_T: tl.constexpr,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
+    h_ptr,
+    w_ptr,
+    b_ptr,
+    target_ptr,
+    part_ptr,
+    n_rows,
+    n_classes,
+    n_features,
+    stride_h,
+    stride_w,
+    blocks_per_split,
+    inv_temperature,
+    HAS_BIAS: tl.constexpr,
+    LSE: tl.constexpr,
+    TARGET: tl.constexpr,
+    MOMENTS: tl.constexpr,
+    VAR: tl.constexpr,
+    LSE_T: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_D: tl.constexpr,
     PRECISION: tl.constexpr,
 ):
     # Partial statistics of rows pid_m * BLOCK_M ... over the classes of split
@@ -101,8 +129,23 @@ def _forward_kernel(
     for n0 in range(first_col, last_col, BLOCK_N):
         cols = n0 + tl.arange(0, BLOCK_N)
         col_ok = cols < last_col
-        z = _logit_tile(h_ptr, w_ptr, b_ptr, rows, cols, row_ok, col_ok, n_features, stride_h,
-                        stride_w, HAS_BIAS, BLOCK_M, BLOCK_N, BLOCK_D, PRECISION)
+        z = _logit_tile(
+            h_ptr,
+            w_ptr,
+            b_ptr,
+            rows,
+            cols,
+            row_ok,
+            col_ok,
+            n_features,
+            stride_h,
+            stride_w,
+            HAS_BIAS,
+            BLOCK_M,
+            BLOCK_N,
+            BLOCK_D,
+            PRECISION,
+        )
         if LSE:
             masked = tl.where(col_ok[None, :], z, float("-inf"))
             new_max = tl.maximum(run_max, tl.max(masked, 1))
@@ -145,15 +188,41 @@ def _forward_kernel(
 
 @triton.jit
 def _logit_gradient_kernel(
-    h_ptr, w_ptr, b_ptr, target_ptr, stats_ptr, coef_ptr, dz_ptr, colsum_ptr, keep_ptr,
-    n_rows, n_classes, n_features, stride_h, stride_w, stride_dz, first_col, chunk_cols,
-    inv_temperature, filter_eps,
-    HAS_BIAS: tl.constexpr, LSE: tl.constexpr, TARGET: tl.constexpr, MEAN: tl.constexpr,
-    VAR: tl.constexpr, LSE_T: tl.constexpr,
-    I_LSE: tl.constexpr, I_TARGET: tl.constexpr, I_MEAN: tl.constexpr, I_VAR: tl.constexpr,
+    h_ptr,
+    w_ptr,
+    b_ptr,
+    target_ptr,
+    stats_ptr,
+    coef_ptr,
+    dz_ptr,
+    colsum_ptr,
+    keep_ptr,
+    n_rows,
+    n_classes,
+    n_features,
+    stride_h,
+    stride_w,
+    stride_dz,
+    first_col,
+    chunk_cols,
+    inv_temperature,
+    filter_eps,
+    HAS_BIAS: tl.constexpr,
+    LSE: tl.constexpr,
+    TARGET: tl.constexpr,
+    MEAN: tl.constexpr,
+    VAR: tl.constexpr,
+    LSE_T: tl.constexpr,
+    I_LSE: tl.constexpr,
+    I_TARGET: tl.constexpr,
+    I_MEAN: tl.constexpr,
+    I_VAR: tl.constexpr,
     I_LSE_T: tl.constexpr,
-    NEED_B: tl.constexpr, FILTER: tl.constexpr,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
+    NEED_B: tl.constexpr,
+    FILTER: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_D: tl.constexpr,
     PRECISION: tl.constexpr,
 ):
     # One (rows, classes) tile of dL/dz for the classes first_col ... first_col +
@@ -168,8 +237,23 @@ def _logit_gradient_kernel(
     row_ok = rows < n_rows
     col_ok = local < chunk_cols
     valid = row_ok[:, None] & col_ok[None, :]
-    z = _logit_tile(h_ptr, w_ptr, b_ptr, rows, cols, row_ok, col_ok, n_features, stride_h,
-                    stride_w, HAS_BIAS, BLOCK_M, BLOCK_N, BLOCK_D, PRECISION)
+    z = _logit_tile(
+        h_ptr,
+        w_ptr,
+        b_ptr,
+        rows,
+        cols,
+        row_ok,
+        col_ok,
+        n_features,
+        stride_h,
+        stride_w,
+        HAS_BIAS,
+        BLOCK_M,
+        BLOCK_N,
+        BLOCK_D,
+        PRECISION,
+    )
     # dL/dz = sum over statistics s of c_s * ds/dz (see skloss.fused.STATISTICS).
     dz = tl.zeros([BLOCK_M, BLOCK_N], dtype=tl.float32)
     probs = tl.zeros([BLOCK_M, BLOCK_N], dtype=tl.float32)
@@ -256,12 +340,27 @@ class _TritonStatistics(torch.autograd.Function):
         part = torch.empty(splits, 5, n_rows, dtype=torch.float32, device=h.device)
         dummy = h  # never read: HAS_BIAS is False
         _forward_kernel[(n_row_blocks, splits)](
-            h, weight, bias if bias is not None else dummy, target, part,
-            n_rows, n_classes, n_features, h.stride(0), weight.stride(0), blocks_per_split,
+            h,
+            weight,
+            bias if bias is not None else dummy,
+            target,
+            part,
+            n_rows,
+            n_classes,
+            n_features,
+            h.stride(0),
+            weight.stride(0),
+            blocks_per_split,
             1.0 / temperature if temperature else 1.0,
-            HAS_BIAS=bias is not None, LSE="lse" in needs, TARGET="target" in needs,
-            MOMENTS="mean" in needs or "var" in needs, VAR="var" in needs,
-            LSE_T="lse_t" in needs, BLOCK_M=bm, BLOCK_N=bn, BLOCK_D=bd,
+            HAS_BIAS=bias is not None,
+            LSE="lse" in needs,
+            TARGET="target" in needs,
+            MOMENTS="mean" in needs or "var" in needs,
+            VAR="var" in needs,
+            LSE_T="lse_t" in needs,
+            BLOCK_M=bm,
+            BLOCK_N=bn,
+            BLOCK_D=bd,
             PRECISION=_precision(h.dtype),
         )
         stats = _merge_splits(part, statistics, n_classes, blocks_per_split * bn)
@@ -279,8 +378,9 @@ class _TritonStatistics(torch.autograd.Function):
         n_classes = weight.shape[0]
         options = ctx.options
         bm, bn, bd = options["block_m"], options["block_n"], options["block_d"]
-        rows, cols = plan_gradient_chunks(n_rows, n_classes, h.element_size(),
-                                          options["chunk_bytes"], bm)
+        rows, cols = plan_gradient_chunks(
+            n_rows, n_classes, h.element_size(), options["chunk_bytes"], bm
+        )
         index = {name: i for i, name in enumerate(ctx.statistics)}
         filter_eps = options.get("filter_eps")
         coef = grad_stats.to(torch.float32).contiguous()
@@ -290,25 +390,53 @@ class _TritonStatistics(torch.autograd.Function):
             n_chunk_rows, width = r1 - r0, c1 - c0
             dz = dz_buffer[: n_chunk_rows * width].view(n_chunk_rows, width)
             grid = (triton.cdiv(n_chunk_rows, bm), triton.cdiv(width, bn))
-            colsum = torch.empty(grid[0], width, dtype=torch.float32, device=h.device) \
-                if needs[2] else coef
-            keep = torch.empty(grid, dtype=torch.int32, device=h.device) \
-                if filter_eps is not None else coef
+            colsum = (
+                torch.empty(grid[0], width, dtype=torch.float32, device=h.device)
+                if needs[2]
+                else coef
+            )
+            keep = (
+                torch.empty(grid, dtype=torch.int32, device=h.device)
+                if filter_eps is not None
+                else coef
+            )
             _logit_gradient_kernel[grid](
-                h[r0:r1], weight, bias if bias is not None else h, target[r0:r1],
-                stats[:, r0:r1].contiguous(), coef[:, r0:r1].contiguous(), dz, colsum, keep,
-                n_chunk_rows, n_classes, n_features, h.stride(0), weight.stride(0),
-                dz.stride(0), c0, width,
+                h[r0:r1],
+                weight,
+                bias if bias is not None else h,
+                target[r0:r1],
+                stats[:, r0:r1].contiguous(),
+                coef[:, r0:r1].contiguous(),
+                dz,
+                colsum,
+                keep,
+                n_chunk_rows,
+                n_classes,
+                n_features,
+                h.stride(0),
+                weight.stride(0),
+                dz.stride(0),
+                c0,
+                width,
                 1.0 / ctx.temperature if ctx.temperature else 1.0,
                 filter_eps if filter_eps is not None else 0.0,
                 HAS_BIAS=bias is not None,
-                LSE="lse" in index, TARGET="target" in index, MEAN="mean" in index,
-                VAR="var" in index, LSE_T="lse_t" in index,
-                I_LSE=index.get("lse", 0), I_TARGET=index.get("target", 0),
-                I_MEAN=index.get("mean", 0), I_VAR=index.get("var", 0),
+                LSE="lse" in index,
+                TARGET="target" in index,
+                MEAN="mean" in index,
+                VAR="var" in index,
+                LSE_T="lse_t" in index,
+                I_LSE=index.get("lse", 0),
+                I_TARGET=index.get("target", 0),
+                I_MEAN=index.get("mean", 0),
+                I_VAR=index.get("var", 0),
                 I_LSE_T=index.get("lse_t", 0),
-                NEED_B=needs[2], FILTER=filter_eps is not None,
-                BLOCK_M=bm, BLOCK_N=bn, BLOCK_D=bd, PRECISION=_precision(h.dtype),
+                NEED_B=needs[2],
+                FILTER=filter_eps is not None,
+                BLOCK_M=bm,
+                BLOCK_N=bn,
+                BLOCK_D=bd,
+                PRECISION=_precision(h.dtype),
             )
             column_sums = colsum.sum(dim=0) if needs[2] else None
             if filter_eps is not None and not bool(keep.any()):
@@ -366,9 +494,20 @@ def _merge_splits(part, statistics, n_classes, cols_per_split):
     return torch.stack([merged[name] for name in statistics])
 
 
-def triton_statistics(h, weight, bias, target, statistics, temperature, filter_eps=None,
-                      block_m=None, block_n=None, block_d=None, splits=None,
-                      chunk_bytes=GRADIENT_CHUNK_BYTES):
+def triton_statistics(
+    h,
+    weight,
+    bias,
+    target,
+    statistics,
+    temperature,
+    filter_eps=None,
+    block_m=None,
+    block_n=None,
+    block_d=None,
+    splits=None,
+    chunk_bytes=GRADIENT_CHUNK_BYTES,
+):
     """Per-row statistics of ``h W^T + b`` computed by the Triton kernels.
 
     Parameters
@@ -441,8 +580,10 @@ def triton_statistics(h, weight, bias, target, statistics, temperature, filter_e
             )
         if filter_eps == "auto":
             filter_eps = torch.finfo(h.dtype).eps / 32
-        elif isinstance(filter_eps, bool) or not isinstance(filter_eps, (int, float)) or not (
-            filter_eps >= 0
+        elif (
+            isinstance(filter_eps, bool)
+            or not isinstance(filter_eps, (int, float))
+            or not (filter_eps >= 0)
         ):
             raise ValueError(
                 f"filter_eps must be None, 'auto' or a number >= 0, got {filter_eps!r}."

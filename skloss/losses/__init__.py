@@ -122,8 +122,25 @@ def _registry(classes, presets):
 #: parameters, e.g. ``"anyloss_f1"``). The one place that lists the built-in
 #: losses; ``LOSSES[name]()`` builds its default instance.
 LOSSES = _registry(
-    [CrossEntropy, CompSum, GCE, MAE, SumExp, SCE, NCERCE, Focal, AnyLoss, EnsLoss,
-     LDRKL, ALDRKL, TGCE, Dice, ZLoss, DCO, MWAUC],
+    [
+        CrossEntropy,
+        CompSum,
+        GCE,
+        MAE,
+        SumExp,
+        SCE,
+        NCERCE,
+        Focal,
+        AnyLoss,
+        EnsLoss,
+        LDRKL,
+        ALDRKL,
+        TGCE,
+        Dice,
+        ZLoss,
+        DCO,
+        MWAUC,
+    ],
     _ANYLOSS_PRESETS,
 )
 
@@ -147,7 +164,8 @@ def _check_param_names(entry, params):
             fixed = isinstance(entry, Preset) and key in entry.fixed
             hint = (
                 f" {entry.name!r} fixes {key!r}; use get_loss({cls.name!r}, {key}=...)."
-                if fixed else ""
+                if fixed
+                else ""
             )
             raise ValueError(
                 f"Invalid parameter {key!r} for loss {entry.name!r} ({cls.__name__}). "
@@ -226,8 +244,7 @@ def get_loss(loss, **params):
         raise TypeError(
             "loss must be the name of a loss (one of "
             f"{list_losses()}), a skloss Loss instance, a torch loss module or class, or a "
-            f"function f(logits, target) -> per-sample tensor; got {type(loss).__name__}."
-            + hint
+            f"function f(logits, target) -> per-sample tensor; got {type(loss).__name__}." + hint
         )
     result.validate()
     return result

@@ -73,9 +73,7 @@ def reduce_loss(values, reduction="mean", sample_weight=None):
     tensor(1.5000)
     """
     if reduction not in _REDUCTIONS:
-        raise ValueError(
-            f"reduction must be one of {_REDUCTIONS}, got {reduction!r}."
-        )
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
     sample_weight = check_sample_weight(
         sample_weight, values.shape, reduction, values.dtype, values.device
     )
@@ -455,8 +453,11 @@ def _same_value(a, b):
         return _same_module(a, b)
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
         return (
-            isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
-            and a.shape == b.shape and a.dtype == b.dtype and bool(torch.equal(a, b))
+            isinstance(a, torch.Tensor)
+            and isinstance(b, torch.Tensor)
+            and a.shape == b.shape
+            and a.dtype == b.dtype
+            and bool(torch.equal(a, b))
         )
     try:
         return bool(a == b)

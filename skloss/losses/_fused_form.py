@@ -85,8 +85,10 @@ class StatisticsForm:
         if "lse_t" in statistics:
             t = self.temperature
             if (
-                isinstance(t, bool) or not isinstance(t, numbers.Real)
-                or not math.isfinite(t) or t <= 0
+                isinstance(t, bool)
+                or not isinstance(t, numbers.Real)
+                or not math.isfinite(t)
+                or t <= 0
             ):
                 raise ValueError(
                     "StatisticsForm with the 'lse_t' statistic needs a finite temperature "

@@ -8,7 +8,11 @@ so that evaluating the loss, or differentiating it numerically, never moves it.
 import torch
 
 __all__ = [
-    "PerSampleState", "is_training_step", "read_rows", "write_rows", "weighted_batch_mean",
+    "PerSampleState",
+    "is_training_step",
+    "read_rows",
+    "write_rows",
+    "weighted_batch_mean",
 ]
 
 

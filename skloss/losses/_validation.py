@@ -63,7 +63,8 @@ def check_target_range(target, n_outputs):
     if low < 0 or high >= n_classes:
         bad = low if low < 0 else high
         columns = (
-            "one logit column (a binary problem, classes 0 and 1)" if n_outputs == 1
+            "one logit column (a binary problem, classes 0 and 1)"
+            if n_outputs == 1
             else f"{n_outputs} logit columns"
         )
         raise ValueError(

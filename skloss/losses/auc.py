@@ -73,8 +73,11 @@ class MWAUC(Loss):
         if real_parameter(self, "tau") <= 0:
             raise ValueError(f"MWAUC parameter 'tau' must be > 0, got {self.tau!r}.")
         max_pairs = self.max_pairs
-        if isinstance(max_pairs, bool) or not isinstance(max_pairs, numbers.Integral) \
-                or max_pairs < 1:
+        if (
+            isinstance(max_pairs, bool)
+            or not isinstance(max_pairs, numbers.Integral)
+            or max_pairs < 1
+        ):
             raise ValueError(
                 f"MWAUC parameter 'max_pairs' must be an integer >= 1, got {max_pairs!r}."
             )

@@ -101,8 +101,7 @@ def draw_derivatives(margins, generator=None, boxcox_lambda=0.0):
     """
     margins = margins.detach()
     n_samples = margins.shape[0]
-    eps = torch.randn(n_samples, generator=generator, device=margins.device,
-                      dtype=margins.dtype)
+    eps = torch.randn(n_samples, generator=generator, device=margins.device, dtype=margins.dtype)
     drawn = torch.clamp(-inverse_box_cox(eps, boxcox_lambda), min=-1.0)
     drawn, _ = torch.sort(drawn)
     # Tied margins share the mean of the derivatives of their ranks, so the result
@@ -277,16 +276,16 @@ class EnsLoss(Loss):
                 f"class 1), got logits of shape {tuple(logits.shape)}; for two softmax "
                 "logits pass logits[:, 1:] - logits[:, :1]."
             )
-        return super().__call__(logits, target, reduction=reduction,
-                                sample_weight=sample_weight, **context)
+        return super().__call__(
+            logits, target, reduction=reduction, sample_weight=sample_weight, **context
+        )
 
     def margins(self, logits, target):
         """``z = y f`` with ``y = 2 target - 1`` in {-1, +1}."""
         sign = 2.0 * target.to(logits.dtype) - 1.0
         return logits[:, 0] * sign
 
-    def batch_loss(self, logits, target, sample_weight=None, generator=None, epoch=0,
-                   **context):
+    def batch_loss(self, logits, target, sample_weight=None, generator=None, epoch=0, **context):
         """The batch objective ``mean(w * g * z)``, with ``g`` drawn for this batch.
 
         Parameters
@@ -353,4 +352,3 @@ class EnsLoss(Loss):
             "in the batch), so it has no per-sample values; call loss(logits, target, "
             "generator=...) or loss.batch_loss(...) instead."
         )
-

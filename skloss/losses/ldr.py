@@ -182,8 +182,9 @@ class LDRKL(Loss):
             log_sum = stats["lse_t"] + c / lam + torch.log1p(-shrink * share)
             return lam * (log_sum - log_k) - stats["target"]
 
-        return StatisticsForm(("lse_t", "target"), row_loss, temperature=lam,
-                              description=repr(self))
+        return StatisticsForm(
+            ("lse_t", "target"), row_loss, temperature=lam, description=repr(self)
+        )
 
 
 class ALDRKL(PerSampleState, Loss):
@@ -339,6 +340,7 @@ class ALDRKL(PerSampleState, Loss):
         """
         values, lam = self._values_and_lam(logits, target, index, n_samples)
         if is_training_step(logits):
-            self.lam_ = write_rows(getattr(self, "lam_", None), index, n_samples, lam,
-                                   float(self.lam0))
+            self.lam_ = write_rows(
+                getattr(self, "lam_", None), index, n_samples, lam, float(self.lam0)
+            )
         return weighted_batch_mean(values, sample_weight)

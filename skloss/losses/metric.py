@@ -374,7 +374,8 @@ default="f1"
         value = self.metric(tp, fn, fp, tn)
         if not isinstance(value, torch.Tensor) or value.shape != tp.shape:
             got = (
-                f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor)
+                f"shape {tuple(value.shape)}"
+                if isinstance(value, torch.Tensor)
                 else type(value).__name__
             )
             raise ValueError(

@@ -146,8 +146,7 @@ class TGCE(PerSampleState, ProbabilityLoss):
             keep = read_rows(getattr(self, "weights_", None), index, 1.0, gce)
         return keep * gce + (1.0 - keep) * floor, keep
 
-    def per_sample(self, logits, target, *, index=None, n_samples=None, epoch=None,
-                   **context):
+    def per_sample(self, logits, target, *, index=None, n_samples=None, epoch=None, **context):
         """Per-sample truncated GCE; with pruning, ``weights_`` is read, not changed.
 
         Parameters
@@ -184,8 +183,9 @@ class TGCE(PerSampleState, ProbabilityLoss):
         index, epoch = context.get("index"), context.get("epoch")
         values, keep = self._values_and_weights(logits, target, index, epoch)
         if keep is not None and self._refreshing(epoch) and is_training_step(logits):
-            self.weights_ = write_rows(getattr(self, "weights_", None), index,
-                                       context["n_samples"], keep, 1.0)
+            self.weights_ = write_rows(
+                getattr(self, "weights_", None), index, context["n_samples"], keep, 1.0
+            )
         return weighted_batch_mean(values, sample_weight)
 
     def fused_form(self, n_classes):

@@ -22,10 +22,23 @@ __all__ = ["TorchLoss"]
 _FLOAT_TARGET_LOSSES = tuple(
     getattr(torch.nn, name)
     for name in (
-        "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
-        "KLDivLoss", "MultiLabelSoftMarginLoss", "MultiLabelMarginLoss", "SoftMarginLoss",
-        "PoissonNLLLoss", "GaussianNLLLoss", "CosineEmbeddingLoss", "MarginRankingLoss",
-        "TripletMarginLoss", "HingeEmbeddingLoss", "CTCLoss",
+        "BCELoss",
+        "BCEWithLogitsLoss",
+        "MSELoss",
+        "L1Loss",
+        "SmoothL1Loss",
+        "HuberLoss",
+        "KLDivLoss",
+        "MultiLabelSoftMarginLoss",
+        "MultiLabelMarginLoss",
+        "SoftMarginLoss",
+        "PoissonNLLLoss",
+        "GaussianNLLLoss",
+        "CosineEmbeddingLoss",
+        "MarginRankingLoss",
+        "TripletMarginLoss",
+        "HingeEmbeddingLoss",
+        "CTCLoss",
     )
     if hasattr(torch.nn, name)
 )
@@ -200,7 +213,8 @@ default=torch.nn.CrossEntropyLoss
     def _check_values(self, values, n_samples):
         if not isinstance(values, torch.Tensor) or tuple(values.shape) != (n_samples,):
             got = (
-                f"a tensor of shape {tuple(values.shape)}" if isinstance(values, torch.Tensor)
+                f"a tensor of shape {tuple(values.shape)}"
+                if isinstance(values, torch.Tensor)
                 else type(values).__name__
             )
             raise ValueError(

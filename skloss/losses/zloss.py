@@ -108,5 +108,3 @@ class ZLoss(Loss):
             return self._from_score(score)
 
         return StatisticsForm(("target", "mean", "var"), row_loss, description=repr(self))
-
-
