@@ -10,7 +10,10 @@ import re
 
 __all__ = ["Substitution", "COMMON_PARAMETERS", "parameter_block"]
 
-_FIELD = re.compile(r"%\((\w+)\)s")
+# A field stands alone on its line, indented like the text around it (as formatters
+# keep docstrings); the whole line is replaced by the fragment, which carries its
+# own indentation.
+_FIELD = re.compile(r"^[ \t]*%\((\w+)\)s[ \t]*$", re.MULTILINE)
 
 
 class Substitution:
@@ -32,7 +35,7 @@ class Substitution:
     ...     ----------
     ...     x : int
     ...         One.
-    ... %(extra)s
+    ...     %(extra)s
     ...     '''
     >>> "Another." in f.__doc__
     True

@@ -54,7 +54,7 @@ callable, default="f1"
         For more than two classes: average of the metric over one-vs-rest
         confusion matrices (``"macro"``), or the metric of their sum
         (``"micro"``).
-%(common_parameters)s
+    %(common_parameters)s
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)

@@ -42,126 +42,126 @@ _OVERRIDES = {
 class EnsLossClassifier(BaseLossClassifier):
     """A binary neural-network classifier trained on random losses, against overfitting.
 
-        EnsLoss (Dai, ICML 2025) ensembles losses within one training run, as
-        Dropout ensembles networks: every batch draws random loss *derivatives*
-        that are negative, non-decreasing in the margin and scaled down past margin
-        1, the conditions for a convex, classification-calibrated loss with a
-        vanishing tail, so that no
-        single surrogate loss (logistic, hinge, exponential) is trusted. See
-        :class:`skloss.losses.EnsLoss` for the draw and the user guide
-        (``docs/user_guide/ensloss.rst``) for measurements.
+    EnsLoss (Dai, ICML 2025) ensembles losses within one training run, as
+    Dropout ensembles networks: every batch draws random loss *derivatives*
+    that are negative, non-decreasing in the margin and scaled down past margin
+    1, the conditions for a convex, classification-calibrated loss with a
+    vanishing tail, so that no
+    single surrogate loss (logistic, hinge, exponential) is trusted. See
+    :class:`skloss.losses.EnsLoss` for the draw and the user guide
+    (``docs/user_guide/ensloss.rst``) for measurements.
 
-        Binary only (one output logit); for more classes wrap it in
-        :class:`sklearn.multiclass.OneVsRestClassifier` (see Notes).
+    Binary only (one output logit); for more classes wrap it in
+    :class:`sklearn.multiclass.OneVsRestClassifier` (see Notes).
 
-        Parameters
-        ----------
-        boxcox_lambda : float, default=0.0
-            ``lambda`` in ``[-1, 1]`` of the inverse Box-Cox transform that shapes
-            the derivative distribution; 0 (the paper's default) draws
-            ``-exp(N(0, 1))`` clipped at -1.
-        lambda_resample_every : int or None, default=None
-            None keeps ``boxcox_lambda``; ``n`` re-draws ``lambda ~ U(-1, 1)`` from
-            the fit's generator every ``n`` epochs (the paper's ablation).
-        batch_norm : bool, default=True
-            Batch normalisation after every hidden linear layer of the default MLP
-            (the paper's networks); ``predict`` uses its running statistics.
-            Ignored when ``module`` is given. A batch of one row cannot be
-            normalised, so ``partial_fit`` then needs chunks of two rows or more.
-        lr_schedule : {"constant", "cosine"}, default="cosine"
-            "cosine" anneals the learning rate from ``learning_rate_init`` to 0 over
-            ``max_iter`` epochs (a skorch ``LRScheduler`` with
-            ``CosineAnnealingLR``, the paper's recipe); "constant" keeps it.
+    Parameters
+    ----------
+    boxcox_lambda : float, default=0.0
+        ``lambda`` in ``[-1, 1]`` of the inverse Box-Cox transform that shapes
+        the derivative distribution; 0 (the paper's default) draws
+        ``-exp(N(0, 1))`` clipped at -1.
+    lambda_resample_every : int or None, default=None
+        None keeps ``boxcox_lambda``; ``n`` re-draws ``lambda ~ U(-1, 1)`` from
+        the fit's generator every ``n`` epochs (the paper's ablation).
+    batch_norm : bool, default=True
+        Batch normalisation after every hidden linear layer of the default MLP
+        (the paper's networks); ``predict`` uses its running statistics.
+        Ignored when ``module`` is given. A batch of one row cannot be
+        normalised, so ``partial_fit`` then needs chunks of two rows or more.
+    lr_schedule : {"constant", "cosine"}, default="cosine"
+        "cosine" anneals the learning rate from ``learning_rate_init`` to 0 over
+        ``max_iter`` epochs (a skorch ``LRScheduler`` with
+        ``CosineAnnealingLR``, the paper's recipe); "constant" keeps it.
     %(common_parameters)s
-        Attributes
-        ----------
-        classes_ : ndarray of shape (2,)
-            Class labels, sorted; ``classes_[1]`` is the positive class.
-        loss_ : skloss.losses.EnsLoss
-            The loss trained with.
-        net_ : skorch.NeuralNet
-            The trained skorch net (``net_.module_`` is the torch module,
-            ``net_.history`` the per-epoch record).
-        n_features_in_ : int
-            Number of features seen during fit.
-        feature_names_in_ : ndarray of shape (`n_features_in_`,)
-            Names of features seen during fit, when ``X`` has string column names.
-        n_iter_ : int
-            Epochs run.
-        loss_curve_ : list of float
-            Mean training binary cross-entropy of each epoch (not the objective).
-        best_loss_ : float
-            Lowest training binary cross-entropy (without ``early_stopping``).
-        validation_scores_ : list of float
-            Validation accuracy of each epoch (with ``early_stopping``).
-        best_validation_score_ : float
-            Best validation accuracy (with ``early_stopping``); its weights are kept.
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        Class labels, sorted; ``classes_[1]`` is the positive class.
+    loss_ : skloss.losses.EnsLoss
+        The loss trained with.
+    net_ : skorch.NeuralNet
+        The trained skorch net (``net_.module_`` is the torch module,
+        ``net_.history`` the per-epoch record).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` has string column names.
+    n_iter_ : int
+        Epochs run.
+    loss_curve_ : list of float
+        Mean training binary cross-entropy of each epoch (not the objective).
+    best_loss_ : float
+        Lowest training binary cross-entropy (without ``early_stopping``).
+    validation_scores_ : list of float
+        Validation accuracy of each epoch (with ``early_stopping``).
+    best_validation_score_ : float
+        Best validation accuracy (with ``early_stopping``); its weights are kept.
 
-        See Also
-        --------
-        skloss.losses.EnsLoss : the loss, usable in any torch loop.
-        skloss.RobustLossClassifier : ``loss="ensloss"`` trains the same loss with
-            that estimator's defaults.
-        sklearn.calibration.CalibratedClassifierCV : post-hoc calibration of
-            ``predict_proba``.
+    See Also
+    --------
+    skloss.losses.EnsLoss : the loss, usable in any torch loop.
+    skloss.RobustLossClassifier : ``loss="ensloss"`` trains the same loss with
+        that estimator's defaults.
+    sklearn.calibration.CalibratedClassifierCV : post-hoc calibration of
+        ``predict_proba``.
 
-        Notes
-        -----
-        **What is recorded.** The batch objective ``mean(w * g.detach() * z)`` is a
-        vehicle for its gradient, not a loss value; the history's ``train_loss``
-        (and ``valid_loss`` with ``early_stopping``), the progress bar, the stopping
-        rule and ``loss_curve_`` record the batch's binary cross-entropy instead.
+    Notes
+    -----
+    **What is recorded.** The batch objective ``mean(w * g.detach() * z)`` is a
+    vehicle for its gradient, not a loss value; the history's ``train_loss``
+    (and ``valid_loss`` with ``early_stopping``), the progress bar, the stopping
+    rule and ``loss_curve_`` record the batch's binary cross-entropy instead.
 
-        **Scores and probabilities.** ``decision_function`` is the logit ``f(x)``;
-        ``predict`` is ``f(x) > 0``. ``predict_proba`` returns ``sigmoid(f(x))``,
-        which is *not* a calibrated probability: the random losses are calibrated
-        for classification (their minimiser has the sign of ``2 P(y=1|x) - 1``) but
-        not proper scoring rules, so their minimiser is not ``logit P(y=1|x)``.
-        Wrap the estimator in
-        ``sklearn.calibration.CalibratedClassifierCV(..., method="sigmoid")`` (Platt
-        scaling on held-out folds) when probabilities matter.
+    **Scores and probabilities.** ``decision_function`` is the logit ``f(x)``;
+    ``predict`` is ``f(x) > 0``. ``predict_proba`` returns ``sigmoid(f(x))``,
+    which is *not* a calibrated probability: the random losses are calibrated
+    for classification (their minimiser has the sign of ``2 P(y=1|x) - 1``) but
+    not proper scoring rules, so their minimiser is not ``logit P(y=1|x)``.
+    Wrap the estimator in
+    ``sklearn.calibration.CalibratedClassifierCV(..., method="sigmoid")`` (Platt
+    scaling on held-out folds) when probabilities matter.
 
-        **batch_size.** A sample's derivative depends on its rank among the margins
-        of its batch. Small batches make every step's loss noisier; large batches
-        make the drawn derivatives follow their distribution closely, so each step's
-        loss is nearly one fixed convex loss (less ensembling). The paper uses 128,
-        the default here.
+    **batch_size.** A sample's derivative depends on its rank among the margins
+    of its batch. Small batches make every step's loss noisier; large batches
+    make the drawn derivatives follow their distribution closely, so each step's
+    loss is nearly one fixed convex loss (less ensembling). The paper uses 128,
+    the default here.
 
-        **Sample weights** multiply each sample's term: the gradient of sample ``i``
-        is ``w_i g_i y_i / B``; a weight is not a repetition (a copy takes a rank).
+    **Sample weights** multiply each sample's term: the gradient of sample ``i``
+    is ``w_i g_i y_i / B``; a weight is not a repetition (a copy takes a rank).
 
-        **More than two classes** are not handled by the loss: one-vs-rest
-        (``OneVsRestClassifier(EnsLossClassifier())``) trains one binary EnsLoss
-        model per class, each keeping the three conditions for its own binary
-        problem. The argmax of those logits is Bayes-consistent only where some
-        class has ``P(y = k | x) > 1/2``: a classification-calibrated (not proper)
-        loss recovers the sign of ``P(y = k | x) - 1/2``, not the probability. The
-        user guide measures it.
+    **More than two classes** are not handled by the loss: one-vs-rest
+    (``OneVsRestClassifier(EnsLossClassifier())``) trains one binary EnsLoss
+    model per class, each keeping the three conditions for its own binary
+    problem. The argmax of those logits is Bayes-consistent only where some
+    class has ``P(y = k | x) > 1/2``: a classification-calibrated (not proper)
+    loss recovers the sign of ``P(y = k | x) - 1/2``, not the probability. The
+    user guide measures it.
 
-        **Defaults** are the paper's recipe (SGD with momentum 0.9, cosine schedule,
-        batch normalisation, batch 128) at learning rate 0.01 and 100 epochs at
-        most, on one hidden layer of 100 (``MLPClassifier``'s). In
-        ``benchmarks/ensloss_defaults.py`` (six binary tasks, 3 trials) this recipe
-        averaged 0.898 test accuracy against 0.885-0.887 for Adam at lr 1e-3
-        (batch 32, 128 or 512, with or without the schedule) and 0.887 for SGD at
-        lr 0.1; ``docs/benchmarks/ensloss_defaults.md`` has the table.
+    **Defaults** are the paper's recipe (SGD with momentum 0.9, cosine schedule,
+    batch normalisation, batch 128) at learning rate 0.01 and 100 epochs at
+    most, on one hidden layer of 100 (``MLPClassifier``'s). In
+    ``benchmarks/ensloss_defaults.py`` (six binary tasks, 3 trials) this recipe
+    averaged 0.898 test accuracy against 0.885-0.887 for Adam at lr 1e-3
+    (batch 32, 128 or 512, with or without the schedule) and 0.887 for SGD at
+    lr 0.1; ``docs/benchmarks/ensloss_defaults.md`` has the table.
 
-        References
-        ----------
-        .. [1] B. Dai, "EnsLoss: Stochastic Calibrated Loss Ensembles for Preventing
-           Overfitting in Classification", ICML 2025, arXiv:2409.00908.
+    References
+    ----------
+    .. [1] B. Dai, "EnsLoss: Stochastic Calibrated Loss Ensembles for Preventing
+       Overfitting in Classification", ICML 2025, arXiv:2409.00908.
 
-        Examples
-        --------
-        >>> from sklearn.datasets import load_breast_cancer
-        >>> from sklearn.pipeline import make_pipeline
-        >>> from sklearn.preprocessing import StandardScaler
-        >>> from skloss import EnsLossClassifier
-        >>> X, y = load_breast_cancer(return_X_y=True)
-        >>> clf = make_pipeline(StandardScaler(),
-        ...                     EnsLossClassifier(random_state=0)).fit(X, y)
-        >>> clf.score(X, y) > 0.95
-        True
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skloss import EnsLossClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(),
+    ...                     EnsLossClassifier(random_state=0)).fit(X, y)
+    >>> clf.score(X, y) > 0.95
+    True
     """
 
     _parameter_constraints = {

@@ -11,65 +11,65 @@ __all__ = ["RobustLossClassifier"]
 class RobustLossClassifier(BaseLossClassifier):
     """A neural-network classifier trained with a pluggable loss.
 
-        A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`
-        (same parameter names and defaults) whose loss is a choice: the comp-sum
-        family (CE, GCE, MAE, sum-exp), symmetric losses (SCE, NCE+RCE), focal,
-        label-distributionally robust LDR-KL and adaptive ALDR-KL, truncated GCE,
-        self-adjusting Dice, Z-loss, the confidence-limiting DCO, the pairwise AUC loss
-        (binary), or any :class:`skloss.losses.Loss`. Bounded losses (``gce``, ``mae``, ``comp_sum``
-        with ``tau > 1``) resist label noise. Trains through skorch: the fitted net is
-        ``net_``.
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`
+    (same parameter names and defaults) whose loss is a choice: the comp-sum
+    family (CE, GCE, MAE, sum-exp), symmetric losses (SCE, NCE+RCE), focal,
+    label-distributionally robust LDR-KL and adaptive ALDR-KL, truncated GCE,
+    self-adjusting Dice, Z-loss, the confidence-limiting DCO, the pairwise AUC loss
+    (binary), or any :class:`skloss.losses.Loss`. Bounded losses (``gce``, ``mae``, ``comp_sum``
+    with ``tau > 1``) resist label noise. Trains through skorch: the fitted net is
+    ``net_``.
 
-        Parameters
-        ----------
-        loss : str, skloss.losses.Loss, torch loss module or class, or callable, default="ce"
-            A registry name (see ``skloss.losses.LOSSES``) or a loss object, whose
-            hyperparameters can be searched as ``loss__<name>``; or a torch loss:
-            a module such as ``torch.nn.CrossEntropyLoss(label_smoothing=0.1)``,
-            its class, or a function ``f(logits, target) -> per-sample tensor``
-            (see :class:`skloss.losses.TorchLoss`).
+    Parameters
+    ----------
+    loss : str, skloss.losses.Loss, torch loss module or class, or callable, default="ce"
+        A registry name (see ``skloss.losses.LOSSES``) or a loss object, whose
+        hyperparameters can be searched as ``loss__<name>``; or a torch loss:
+        a module such as ``torch.nn.CrossEntropyLoss(label_smoothing=0.1)``,
+        its class, or a function ``f(logits, target) -> per-sample tensor``
+        (see :class:`skloss.losses.TorchLoss`).
     %(common_parameters)s
-        Attributes
-        ----------
-        classes_ : ndarray of shape (n_classes,)
-            Class labels, sorted.
-        loss_ : skloss.losses.Loss
-            The loss used (a copy of ``loss``), with any per-sample state it keeps
-            (e.g. ALDR-KL's ``lam_``), which ``warm_start`` and ``partial_fit``
-            continue from.
-        net_ : skorch.NeuralNet
-            The trained skorch net (``net_.module_`` is the torch module,
-            ``net_.history`` the per-epoch record).
-        n_features_in_ : int
-            Number of features seen during fit.
-        feature_names_in_ : ndarray of shape (`n_features_in_`,)
-            Names of features seen during fit, when ``X`` has string column names.
-        n_iter_ : int
-            Epochs run.
-        loss_curve_ : list of float
-            Mean training loss of each epoch.
-        best_loss_ : float
-            Lowest training loss (without ``early_stopping``).
-        validation_scores_ : list of float
-            Validation accuracy of each epoch (with ``early_stopping``).
-        best_validation_score_ : float
-            Best validation accuracy (with ``early_stopping``); its weights are kept.
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted.
+    loss_ : skloss.losses.Loss
+        The loss used (a copy of ``loss``), with any per-sample state it keeps
+        (e.g. ALDR-KL's ``lam_``), which ``warm_start`` and ``partial_fit``
+        continue from.
+    net_ : skorch.NeuralNet
+        The trained skorch net (``net_.module_`` is the torch module,
+        ``net_.history`` the per-epoch record).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` has string column names.
+    n_iter_ : int
+        Epochs run.
+    loss_curve_ : list of float
+        Mean training loss of each epoch.
+    best_loss_ : float
+        Lowest training loss (without ``early_stopping``).
+    validation_scores_ : list of float
+        Validation accuracy of each epoch (with ``early_stopping``).
+    best_validation_score_ : float
+        Best validation accuracy (with ``early_stopping``); its weights are kept.
 
-        See Also
-        --------
-        sklearn.neural_network.MLPClassifier : the estimator whose interface this follows.
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : the estimator whose interface this follows.
 
-        Examples
-        --------
-        >>> from sklearn.datasets import load_iris
-        >>> from sklearn.preprocessing import StandardScaler
-        >>> from skloss import RobustLossClassifier
-        >>> X, y = load_iris(return_X_y=True)
-        >>> X = StandardScaler().fit_transform(X)
-        >>> clf = RobustLossClassifier(loss="gce", learning_rate_init=0.05, batch_size=32,
-        ...                            random_state=0).fit(X, y)
-        >>> clf.predict(X[:3])
-        array([0, 0, 0])
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skloss import RobustLossClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> clf = RobustLossClassifier(loss="gce", learning_rate_init=0.05, batch_size=32,
+    ...                            random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
     """
 
     _parameter_constraints = {
