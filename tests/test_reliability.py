@@ -268,3 +268,19 @@ def test_optuna_threaded_trials_equal_sequential_fits(digits):
     for trial in study.trials:
         replay = optuna.trial.FixedTrial(trial.params)
         assert objective(replay) == trial.value
+
+
+def test_dask_threaded_cluster_equals_sequential(digits):
+    distributed = pytest.importorskip("distributed")
+    X, y = digits
+    sequential = [_fit_and_score(s, X, y) for s in range(4)]
+    with (
+        distributed.LocalCluster(
+            processes=False, n_workers=1, threads_per_worker=4, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+        joblib.parallel_config(backend="dask"),
+    ):
+        threaded = joblib.Parallel()(joblib.delayed(_fit_and_score)(s, X, y) for s in range(4))
+    for a, b in zip(sequential, threaded, strict=True):
+        np.testing.assert_array_equal(a, b)
