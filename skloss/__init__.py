@@ -1,4 +1,4 @@
-"""scikit-learn compatible PyTorch classifiers, trained through skorch, with pluggable losses."""
+"""PyTorch classifiers for scikit-learn, trained through skorch, with pluggable losses."""
 
 from skloss import fused, losses, noise
 from skloss._version import __version__

@@ -23,7 +23,7 @@ _BATCH_SIZE_DOC = """    batch_size : int or "auto", default=512
 
 
 @Substitution(common_parameters=parameter_block(batch_size=_BATCH_SIZE_DOC))
-class AnyLossClassifier(BaseLossClassifier):
+class AnyLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,PR07
     """A neural-network classifier trained to maximise F1, G-mean, MCC, ... directly.
 
     AnyLoss (Han, Moniz and Chawla, KDD 2024) turns the confusion matrix into a
@@ -55,6 +55,7 @@ callable, default="f1"
         confusion matrices (``"macro"``), or the metric of their sum
         (``"micro"``).
     %(common_parameters)s
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -81,10 +82,10 @@ callable, default="f1"
 
     See Also
     --------
-    skloss.RobustLossClassifier : the same network with a per-sample loss;
+    skloss.RobustLossClassifier : The same network with a per-sample loss;
         ``loss="anyloss_f1"`` trains it with this loss too (but keeps its own
         initialisation and batch size).
-    sklearn.model_selection.TunedThresholdClassifierCV : the alternative of
+    sklearn.model_selection.TunedThresholdClassifierCV : The alternative of
         tuning the decision threshold of a cross-entropy model.
 
     Notes

@@ -39,7 +39,7 @@ _OVERRIDES = {
 
 
 @Substitution(common_parameters=parameter_block(**_OVERRIDES))
-class EnsLossClassifier(BaseLossClassifier):
+class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,PR07
     """A binary neural-network classifier trained on random losses, against overfitting.
 
     EnsLoss (Dai, ICML 2025) ensembles losses within one training run, as
@@ -73,6 +73,7 @@ class EnsLossClassifier(BaseLossClassifier):
         ``max_iter`` epochs (a skorch ``LRScheduler`` with
         ``CosineAnnealingLR``, the paper's recipe); "constant" keeps it.
     %(common_parameters)s
+
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
@@ -99,10 +100,10 @@ class EnsLossClassifier(BaseLossClassifier):
 
     See Also
     --------
-    skloss.losses.EnsLoss : the loss, usable in any torch loop.
-    skloss.RobustLossClassifier : ``loss="ensloss"`` trains the same loss with
+    skloss.losses.EnsLoss : The loss, usable in any torch loop.
+    skloss.RobustLossClassifier : With ``loss="ensloss"``, trains the same loss with
         that estimator's defaults.
-    sklearn.calibration.CalibratedClassifierCV : post-hoc calibration of
+    sklearn.calibration.CalibratedClassifierCV : Post-hoc calibration of
         ``predict_proba``.
 
     Notes

@@ -8,7 +8,7 @@ __all__ = ["RobustLossClassifier"]
 
 
 @Substitution(common_parameters=parameter_block())
-class RobustLossClassifier(BaseLossClassifier):
+class RobustLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,PR07
     """A neural-network classifier trained with a pluggable loss.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`
@@ -29,6 +29,7 @@ class RobustLossClassifier(BaseLossClassifier):
         its class, or a function ``f(logits, target) -> per-sample tensor``
         (see :class:`skloss.losses.TorchLoss`).
     %(common_parameters)s
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -57,7 +58,7 @@ class RobustLossClassifier(BaseLossClassifier):
 
     See Also
     --------
-    sklearn.neural_network.MLPClassifier : the estimator whose interface this follows.
+    sklearn.neural_network.MLPClassifier : The estimator whose interface this follows.
 
     Examples
     --------

@@ -213,7 +213,21 @@ def _per_loss(fits, losses):
 
 
 def run(args, parser):
-    """Run ``skloss compare`` with parsed arguments; return the exit status."""
+    """Run ``skloss compare`` with parsed arguments.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see ``skloss compare --help``).
+    parser : argparse.ArgumentParser
+        The parser, through which bad settings are reported (exit status 2).
+
+    Returns
+    -------
+    int
+        The exit status: 0 when every fit completed, 130 after an interrupt,
+        1 when the results could not be written or an extra is missing.
+    """
     check_settings(args, parser)
     problem = _import_cli_dependencies(need_pandas=args.csv is not None)
     if problem:

@@ -83,11 +83,33 @@ class MWAUC(Loss):
             )
 
     def n_outputs(self, n_classes):
-        """One score per sample for two classes."""
+        """One score per sample for two classes.
+
+        Parameters
+        ----------
+        n_classes : int
+            Number of classes.
+
+        Returns
+        -------
+        int
+            1 for two classes, else ``n_classes``.
+        """
         return 1 if n_classes == 2 else n_classes
 
     def link(self, logits):
-        """Sigmoid of the single score (a ranking, not a calibrated probability)."""
+        """Sigmoid of the single score (a ranking, not a calibrated probability).
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_outputs)
+            Probabilities; rows of several columns sum to 1.
+        """
         if logits.shape[1] == 1:
             return torch.sigmoid(logits)
         return torch.softmax(logits, dim=1)
@@ -102,6 +124,7 @@ class MWAUC(Loss):
         target : torch.Tensor of shape (n_samples,)
             0 (negative) or 1 (positive).
         sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Per-sample weights; None weighs every sample equally.
         generator : torch.Generator, default=None
             Draws the pairs when there are more than ``max_pairs``; required then.
         **context

@@ -1,6 +1,8 @@
-"""The confidence-limiting loss (DCO) of "Rethinking Fine-Tuning when Scaling
-Test-Time Compute": cross-entropy of pass@n, the chance that at least one of ``n``
-draws from the model is the label."""
+"""The confidence-limiting loss (DCO), the cross-entropy of pass@n.
+
+From "Rethinking Fine-Tuning when Scaling Test-Time Compute": pass@n is the chance
+that at least one of ``n`` draws from the model is the label.
+"""
 
 import math
 
@@ -102,10 +104,13 @@ class DCO(ProbabilityLoss):
         Parameters
         ----------
         nll : torch.Tensor of shape (n_samples,)
+            Per-sample cross-entropy, ``-log p_y``.
 
         Returns
         -------
         torch.Tensor of shape (n_samples,)
+
+            Per-sample loss values.
         """
         n = float(self.n)
         if n == 1.0:

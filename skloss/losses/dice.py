@@ -76,13 +76,17 @@ class Dice(Loss):
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, n_classes)
+            Raw model outputs.
         target : torch.Tensor of shape (n_samples,)
+            Class indices, integer dtype.
         **context
             Unused.
 
         Returns
         -------
         torch.Tensor of shape (n_samples,)
+
+            Per-sample loss values.
         """
         alpha, smooth = float(self.alpha), float(self.smooth)
         log_p = torch.log_softmax(logits, dim=1)

@@ -88,6 +88,8 @@ def draw_derivatives(margins, generator=None, boxcox_lambda=0.0):
     Returns
     -------
     torch.Tensor of shape (n_samples,)
+
+        Per-sample loss values.
         Derivatives ``g`` in ``[-1 - 1e-6, -1e-6]``, non-decreasing in the margin
         (equal for equal margins), divided by ``z`` where ``z > 1``.
 
@@ -199,7 +201,13 @@ class EnsLoss(Loss):
 
     @property
     def requires(self):
-        """``("generator",)``, plus ``"epoch"`` when ``lambda_resample_every`` is set."""
+        """The context the training step passes: the fit's generator, and the epoch.
+
+        Returns
+        -------
+        tuple of str
+            ``("generator",)``, plus ``"epoch"`` when ``lambda_resample_every`` is set.
+        """
         return ("generator",) if self.lambda_resample_every is None else ("generator", "epoch")
 
     def validate(self):
@@ -220,7 +228,23 @@ class EnsLoss(Loss):
             )
 
     def n_outputs(self, n_classes):
-        """One logit: the loss is binary, a function of the margin ``y f``."""
+        """One logit: the loss is binary, a function of the margin ``y f``.
+
+        Parameters
+        ----------
+        n_classes : int
+            Number of classes.
+
+        Returns
+        -------
+        int
+            1.
+
+        Raises
+        ------
+        ValueError
+            If ``n_classes`` is not 2.
+        """
         if n_classes != 2:
             raise ValueError(
                 f"EnsLoss is defined for two classes only, got n_classes={n_classes}; wrap "
@@ -229,7 +253,18 @@ class EnsLoss(Loss):
         return 1
 
     def link(self, logits):
-        """``sigmoid(f)``, the probability of class 1 (not calibrated: see EnsLossClassifier)."""
+        """``sigmoid(f)``, the probability of class 1 (not calibrated: see EnsLossClassifier).
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, 1)
+            One logit per sample.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, 1)
+            The probability of class 1.
+        """
         return torch.sigmoid(logits)
 
     def current_lambda(self, epoch=0, generator=None):
@@ -249,6 +284,8 @@ class EnsLoss(Loss):
         Returns
         -------
         float
+
+            The Box-Cox ``lambda`` of that epoch.
         """
         every = self.lambda_resample_every
         if every is None:
@@ -281,7 +318,22 @@ class EnsLoss(Loss):
         )
 
     def margins(self, logits, target):
-        """``z = y f`` with ``y = 2 target - 1`` in {-1, +1}."""
+        """``z = y f`` with ``y = 2 target - 1`` in {-1, +1}.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, 1)
+            One logit per sample.
+        target : torch.Tensor of shape (n_samples,)
+            0/1 class indices.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples,)
+
+            Per-sample loss values.
+            The margins.
+        """
         sign = 2.0 * target.to(logits.dtype) - 1.0
         return logits[:, 0] * sign
 
@@ -291,6 +343,7 @@ class EnsLoss(Loss):
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, 1)
+            Raw model outputs.
         target : torch.Tensor of shape (n_samples,)
             0/1 class indices.
         sample_weight : torch.Tensor of shape (n_samples,), default=None
@@ -326,8 +379,11 @@ class EnsLoss(Loss):
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, 1)
+            Raw model outputs.
         target : torch.Tensor of shape (n_samples,)
+            Class indices, integer dtype.
         sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Per-sample weights; None weighs every sample equally.
 
         Returns
         -------
@@ -341,6 +397,15 @@ class EnsLoss(Loss):
 
     def per_sample(self, logits, target, **context):
         """Refused: the derivative a sample gets depends on the rest of its batch.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
+        target : torch.Tensor of shape (n_samples,)
+            Class indices, integer dtype.
+        **context
+            Ignored.
 
         Raises
         ------

@@ -119,7 +119,18 @@ class LDRKL(Loss):
         _check_transform(self)
 
     def scores(self, logits):
-        """The ``f`` the margins are taken on (the transform of the logits)."""
+        """The ``f`` the margins are taken on (the transform of the logits).
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_outputs)
+            The transformed scores.
+        """
         if self.transform is None:
             return logits
         soft = F.softplus(logits)
@@ -131,13 +142,17 @@ class LDRKL(Loss):
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, n_classes)
+            Raw model outputs.
         target : torch.Tensor of shape (n_samples,)
+            Class indices, integer dtype.
         **context
             Unused.
 
         Returns
         -------
         torch.Tensor of shape (n_samples,)
+
+            Per-sample loss values.
         """
         a = _margins(self.scores(logits), target, float(self.margin))
         return _tempered_mean(a, float(self.lam))
@@ -153,6 +168,8 @@ class LDRKL(Loss):
         Returns
         -------
         StatisticsForm
+
+            The statistics the loss reads and its loss of a row.
 
         Raises
         ------
@@ -279,7 +296,18 @@ class ALDRKL(PerSampleState, Loss):
         _check_transform(self)
 
     def scores(self, logits):
-        """``g(z) / (sum_k |g(z_k)| / K)``, ``g`` the transform."""
+        """``g(z) / (sum_k |g(z_k)| / K)``, ``g`` the transform.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_outputs)
+            The normalised scores.
+        """
         g = logits if self.transform is None else F.softplus(logits)
         scale = g.abs().mean(dim=1, keepdim=True)
         # An all-zero row has no scale: its scores stay 0 (a uniform prediction).
@@ -306,7 +334,9 @@ class ALDRKL(PerSampleState, Loss):
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, n_classes)
+            Raw model outputs.
         target : torch.Tensor of shape (n_samples,)
+            Class indices, integer dtype.
         index : torch.Tensor of shape (n_samples,)
             Row positions of the batch in the training data.
         n_samples : int
@@ -317,6 +347,8 @@ class ALDRKL(PerSampleState, Loss):
         Returns
         -------
         torch.Tensor of shape (n_samples,)
+
+            Per-sample loss values.
         """
         return self._values_and_lam(logits, target, index, n_samples)[0]
 
@@ -326,10 +358,15 @@ class ALDRKL(PerSampleState, Loss):
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, n_classes)
+            Raw model outputs.
         target : torch.Tensor of shape (n_samples,)
+            Class indices, integer dtype.
         sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Per-sample weights; None weighs every sample equally.
         index : torch.Tensor of shape (n_samples,)
+            Rows of the batch in the training data.
         n_samples : int
+            Rows in the training data.
         **context
             Unused.
 

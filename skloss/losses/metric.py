@@ -129,7 +129,7 @@ def soft_confusion_matrix(probabilities, target, *, amplification=73.0, sample_w
     Returns
     -------
     tp, fn, fp, tn : torch.Tensor
-        float64 scalars for 1-D ``probabilities``, else tensors of shape
+        Float64 scalars for 1-D ``probabilities``, else tensors of shape
         ``(n_classes,)``.
 
     Examples
@@ -386,11 +386,33 @@ default="f1"
         return value
 
     def n_outputs(self, n_classes):
-        """One logit for two classes (``p = sigmoid(z)``), one per class otherwise."""
+        """One logit for two classes (``p = sigmoid(z)``), one per class otherwise.
+
+        Parameters
+        ----------
+        n_classes : int
+            Number of classes.
+
+        Returns
+        -------
+        int
+            1 for two classes, else ``n_classes``.
+        """
         return 1 if n_classes == 2 else n_classes
 
     def link(self, logits):
-        """Sigmoid of a single logit (probability of the positive class), else softmax."""
+        """Sigmoid of a single logit (probability of the positive class), else softmax.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_outputs)
+            Probabilities; rows of several columns sum to 1.
+        """
         if logits.shape[1] == 1:
             return torch.sigmoid(logits)
         return torch.softmax(logits, dim=1)
@@ -406,6 +428,7 @@ default="f1"
         Returns
         -------
         torch.Tensor
+            The metric, element-wise, of the counts' shape.
         """
         if callable(self.metric):
             return self._check_metric_output(tp, fn, fp, tn)
@@ -417,8 +440,11 @@ default="f1"
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
         target : torch.Tensor of shape (n_samples,)
+            Class indices, integer dtype.
         sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Per-sample weights; None weighs every sample equally.
 
         Returns
         -------
@@ -446,7 +472,9 @@ default="f1"
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
         target : torch.Tensor of shape (n_samples,)
+            Class indices, integer dtype.
         sample_weight : torch.Tensor of shape (n_samples,), default=None
             Weights of the samples in the soft counts. The metrics are ratios of
             counts, so rescaling every weight leaves the loss unchanged.
@@ -480,6 +508,15 @@ default="f1"
 
     def per_sample(self, logits, target, **context):
         """Refused: a batch-level loss has no per-sample values.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
+        target : torch.Tensor of shape (n_samples,)
+            Class indices, integer dtype.
+        **context
+            Ignored.
 
         Raises
         ------

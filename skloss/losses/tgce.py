@@ -87,7 +87,13 @@ class TGCE(PerSampleState, ProbabilityLoss):
 
     @property
     def requires(self):
-        """``("index", "epoch")`` with pruning, else nothing."""
+        """The context the training step passes.
+
+        Returns
+        -------
+        tuple of str
+            ``("index", "epoch")`` with pruning, else empty.
+        """
         return () if self.prune_start is None else ("index", "epoch")
 
     def validate(self):
@@ -119,10 +125,13 @@ class TGCE(PerSampleState, ProbabilityLoss):
         Parameters
         ----------
         nll : torch.Tensor of shape (n_samples,)
+            Per-sample cross-entropy, ``-log p_y``.
 
         Returns
         -------
         torch.Tensor of shape (n_samples,)
+
+            Per-sample loss values.
         """
         _, floor = self._truncation()
         values = -torch.expm1(-float(self.q) * nll) / float(self.q)
@@ -152,15 +161,23 @@ class TGCE(PerSampleState, ProbabilityLoss):
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, n_classes)
+            Raw model outputs.
         target : torch.Tensor of shape (n_samples,)
-        index, n_samples, epoch
-            The context the pruning schedule needs (ignored without it).
+            Class indices, integer dtype.
+        index : torch.Tensor of shape (n_samples,), default=None
+            Rows of the batch in the training data (pruning only).
+        n_samples : int, default=None
+            Rows in the training data (pruning only).
+        epoch : int, default=None
+            The 0-based epoch (pruning only).
         **context
             Unused.
 
         Returns
         -------
         torch.Tensor of shape (n_samples,)
+
+            Per-sample loss values.
         """
         return self._values_and_weights(logits, target, index, epoch)[0]
 
@@ -170,8 +187,11 @@ class TGCE(PerSampleState, ProbabilityLoss):
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, n_classes)
+            Raw model outputs.
         target : torch.Tensor of shape (n_samples,)
+            Class indices, integer dtype.
         sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Per-sample weights; None weighs every sample equally.
         **context
             ``index``, ``n_samples`` and ``epoch`` with pruning.
 
@@ -194,10 +214,13 @@ class TGCE(PerSampleState, ProbabilityLoss):
         Parameters
         ----------
         n_classes : int
+            Number of classes (logit columns).
 
         Returns
         -------
         StatisticsForm
+
+            The statistics the loss reads and its loss of a row.
 
         Raises
         ------

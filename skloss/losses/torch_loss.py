@@ -241,6 +241,8 @@ default=torch.nn.CrossEntropyLoss
         -------
         torch.Tensor of shape (n_samples,)
 
+            Per-sample loss values.
+
         Raises
         ------
         ValueError

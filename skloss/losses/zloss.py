@@ -71,13 +71,17 @@ class ZLoss(Loss):
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, n_classes)
+            Raw model outputs.
         target : torch.Tensor of shape (n_samples,)
+            Class indices, integer dtype.
         **context
             Unused.
 
         Returns
         -------
         torch.Tensor of shape (n_samples,)
+
+            Per-sample loss values.
         """
         centred = logits - logits.mean(dim=1, keepdim=True)
         std = ((centred**2).mean(dim=1) + _VAR_EPS).sqrt()
@@ -94,6 +98,8 @@ class ZLoss(Loss):
         Returns
         -------
         StatisticsForm
+
+            The statistics the loss reads and its loss of a row.
             Reads ``target``, ``mean`` and ``var``.
 
         Examples
