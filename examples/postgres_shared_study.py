@@ -17,6 +17,7 @@ tune --storage URL --study NAME`` is the command-line form.
 # %%
 import multiprocessing
 import os
+import sys
 import threading
 import uuid
 import warnings
@@ -73,7 +74,20 @@ def main():
     # hence the __main__ guard below. The fast mode (test suite) uses threads, which
     # skip the interpreters' start-up (each imports torch).
     n_trials = 2 if FAST else 10
-    start = threading.Thread if FAST else multiprocessing.get_context("spawn").Process
+    context = multiprocessing.get_context("spawn")
+    # sphinx_gallery_start_ignore
+    # Run inside the docs build, this script is not the __main__ module that spawned
+    # workers import, so they could not find `worker`: fork there instead.
+    this_file = globals().get("__file__")
+    main_file = getattr(sys.modules["__main__"], "__file__", None)
+    if (
+        this_file is None
+        or main_file is None
+        or os.path.abspath(main_file) != os.path.abspath(this_file)
+    ):
+        context = multiprocessing.get_context("fork")
+    # sphinx_gallery_end_ignore
+    start = threading.Thread if FAST else context.Process
     processes = [start(target=worker, args=(url, name, n_trials)) for _ in range(N_WORKERS)]
     for process in processes:
         process.start()
