@@ -7,13 +7,14 @@ docstring cannot silently lose a section when the text changes.
 """
 
 import re
+import textwrap
 
 __all__ = ["Substitution", "COMMON_PARAMETERS", "parameter_block"]
 
 # A field stands alone on its line, indented like the text around it (as formatters
 # keep docstrings); the whole line is replaced by the fragment, which carries its
 # own indentation.
-_FIELD = re.compile(r"^[ \t]*%\((\w+)\)s[ \t]*$", re.MULTILINE)
+_FIELD = re.compile(r"^([ \t]*)%\((\w+)\)s[ \t]*$", re.MULTILINE)
 
 
 class Substitution:
@@ -45,7 +46,7 @@ class Substitution:
         self.fragments = fragments
 
     def __call__(self, obj):
-        fields = set(_FIELD.findall(obj.__doc__ or ""))
+        fields = {name for _, name in _FIELD.findall(obj.__doc__ or "")}
         missing = fields - set(self.fragments)
         unused = set(self.fragments) - fields
         if missing or unused:
@@ -53,7 +54,14 @@ class Substitution:
                 f"docstring of {obj.__qualname__}: fields without a fragment {sorted(missing)}, "
                 f"fragments without a field {sorted(unused)}."
             )
-        obj.__doc__ = _FIELD.sub(lambda match: self.fragments[match.group(1)], obj.__doc__)
+        # Each fragment is re-indented to its field's column: Python 3.13+ strips the
+        # common indentation of docstrings, earlier versions keep it.
+        obj.__doc__ = _FIELD.sub(
+            lambda match: textwrap.indent(
+                textwrap.dedent(self.fragments[match.group(2)]), match.group(1)
+            ),
+            obj.__doc__,
+        )
         return obj
 
 

@@ -39,3 +39,21 @@ def test_assembled_docstring_is_valid(cls):
     documented = cls.__doc__
     for name in cls._get_param_names():
         assert f"    {name} : " in documented, f"{cls.__name__} does not document {name}"
+
+
+@pytest.mark.parametrize("indent", ["", "    "])
+def test_fragments_take_the_indentation_of_their_field(indent):
+    # Python 3.13+ strips a docstring's common indentation; earlier versions keep it.
+    from skloss._docstrings import Substitution, parameter_block
+
+    def function():
+        pass
+
+    lines = ["Summary.", "", "Parameters", "----------", "%(common_parameters)s", ""]
+    function.__doc__ = "\n".join(indent + line if line else line for line in lines)
+    Substitution(common_parameters=parameter_block())(function)
+    documented = function.__doc__.splitlines()
+    assert indent + "hidden_layer_sizes : tuple of int, default=(100,)" in documented
+    assert indent + "    Hidden layer widths of the default MLP, as in ``MLPClassifier``." in (
+        documented
+    )
