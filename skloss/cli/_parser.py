@@ -130,22 +130,7 @@ def build_parser():
             "--output skloss-results"
         ),
     )
-    data = compare.add_argument_group("data (a bundled data set, or a CSV file)")
-    data.add_argument(
-        "--dataset",
-        choices=DATASETS,
-        default=None,
-        help="bundled scikit-learn data set (default: digits, unless --csv is given)",
-    )
-    data.add_argument(
-        "--csv",
-        metavar="FILE",
-        type=Path,
-        default=None,
-        help="CSV file with a header row; non-numeric feature columns are one-hot encoded "
-        "(pandas.get_dummies) and missing values are an error",
-    )
-    data.add_argument("--target", metavar="COL", help="the label column of --csv")
+    add_data_arguments(compare)
     run = compare.add_argument_group("comparison")
     run.add_argument(
         "--losses",
@@ -233,8 +218,48 @@ def build_parser():
     return parser
 
 
-def check_settings(args, parser):
-    """Reject inconsistent options of ``compare`` before any data is loaded."""
+def add_data_arguments(command):
+    """The data options every job shares: a bundled data set or a CSV file.
+
+    Parameters
+    ----------
+    command : argparse.ArgumentParser
+        The job's parser (``compare``, ``tune``).
+
+    Returns
+    -------
+    argparse._ArgumentGroup
+        The group, for the job's own data options.
+    """
+    data = command.add_argument_group("data (a bundled data set, or a CSV file)")
+    data.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default=None,
+        help="bundled scikit-learn data set (default: digits, unless --csv is given)",
+    )
+    data.add_argument(
+        "--csv",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="CSV file with a header row; non-numeric feature columns are one-hot encoded "
+        "(pandas.get_dummies) and missing values are an error",
+    )
+    data.add_argument("--target", metavar="COL", help="the label column of --csv")
+    return data
+
+
+def check_shared_settings(args, parser):
+    """Reject inconsistent data, folds and noise options before any data is loaded.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of a job.
+    parser : argparse.ArgumentParser
+        The job's parser, through which errors are reported (exit status 2).
+    """
     if args.csv is not None and args.dataset is not None:
         parser.error("give either --dataset or --csv, not both")
     if args.csv is not None and args.target is None:
@@ -243,11 +268,6 @@ def check_settings(args, parser):
         parser.error("--target only applies to --csv")
     if args.folds < 2:
         parser.error(f"argument --folds: must be at least 2, got {args.folds}")
-    if args.seed + args.folds - 1 > MAX_SEED:
-        parser.error(
-            f"argument --seed: must be at most 2**32 - --folds = {MAX_SEED + 1 - args.folds}, "
-            f"got {args.seed}: fold k's label noise is seeded with seed + k"
-        )
     upper = 1.0 if args.noise_kind == "symmetric" else 0.5
     if not 0 <= args.noise < upper:
         why = (
@@ -258,4 +278,22 @@ def check_settings(args, parser):
         parser.error(
             f"argument --noise: must be in [0, {upper:g}) for --noise-kind "
             f"{args.noise_kind}, got {args.noise:g} ({why})"
+        )
+
+
+def check_settings(args, parser):
+    """Reject inconsistent options of ``compare`` before any data is loaded.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of ``skloss compare``.
+    parser : argparse.ArgumentParser
+        Its parser, through which errors are reported (exit status 2).
+    """
+    check_shared_settings(args, parser)
+    if args.seed + args.folds - 1 > MAX_SEED:
+        parser.error(
+            f"argument --seed: must be at most 2**32 - --folds = {MAX_SEED + 1 - args.folds}, "
+            f"got {args.seed}: fold k's label noise is seeded with seed + k"
         )

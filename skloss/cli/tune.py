@@ -22,7 +22,7 @@ import time
 import warnings
 from pathlib import Path
 
-from skloss.cli._data import DATASETS, check_data, load_data
+from skloss.cli._data import check_data, load_data
 from skloss.cli._parser import (
     DEFAULT_LOSSES,
     DEFAULT_NOISE,
@@ -30,6 +30,8 @@ from skloss.cli._parser import (
     _noise_rate,
     _non_negative_int,
     _positive_int,
+    add_data_arguments,
+    check_shared_settings,
     version,
 )
 
@@ -93,21 +95,7 @@ def add_parser(sub):
             "--study joins the study"
         ),
     )
-    data = tune.add_argument_group("data (a bundled data set, or a CSV file)")
-    data.add_argument(
-        "--dataset",
-        choices=DATASETS,
-        default=None,
-        help="bundled scikit-learn data set (default: digits, unless --csv)",
-    )
-    data.add_argument(
-        "--csv",
-        metavar="FILE",
-        type=Path,
-        default=None,
-        help="CSV file with a header row (as for skloss compare)",
-    )
-    data.add_argument("--target", metavar="COL", help="the label column of --csv")
+    data = add_data_arguments(tune)
     data.add_argument(
         "--noise",
         type=_noise_rate,
@@ -205,20 +193,7 @@ def add_parser(sub):
 
 
 def _check_settings(args, parser):
-    if args.csv is not None and args.dataset is not None:
-        parser.error("give either --dataset or --csv, not both")
-    if args.csv is not None and args.target is None:
-        parser.error("--csv needs --target COL, the name of the label column")
-    if args.csv is None and args.target is not None:
-        parser.error("--target only applies to --csv")
-    if args.folds < 2:
-        parser.error(f"argument --folds: must be at least 2, got {args.folds}")
-    upper = 1.0 if args.noise_kind == "symmetric" else 0.5
-    if not 0 <= args.noise < upper:
-        parser.error(
-            f"argument --noise: must be in [0, {upper:g}) for --noise-kind "
-            f"{args.noise_kind}, got {args.noise:g}"
-        )
+    check_shared_settings(args, parser)
     if args.output.exists() and not args.output.is_dir():
         parser.error(f"argument --output: {args.output} exists and is not a folder")
 
