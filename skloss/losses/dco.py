@@ -109,7 +109,6 @@ class DCO(ProbabilityLoss):
         Returns
         -------
         torch.Tensor of shape (n_samples,)
-
             Per-sample loss values.
         """
         n = float(self.n)

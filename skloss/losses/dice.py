@@ -85,7 +85,6 @@ class Dice(Loss):
         Returns
         -------
         torch.Tensor of shape (n_samples,)
-
             Per-sample loss values.
         """
         alpha, smooth = float(self.alpha), float(self.smooth)

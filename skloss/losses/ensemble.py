@@ -88,8 +88,6 @@ def draw_derivatives(margins, generator=None, boxcox_lambda=0.0):
     Returns
     -------
     torch.Tensor of shape (n_samples,)
-
-        Per-sample loss values.
         Derivatives ``g`` in ``[-1 - 1e-6, -1e-6]``, non-decreasing in the margin
         (equal for equal margins), divided by ``z`` where ``z > 1``.
 
@@ -284,7 +282,6 @@ class EnsLoss(Loss):
         Returns
         -------
         float
-
             The Box-Cox ``lambda`` of that epoch.
         """
         every = self.lambda_resample_every
@@ -330,8 +327,6 @@ class EnsLoss(Loss):
         Returns
         -------
         torch.Tensor of shape (n_samples,)
-
-            Per-sample loss values.
             The margins.
         """
         sign = 2.0 * target.to(logits.dtype) - 1.0

@@ -151,7 +151,6 @@ class LDRKL(Loss):
         Returns
         -------
         torch.Tensor of shape (n_samples,)
-
             Per-sample loss values.
         """
         a = _margins(self.scores(logits), target, float(self.margin))
@@ -168,7 +167,6 @@ class LDRKL(Loss):
         Returns
         -------
         StatisticsForm
-
             The statistics the loss reads and its loss of a row.
 
         Raises
@@ -347,7 +345,6 @@ class ALDRKL(PerSampleState, Loss):
         Returns
         -------
         torch.Tensor of shape (n_samples,)
-
             Per-sample loss values.
         """
         return self._values_and_lam(logits, target, index, n_samples)[0]

@@ -130,7 +130,6 @@ class TGCE(PerSampleState, ProbabilityLoss):
         Returns
         -------
         torch.Tensor of shape (n_samples,)
-
             Per-sample loss values.
         """
         _, floor = self._truncation()
@@ -176,7 +175,6 @@ class TGCE(PerSampleState, ProbabilityLoss):
         Returns
         -------
         torch.Tensor of shape (n_samples,)
-
             Per-sample loss values.
         """
         return self._values_and_weights(logits, target, index, epoch)[0]
@@ -219,7 +217,6 @@ class TGCE(PerSampleState, ProbabilityLoss):
         Returns
         -------
         StatisticsForm
-
             The statistics the loss reads and its loss of a row.
 
         Raises

@@ -240,7 +240,6 @@ default=torch.nn.CrossEntropyLoss
         Returns
         -------
         torch.Tensor of shape (n_samples,)
-
             Per-sample loss values.
 
         Raises

@@ -80,7 +80,6 @@ class ZLoss(Loss):
         Returns
         -------
         torch.Tensor of shape (n_samples,)
-
             Per-sample loss values.
         """
         centred = logits - logits.mean(dim=1, keepdim=True)
@@ -98,8 +97,6 @@ class ZLoss(Loss):
         Returns
         -------
         StatisticsForm
-
-            The statistics the loss reads and its loss of a row.
             Reads ``target``, ``mean`` and ``var``.
 
         Examples
