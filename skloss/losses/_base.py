@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from ._fused_form import StatisticsForm, nll_of
 from ._validation import check_sample_weight, check_target_range
 
-__all__ = ["Loss", "ProbabilityLoss", "reduce_loss", "KNOWN_REQUIREMENTS"]
+__all__ = ["Loss", "OneLogitBinary", "ProbabilityLoss", "reduce_loss", "KNOWN_REQUIREMENTS"]
 
 #: Context a loss may ask the training step for, through ``Loss.requires``. Each
 #: entry names what the training step passes as keyword arguments to the loss:
@@ -394,6 +394,46 @@ class Loss:
                 f"{type(self).__name__} requires the context {missing}; pass them as "
                 "keyword arguments (the skloss estimators do this for you)."
             )
+
+
+class OneLogitBinary:
+    """Mixin of losses that score two classes with one logit ``z`` (``p = sigmoid(z)``).
+
+    More classes keep one logit each and a softmax. Placed before :class:`Loss`
+    in the bases, it overrides :meth:`Loss.n_outputs` and :meth:`Loss.link`.
+    """
+
+    def n_outputs(self, n_classes):
+        """One logit for two classes, one per class otherwise.
+
+        Parameters
+        ----------
+        n_classes : int
+            Number of classes.
+
+        Returns
+        -------
+        int
+            1 for two classes, else ``n_classes``.
+        """
+        return 1 if n_classes == 2 else n_classes
+
+    def link(self, logits):
+        """Sigmoid of a single logit (probability of the second class), else softmax.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_outputs)
+            Probabilities; rows of several columns sum to 1.
+        """
+        if logits.shape[1] == 1:
+            return torch.sigmoid(logits)
+        return torch.softmax(logits, dim=1)
 
 
 class ProbabilityLoss(Loss):

@@ -5,13 +5,13 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from ._base import Loss
+from ._base import Loss, OneLogitBinary
 from ._validation import real_parameter
 
 __all__ = ["MWAUC"]
 
 
-class MWAUC(Loss):
+class MWAUC(OneLogitBinary, Loss):
     """Pairwise AUC loss: mean over (positive, negative) pairs of ``softplus(-(s_i - s_j) / tau)``.
 
     ``1 - AUC`` is the share of (positive, negative) pairs ranked the wrong way
@@ -81,38 +81,6 @@ class MWAUC(Loss):
             raise ValueError(
                 f"MWAUC parameter 'max_pairs' must be an integer >= 1, got {max_pairs!r}."
             )
-
-    def n_outputs(self, n_classes):
-        """One score per sample for two classes.
-
-        Parameters
-        ----------
-        n_classes : int
-            Number of classes.
-
-        Returns
-        -------
-        int
-            1 for two classes, else ``n_classes``.
-        """
-        return 1 if n_classes == 2 else n_classes
-
-    def link(self, logits):
-        """Sigmoid of the single score (a ranking, not a calibrated probability).
-
-        Parameters
-        ----------
-        logits : torch.Tensor of shape (n_samples, n_outputs)
-            Raw model outputs.
-
-        Returns
-        -------
-        torch.Tensor of shape (n_samples, n_outputs)
-            Probabilities; rows of several columns sum to 1.
-        """
-        if logits.shape[1] == 1:
-            return torch.sigmoid(logits)
-        return torch.softmax(logits, dim=1)
 
     def batch_loss(self, logits, target, sample_weight=None, generator=None, **context):
         """The (weighted) mean pairwise loss of the batch.

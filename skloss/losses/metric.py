@@ -21,7 +21,7 @@ macro or micro average.
 import torch
 import torch.nn.functional as F
 
-from ._base import Loss
+from ._base import Loss, OneLogitBinary
 from ._validation import real_parameter
 
 __all__ = [
@@ -254,7 +254,7 @@ def confusion_metric(tp, fn, fp, tn, metric="f1", *, beta=1.0):
 # ---- the losses ------------------------------------------------------------------------------
 
 
-class AnyLoss(Loss):
+class AnyLoss(OneLogitBinary, Loss):
     """``1 - metric`` of the batch's soft confusion matrix (Han et al., 2024).
 
     Parameters
@@ -384,38 +384,6 @@ default="f1"
                 f"fn, fp, tn so that it can be differentiated), got {got}."
             )
         return value
-
-    def n_outputs(self, n_classes):
-        """One logit for two classes (``p = sigmoid(z)``), one per class otherwise.
-
-        Parameters
-        ----------
-        n_classes : int
-            Number of classes.
-
-        Returns
-        -------
-        int
-            1 for two classes, else ``n_classes``.
-        """
-        return 1 if n_classes == 2 else n_classes
-
-    def link(self, logits):
-        """Sigmoid of a single logit (probability of the positive class), else softmax.
-
-        Parameters
-        ----------
-        logits : torch.Tensor of shape (n_samples, n_outputs)
-            Raw model outputs.
-
-        Returns
-        -------
-        torch.Tensor of shape (n_samples, n_outputs)
-            Probabilities; rows of several columns sum to 1.
-        """
-        if logits.shape[1] == 1:
-            return torch.sigmoid(logits)
-        return torch.softmax(logits, dim=1)
 
     def metric_value(self, tp, fn, fp, tn):
         """The metric of the counts (element-wise), before any averaging.
