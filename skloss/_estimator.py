@@ -33,6 +33,28 @@ from skloss.fused import choose_backend
 from skloss.modules import ACTIVATIONS, MLP
 
 
+def _same_params(a, b):
+    """Whether two ``get_params`` dicts hold equal values (arrays compared by value)."""
+    if a.keys() != b.keys():
+        return False
+    for key, value in a.items():
+        other = b[key]
+        if value is other:
+            continue
+        try:
+            if isinstance(value, np.ndarray | list | tuple) or isinstance(other, np.ndarray):
+                equal = np.array_equal(
+                    np.asarray(value, dtype=object), np.asarray(other, dtype=object)
+                )
+            else:
+                equal = bool(value == other)
+        except Exception:  # values that do not compare (tensors of other shapes, say)
+            equal = False
+        if not equal:
+            return False
+    return True
+
+
 class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the skloss classifiers; not for direct use.
 
@@ -133,7 +155,11 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 self.__dict__.pop(name, None)
             self.__dict__.update(kept)
             raise
-        loss, classes, seed, train_data, valid_data, net = prepared
+        loss, backend, classes, seed, train_data, valid_data, net = prepared
+        if not fresh and loss is not self.loss_:
+            # The loss was changed since the last fit: the network trains with the new one.
+            self.loss_ = self.net_.criterion_.loss = loss
+            self.net_.criterion_.fused_backend = backend
         if fresh:
             self.classes_ = classes
             self.loss_ = loss
@@ -147,6 +173,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             epochs=1 if incremental else self.max_iter,
             seed=seed,
             stopping_rule=not incremental,
+            new_optimizer=not fresh and not incremental,
         )
         if self.net_.interrupted_:
             warnings.warn(
@@ -177,7 +204,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 "classes must be passed on the first call to partial_fit: the list of "
                 "every label the stream will contain."
             )
-        loss = self._checked_loss() if fresh else self.loss_
+        loss, backend = (self._checked_loss(), None) if fresh else self._continued_loss()
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype="numeric", reset=fresh)
         _check_float32_range(X)
         _unique_labels(y)  # labels of mixed types: a clear error before sklearn's
@@ -222,7 +249,33 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         net = None
         if fresh:
             net = self._build_net(X.shape[1], len(train_data), seed, loss, len(classes))
-        return loss, classes, seed, train_data, valid_data, net
+        return loss, backend, classes, seed, train_data, valid_data, net
+
+    def _continued_loss(self):
+        """The loss that continues a fitted model, and its fused backend.
+
+        ``loss_`` itself (with its per-sample state) while the ``loss`` parameters
+        still describe it; after ``set_params`` changed them, the new loss (fresh
+        state), as ``MLPClassifier`` takes changed parameters on a ``warm_start``
+        fit. Returns ``(loss, backend)``; ``backend`` is None when ``loss_`` is kept.
+        """
+        new = self._checked_loss()
+        if type(new) is type(self.loss_) and _same_params(
+            new.get_params(deep=False), self.loss_.get_params(deep=False)
+        ):
+            return self.loss_, None
+        n_classes = len(self.classes_)
+        have, need = self.loss_.n_outputs(n_classes), new.n_outputs(n_classes)
+        if have != need:
+            raise ValueError(
+                f"loss {new!r} needs {need} network output(s) for {n_classes} classes, but "
+                f"the fitted network has {have} (trained with {self.loss_!r}), so it cannot "
+                "continue it. Set warm_start=False to train afresh with the new loss."
+            )
+        new.check_n_classes(n_classes, from_scratch=False)
+        net = self.net_
+        backend = choose_backend(new, net.module_, net.batch_size, self.fused, n_classes)
+        return new, backend
 
     def _stream_classes(self, classes, y, first_call):
         """The classes of a partial_fit stream, checked against this chunk."""
@@ -451,12 +504,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 f"{type(self).__name__} needs samples of at least 2 classes in y; got only "
                 f"{classes.tolist()}."
             )
-        if loss.binary_only and len(classes) != 2:
-            raise ValueError(
-                f"loss {loss!r} is defined for two classes only, but y has {len(classes)} "
-                "classes. Choose another loss or wrap the estimator in "
-                "sklearn.multiclass.OneVsRestClassifier."
-            )
+        loss.check_n_classes(len(classes))
 
     def _combined_weights(self, X, y_encoded, classes, sample_weight, partial):
         weight = None
@@ -605,7 +653,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 f"{tuple(getattr(out, 'shape', ()))}."
             )
 
-    def _train(self, train_data, valid_data, epochs, seed, stopping_rule):
+    def _train(self, train_data, valid_data, epochs, seed, stopping_rule, new_optimizer=False):
         net = self.net_
         named = dict(net.callbacks_)
         # Reconfigured on every call: a warm start may follow set_params, and
@@ -620,6 +668,14 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             named["progress"].total = epochs
         net.n_training_samples = len(train_data)
         net.batch_size = self._resolved_batch_size(len(train_data))
+        if new_optimizer:
+            # A warm_start fit starts a new optimiser from the current parameters, as
+            # MLPClassifier does: set_params(learning_rate_init=...) takes effect.
+            net.optimizer = OptimizerFactory(
+                self.optimizer, self.learning_rate_init, self.alpha / net.batch_size
+            )
+            net.lr = self.learning_rate_init
+            net.initialize_optimizer()
         generator = torch.Generator().manual_seed(seed)
         loss_generator = None
         if "generator" in self.loss_.requires:

@@ -318,6 +318,53 @@ def test_warm_start_continues(iris):
         clf.fit(X[y < 2], y[y < 2])
 
 
+def test_warm_start_trains_with_a_loss_changed_by_set_params(iris):
+    # As MLPClassifier takes changed parameters on a warm_start fit, the loss set since
+    # the last fit is the one that continues the network.
+    X, y = iris
+    clf = small(warm_start=True, max_iter=5)
+    clf.fit(X, y)
+    before = clf.predict_proba(X)
+    net = clf.net_
+    # A learning rate of ~0 keeps the weights: the epoch's train_loss is then the new
+    # loss of the fitted model's probabilities, GCE computed here in numpy.
+    clf.set_params(loss="gce", loss__q=0.5, learning_rate_init=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.set_params(max_iter=1).fit(X, y)
+    assert clf.net_ is net and clf.n_iter_ == 6
+    assert isinstance(clf.loss_, GCE) and clf.loss_.q == 0.5
+    assert clf.net_.criterion_.loss is clf.loss_
+    p_y = before[np.arange(len(y)), y]
+    expected = np.mean((1 - p_y**0.5) / 0.5)
+    np.testing.assert_allclose(clf.net_.history[-1, "train_loss"], expected, rtol=1e-4)
+    np.testing.assert_allclose(clf.predict_proba(X), before, atol=1e-6)
+
+
+def test_warm_start_keeps_the_fitted_loss_while_its_parameters_are_unchanged(iris):
+    X, y = iris
+    clf = small(loss="aldr_kl", warm_start=True, max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        loss = clf.loss_
+        clf.set_params(alpha=1e-3).fit(X, y)  # another parameter, same loss
+    assert clf.loss_ is loss and clf.net_.criterion_.loss is loss
+
+
+def test_warm_start_refuses_a_loss_that_needs_another_head(binary):
+    X, y = binary
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = small(warm_start=True, max_iter=2).fit(X, y)
+    loss, proba = clf.loss_, clf.predict_proba(X)
+    clf.set_params(loss="mw_auc")  # one score per sample, where ce has two logits
+    with pytest.raises(ValueError, match=r"needs 1 network output.*has 2.*warm_start=False"):
+        clf.fit(X, y)
+    assert clf.loss_ is loss and clf.n_iter_ == 2
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
 # ---- modules and optimisers ------------------------------------------------------------
 class TwoLayer(torch.nn.Module):
     def __init__(self, n_features_in, n_outputs, width=8):

@@ -16,8 +16,10 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_classification
+from sklearn.exceptions import ConvergenceWarning
 
 from skloss import RobustLossClassifier
+from skloss.exceptions import NoGradientWarning
 from skloss.losses import ALDRKL, DCO, LDRKL, MWAUC, TGCE, Dice, ZLoss, get_loss
 from skloss.losses.dco import log1mexp
 
@@ -346,6 +348,51 @@ def test_tgce_trains_from_scratch_only_with_a_warm_up():
     pruned = fit_quietly(RobustLossClassifier(loss=TGCE(prune_start=30), **settings), X, y)
     assert 0 < pruned.loss_.weights_.sum() < len(y)
     assert pruned.score(X, y) > 0.8
+
+
+@pytest.mark.parametrize(
+    ("loss", "n_classes", "warns"),
+    [
+        (TGCE(), 3, True),  # 1/3 < k = 0.5: every sample truncated at a uniform start
+        (TGCE(k=0.4), 3, True),
+        (TGCE(k=0.3), 3, False),  # 1/3 > k
+        (TGCE(), 2, False),  # 1/2 is not below k = 0.5
+        (TGCE(prune_start=10), 3, False),  # plain GCE until epoch 10
+    ],
+)
+def test_tgce_warns_before_a_fit_that_cannot_start(loss, n_classes, warns):
+    X, y = make_classification(
+        n_samples=60,
+        n_features=4,
+        n_informative=3,
+        n_redundant=0,
+        n_classes=n_classes,
+        n_clusters_per_class=1,
+        random_state=0,
+    )
+    clf = RobustLossClassifier(loss=loss, hidden_layer_sizes=(4,), max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("error", NoGradientWarning)
+        if not warns:
+            clf.fit(X, y)
+            return
+        with pytest.raises(NoGradientWarning, match=r"prune_start.*1/3|1/3.*prune_start"):
+            clf.fit(X, y)
+    # Raised before any training: nothing was fitted.
+    assert not hasattr(clf, "net_") and not hasattr(clf, "classes_")
+
+
+def test_tgce_fine_tuning_with_warm_start_does_not_warn():
+    X, y = load_iris(return_X_y=True)
+    settings = dict(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    clf = fit_quietly(RobustLossClassifier(loss="ce", **settings), X, y)
+    clf.set_params(loss="tgce", warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("error", NoGradientWarning)
+        clf.fit(X, y)
+    assert clf.loss_.name == "tgce"
 
 
 def test_tgce_pruning_trains_an_estimator_and_pickles():

@@ -190,6 +190,35 @@ class Loss:
         hyperparameters override it.
         """
 
+    def check_n_classes(self, n_classes, from_scratch=True):
+        """Check, before training, that the loss can train on ``n_classes``.
+
+        The estimators call it before any training, so that a setting that
+        cannot work fails (or warns) up front. The default refuses more than two
+        classes for a ``binary_only`` loss; a loss whose hyperparameters give no
+        gradient at a uniform start for some ``n_classes`` warns with
+        :class:`skloss.exceptions.NoGradientWarning` when ``from_scratch``.
+
+        Parameters
+        ----------
+        n_classes : int
+            The number of classes in ``y``.
+        from_scratch : bool, default=True
+            Whether training starts from a new network; False when it continues
+            a fitted one (``warm_start``, ``partial_fit``) with this loss.
+
+        Raises
+        ------
+        ValueError
+            If the loss is defined for two classes only and ``n_classes != 2``.
+        """
+        if self.binary_only and n_classes != 2:
+            raise ValueError(
+                f"loss {self!r} is defined for two classes only, but y has {n_classes} "
+                "classes. Choose another loss or wrap the estimator in "
+                "sklearn.multiclass.OneVsRestClassifier."
+            )
+
     def n_outputs(self, n_classes):
         """How many logits the model must output for ``n_classes`` classes."""
         return n_classes

@@ -2,10 +2,12 @@
 
 import math
 import numbers
+import warnings
 
 import torch
 import torch.nn.functional as F
 
+from ..exceptions import NoGradientWarning
 from ._base import ProbabilityLoss
 from ._state import PerSampleState, is_training_step, read_rows, weighted_batch_mean, write_rows
 from ._validation import real_parameter
@@ -50,7 +52,8 @@ class TGCE(PerSampleState, ProbabilityLoss):
     cannot train from a uniform start where ``1/K < k`` (three classes or more at
     the default ``k = 0.5``): every sample is truncated. Use it to fine-tune a
     fitted model (``warm_start``), with ``k < 1/K``, or set ``prune_start``, which
-    trains plain GCE until then, as the paper does.
+    trains plain GCE until then, as the paper does. A fit from scratch in that
+    case warns (:class:`skloss.exceptions.NoGradientWarning`) before training.
 
     Computed from ``nll = -log p_y``: ``L_q(p_y) = -expm1(-q nll) / q`` and the
     truncation is ``nll > -log k``. The paper refreshes the weights with a pass
@@ -114,6 +117,35 @@ class TGCE(PerSampleState, ProbabilityLoss):
                     + (" or None (no pruning)" if name == "prune_start" else "")
                     + f", got {value!r}."
                 )
+
+    def check_n_classes(self, n_classes, from_scratch=True):
+        """Warn when the stateless form cannot start training on ``n_classes``.
+
+        Parameters
+        ----------
+        n_classes : int
+            The number of classes in ``y``.
+        from_scratch : bool, default=True
+            Whether training starts from a new network. Fine-tuning a fitted one
+            (False) does not warn: its predictions are no longer uniform.
+
+        Warns
+        -----
+        skloss.exceptions.NoGradientWarning
+            Without ``prune_start``, when ``1 / n_classes < k``: at a uniform start
+            every sample is truncated and the model gets no gradient.
+        """
+        super().check_n_classes(n_classes, from_scratch)
+        if from_scratch and self.prune_start is None and 1.0 / n_classes < float(self.k):
+            warnings.warn(
+                f"TGCE(k={self.k}) without prune_start truncates every sample at a uniform "
+                f"start with {n_classes} classes (p_y = 1/{n_classes} < k), so training from "
+                "scratch gets no gradient and the model will not learn. Set prune_start "
+                "(e.g. 10: plain GCE until then, the paper's schedule), a k below "
+                f"1/{n_classes}, or fine-tune a fitted model with warm_start=True.",
+                NoGradientWarning,
+                stacklevel=2,
+            )
 
     def _truncation(self):
         q, k = float(self.q), float(self.k)
