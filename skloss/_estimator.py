@@ -676,6 +676,10 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             )
             net.lr = self.learning_rate_init
             net.initialize_optimizer()
+            # skorch's LRScheduler resumes at the epoch count (last_epoch >= 0), for which
+            # torch's schedulers read each group's starting rate: the new one.
+            for group in net.optimizer_.param_groups:
+                group.setdefault("initial_lr", group["lr"])
         generator = torch.Generator().manual_seed(seed)
         loss_generator = None
         if "generator" in self.loss_.requires:

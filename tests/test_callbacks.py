@@ -166,6 +166,34 @@ def test_lr_scheduler_policies(digits, step_every):
     assert clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(expected)
 
 
+def test_lr_scheduler_resumes_on_a_warm_start_with_the_new_rate(digits):
+    # A warm-start fit starts a new optimiser at the current learning_rate_init, and
+    # skorch's scheduler resumes at the epoch count from that rate: a torch scheduler
+    # built with last_epoch >= 0 takes one step at once, then one per epoch, so after
+    # 2 epochs the rate is 0.01 * 0.5**3 (it was 1e-3 * 0.5**3 after the first fit).
+    X, y = digits
+    scheduler = LRScheduler("StepLR", step_size=1, gamma=0.5)
+    clf = fit_quietly(small(callbacks=[scheduler], max_iter=3, warm_start=True), X, y)
+    assert clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-3 * 0.5**3)
+    fit_quietly(clf.set_params(learning_rate_init=0.01, max_iter=2), X, y)
+    group = clf.net_.optimizer_.param_groups[0]
+    assert clf.n_iter_ == 5 and group["initial_lr"] == 0.01
+    assert group["lr"] == pytest.approx(0.01 * 0.5**3)
+
+
+def test_ensloss_cosine_schedule_survives_a_warm_start():
+    from sklearn.datasets import load_breast_cancer
+
+    from skloss import EnsLossClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    clf = EnsLossClassifier(hidden_layer_sizes=(8,), max_iter=2, warm_start=True, random_state=0)
+    fit_quietly(clf, X, y)
+    fit_quietly(clf, X, y)
+    assert clf.n_iter_ == 4 and clf.score(X, y) > 0.8
+
+
 def test_skorch_early_stopping_is_a_stop_not_an_interrupt(digits):
     X, y = digits
     stopper = EarlyStopping(monitor="train_loss", patience=1, threshold=10.0, threshold_mode="abs")
