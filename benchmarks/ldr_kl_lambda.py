@@ -39,45 +39,32 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _datasets import load  # noqa: E402
 from noise_robustness import (  # noqa: E402
-    ALPHA,
     HIDDEN,
-    LR,
     NOISE,
     SETTINGS,
+    make_estimator,
     noisy_split,
     split_indices,
 )
 
-from skloss import RobustLossClassifier  # noqa: E402
-from skloss.losses import get_loss  # noqa: E402
-
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks" / "ldr_kl_lambda"
 
-#: (row label, loss name, loss parameters, epoch multiplier)
+#: (row label, loss spec as in noise_robustness.py's --losses, epoch multiplier)
 CONFIGS = [
-    ("ce", "ce", {}, 1),
-    ("ldr_kl lam=10 softplus (default)", "ldr_kl", {}, 1),
-    ("ldr_kl lam=10 softplus, x3 epochs", "ldr_kl", {}, 3),
-    ("ldr_kl lam=1 softplus", "ldr_kl", {"lam": 1.0}, 1),
-    ("ldr_kl lam=10 no transform", "ldr_kl", {"transform": None}, 1),
-    ("ldr_kl lam=1 no transform", "ldr_kl", {"lam": 1.0, "transform": None}, 1),
+    ("ce", "ce", 1),
+    ("ldr_kl lam=10 softplus (default)", "ldr_kl", 1),
+    ("ldr_kl lam=10 softplus, x3 epochs", "ldr_kl", 3),
+    ("ldr_kl lam=1 softplus", "ldr_kl:lam=1.0", 1),
+    ("ldr_kl lam=10 no transform", "ldr_kl:transform=None", 1),
+    ("ldr_kl lam=1 no transform", "ldr_kl:lam=1.0;transform=None", 1),
 ]
 
 
-def fit_one(name, params, factor, cfg, seed, split, y_noisy):
+def fit_one(spec, factor, cfg, seed, split, y_noisy):
+    """The noise benchmark's estimator for ``spec``, with ``factor`` times its epochs."""
     X_tr, X_te, y_tr, y_te = split
-    epochs = cfg["epochs"] * factor
-    clf = RobustLossClassifier(
-        loss=get_loss(name, **params),
-        hidden_layer_sizes=HIDDEN,
-        alpha=ALPHA,
-        learning_rate_init=LR,
-        max_iter=epochs,
-        batch_size=cfg["batch_size"],
-        n_iter_no_change=epochs,
-        random_state=seed,
-        device="cpu",
-    )
+    budget = {**cfg, "epochs": cfg["epochs"] * factor, "hidden": HIDDEN}
+    clf = make_estimator(f"skloss {spec}", budget, seed)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -142,8 +129,8 @@ def main(argv=None):
             for nz in args.noise.split(","):
                 kind, rate, _ = NOISE[nz]
                 split, y_noisy, _ = noisy_split(X, y, seed, indices, kind, rate)
-                for label, name, params, factor in CONFIGS:
-                    rec = fit_one(name, params, factor, cfg, seed, split, y_noisy)
+                for label, spec, factor in CONFIGS:
+                    rec = fit_one(spec, factor, cfg, seed, split, y_noisy)
                     rec.update(dataset=ds, noise=nz, seed=seed, config=label)
                     records.append(rec)
                     print(

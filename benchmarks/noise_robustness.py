@@ -347,15 +347,13 @@ def _run_cell_list(*cell):
     return list(run_cell(*cell))
 
 
-def _init_worker():
+def init_process():
+    """One thread (torch and BLAS), no ConvergenceWarning, torch warmed up: for the main
+    process and each ``--jobs`` worker."""
     torch.set_num_threads(1)
     threadpool_limits(1)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
-    warm_up()
-
-
-def warm_up():
-    """One tiny untimed fit, so torch's one-off start-up cost is not in the first fit time."""
+    # One tiny untimed fit, so torch's one-off start-up cost is not in the first fit time.
     RobustLossClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0, device="cpu").fit(
         np.random.RandomState(0).randn(40, 3), [0, 1] * 20
     )
@@ -624,7 +622,10 @@ def default_loss_blocks(summary, payload):
         eligible = min(clean) >= -DEFAULT_MAX_CLEAN_LOSS
         scored[loss] = (eligible, gain)
         rows.append(
-            [f"`{loss}`" + ("" if eligible else " (loses > 0.5 on clean data)")]
+            [
+                f"`{loss}`"
+                + ("" if eligible else f" (loses > {DEFAULT_MAX_CLEAN_LOSS} on clean data)")
+            ]
             + [f"{g:+.1f}" for g in clean]
             + [f"{gain:+.1f}"]
         )
@@ -1051,10 +1052,6 @@ def main(argv=None):
                 f"which this run does not train; choose from {skloss_methods}"
             )
 
-    torch.set_num_threads(1)
-    threadpool_limits(1)
-    warnings.filterwarnings("ignore", category=ConvergenceWarning)
-
     command = "python benchmarks/noise_robustness.py " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
     )
@@ -1129,7 +1126,7 @@ def main(argv=None):
         "records": list(done.values()),
     }
 
-    warm_up()
+    init_process()
 
     t_all = time.perf_counter()
 
@@ -1208,7 +1205,7 @@ def main(argv=None):
         # Whole cells (dataset, seed, noise) go to worker processes of one thread each;
         # the results file is written here, after every finished cell.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.jobs, mp_context=context, initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(args.jobs, mp_context=context, initializer=init_process) as pool:
             futures = {pool.submit(_run_cell_list, *cell): cell for cell in cells}
             for future in as_completed(futures):
                 recs = future.result()

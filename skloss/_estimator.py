@@ -33,28 +33,6 @@ from skloss.fused import choose_backend
 from skloss.modules import ACTIVATIONS, MLP
 
 
-def _same_params(a, b):
-    """Whether two ``get_params`` dicts hold equal values (arrays compared by value)."""
-    if a.keys() != b.keys():
-        return False
-    for key, value in a.items():
-        other = b[key]
-        if value is other:
-            continue
-        try:
-            if isinstance(value, np.ndarray | list | tuple) or isinstance(other, np.ndarray):
-                equal = np.array_equal(
-                    np.asarray(value, dtype=object), np.asarray(other, dtype=object)
-                )
-            else:
-                equal = bool(value == other)
-        except Exception:  # values that do not compare (tensors of other shapes, say)
-            equal = False
-        if not equal:
-            return False
-    return True
-
-
 class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the skloss classifiers; not for direct use.
 
@@ -260,9 +238,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         fit. Returns ``(loss, backend)``; ``backend`` is None when ``loss_`` is kept.
         """
         new = self._checked_loss()
-        if type(new) is type(self.loss_) and _same_params(
-            new.get_params(deep=False), self.loss_.get_params(deep=False)
-        ):
+        if new == self.loss_:  # Loss equality: same type and hyperparameters
             return self.loss_, None
         n_classes = len(self.classes_)
         have, need = self.loss_.n_outputs(n_classes), new.n_outputs(n_classes)
@@ -602,6 +578,10 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             )
         return module
 
+    def _optimizer_factory(self, batch_size):
+        # MLPClassifier's penalty, alpha / (2 * batch_size) * ||W||^2 on each batch's loss.
+        return OptimizerFactory(self.optimizer, self.learning_rate_init, self.alpha / batch_size)
+
     def _build_net(self, n_features, n_samples, seed, loss, n_classes):
         batch_size = self._resolved_batch_size(n_samples)
         n_outputs = loss.n_outputs(n_classes)
@@ -618,9 +598,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             criterion=LossModule(
                 loss, n_classes, choose_backend(loss, module, batch_size, self.fused, n_classes)
             ),
-            optimizer=OptimizerFactory(
-                self.optimizer, self.learning_rate_init, self.alpha / batch_size
-            ),
+            optimizer=self._optimizer_factory(batch_size),
             lr=self.learning_rate_init,
             max_epochs=self.max_iter,
             batch_size=batch_size,
@@ -671,9 +649,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         if new_optimizer:
             # A warm_start fit starts a new optimiser from the current parameters, as
             # MLPClassifier does: set_params(learning_rate_init=...) takes effect.
-            net.optimizer = OptimizerFactory(
-                self.optimizer, self.learning_rate_init, self.alpha / net.batch_size
-            )
+            net.optimizer = self._optimizer_factory(net.batch_size)
             net.lr = self.learning_rate_init
             net.initialize_optimizer()
             # skorch's LRScheduler resumes at the epoch count (last_epoch >= 0), for which
