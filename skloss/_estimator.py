@@ -12,7 +12,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -25,6 +24,7 @@ from skorch.callbacks import Callback
 
 from skloss._batches import TrainingData, as_feature_tensor, evaluation_rows, iterate_rows
 from skloss._devices import resolve_device
+from skloss._input_checks import check_class_weight_values, check_float32_range, unique_labels
 from skloss._net import CONTEXT_PROVIDERS, LossModule, ProgressBar, SklossNet, StoppingRule
 from skloss._optim import OptimizerFactory
 from skloss._scores import decision_scores, probability_columns
@@ -184,8 +184,8 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             )
         loss, backend = (self._checked_loss(), None) if fresh else self._continued_loss()
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype="numeric", reset=fresh)
-        _check_float32_range(X)
-        _unique_labels(y)  # labels of mixed types: a clear error before sklearn's
+        check_float32_range(X)
+        unique_labels(y)  # labels of mixed types: a clear error before sklearn's
         check_classification_targets(y)
         if incremental:
             classes = self._stream_classes(classes, y, fresh)
@@ -197,7 +197,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 )
             y_encoded = np.searchsorted(classes, y)
         else:
-            classes, y_encoded = _unique_labels(y, return_inverse=True)
+            classes, y_encoded = unique_labels(y, return_inverse=True)
             if not fresh and not np.array_equal(classes, self.classes_):
                 raise ValueError(
                     "warm_start can only be used where y has the same classes as in the "
@@ -256,7 +256,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     def _stream_classes(self, classes, y, first_call):
         """The classes of a partial_fit stream, checked against this chunk."""
         if classes is not None:
-            classes = _unique_labels(np.asarray(classes), name="classes")
+            classes = unique_labels(np.asarray(classes), name="classes")
             if not first_call and not np.array_equal(classes, self.classes_):
                 raise ValueError(
                     f"classes={classes.tolist()} is not the same as on the first call to "
@@ -265,7 +265,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         else:
             classes = self.classes_
         try:
-            unknown = np.setdiff1d(_unique_labels(y), classes).tolist()
+            unknown = np.setdiff1d(unique_labels(y), classes).tolist()
         except TypeError:
             unknown = [label for label in set(y.tolist()) if label not in set(classes.tolist())]
         if len(unknown):
@@ -323,7 +323,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype="numeric", reset=False)
-        _check_float32_range(X)
+        check_float32_range(X)
         module = self.net_.module_
         device = _module_device(module)
         rows_per_block = evaluation_rows(self.loss_.n_outputs(len(self.classes_)))
@@ -491,7 +491,7 @@ class BaseLossClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         if self.class_weight is not None:
             class_weight = self.class_weight
             if isinstance(class_weight, dict):
-                _check_class_weight_values(class_weight)
+                check_class_weight_values(class_weight)
                 unknown = set(class_weight) - set(classes.tolist())
                 if unknown and not partial:
                     raise ValueError(
@@ -695,46 +695,3 @@ _GLOBAL_RNG_LOCK = threading.Lock()
 
 def _is_named_pair(entry):
     return isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)
-
-
-def _unique_labels(y, return_inverse=False, name="y"):
-    """``np.unique`` of labels, with a clear error for labels of mixed types."""
-    try:
-        return np.unique(y, return_inverse=return_inverse)
-    except TypeError as error:
-        kinds = sorted({type(label).__name__ for label in np.asarray(y, dtype=object).ravel()})
-        raise ValueError(
-            f"{name} mixes labels of types {kinds}, which cannot be sorted into classes_; "
-            f"use one type for every label, e.g. {name} = numpy.asarray({name}).astype(str)."
-        ) from error
-
-
-def _check_class_weight_values(class_weight):
-    for label, value in class_weight.items():
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, Real)
-            or not np.isfinite(value)
-            or value < 0
-        ):
-            raise ValueError(
-                f"class_weight[{label!r}] = {value!r}: class weights must be finite numbers "
-                ">= 0 (0 ignores the class); pass non-negative weights or 'balanced'."
-            )
-
-
-#: Largest magnitude a float32 holds: the networks compute in float32.
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def _check_float32_range(X):
-    """Reject features that are finite in float64 but overflow the float32 networks."""
-    values = X.data if sp.issparse(X) else X
-    if values.size and values.dtype.kind == "f" and values.dtype.itemsize > 4:
-        largest = float(np.max(np.abs(values)))
-        if largest > _FLOAT32_MAX:
-            raise ValueError(
-                f"X holds values up to {largest:.3g} in magnitude, beyond float32's range "
-                f"({_FLOAT32_MAX:.3g}) in which the network computes; scale the features "
-                "(e.g. sklearn.preprocessing.StandardScaler) or clip them."
-            )

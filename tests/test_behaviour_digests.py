@@ -123,9 +123,7 @@ def cases():
         return est.fit(Xb, yb), Xb
 
     def ensloss_adam_constant():
-        est = EnsLossClassifier(
-            optimizer="adam", lr_schedule="constant", batch_norm=False, **small
-        )
+        est = EnsLossClassifier(optimizer="adam", lr_schedule="constant", batch_norm=False, **small)
         return est.fit(Xb, yb, sample_weight=np.linspace(0.5, 2.0, len(yb))), Xb
 
     def analytic_fit():
@@ -140,9 +138,7 @@ def cases():
         return est, X
 
     def analytic_scaled_weighted():
-        est = AnalyticIncrementalClassifier(
-            StandardScaler().fit(X), buffer_size=64, random_state=0
-        )
+        est = AnalyticIncrementalClassifier(StandardScaler().fit(X), buffer_size=64, random_state=0)
         return est.fit(X, y, sample_weight=w), X
 
     functions = [
