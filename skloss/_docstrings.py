@@ -65,7 +65,7 @@ class Substitution:
         return obj
 
 
-#: One numpydoc entry per parameter of :class:`skloss._estimator.BaseLossClassifier`.
+#: One numpydoc entry per parameter of :class:`skloss._targets.BaseLossClassifier`.
 COMMON_PARAMETERS = {
     "hidden_layer_sizes": """    hidden_layer_sizes : tuple of int, default=(100,)
         Hidden layer widths of the default MLP, as in ``MLPClassifier``.

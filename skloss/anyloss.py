@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skloss._docstrings import Substitution, parameter_block
-from skloss._estimator import BaseLossClassifier
+from skloss._targets import BaseLossClassifier
 from skloss.losses import get_loss
 from skloss.losses.metric import METRICS, AnyLoss
 

@@ -2,17 +2,15 @@
 
 from numbers import Integral, Real
 
-import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 from skorch.callbacks import LRScheduler
 
 from skloss._docstrings import Substitution, parameter_block
-from skloss._estimator import BaseLossClassifier
+from skloss._targets import BaseLossClassifier
+from skloss._training.build import default_mlp, hidden_sizes
 from skloss.losses import get_loss
 from skloss.losses.ensemble import EnsLoss
-from skloss.modules import MLP
 
 __all__ = ["EnsLossClassifier"]
 
@@ -279,34 +277,24 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
             self._resolved_batch_size(_num_samples(X))  # raises, naming the fix
         return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
-    def _check_classes(self, classes, loss, n_samples):
-        if len(classes) > 2:
+    def _check_targets(self, targets, loss, n_samples, mode):
+        n_classes = targets.n_targets
+        if n_classes > 2:
             # scikit-learn's wording for binary-only classifiers, which its checks expect.
             raise ValueError(
-                f"Only binary classification is supported. y has {len(classes)} classes; "
+                f"Only binary classification is supported. y has {n_classes} classes; "
                 "EnsLoss is defined for two classes only: wrap the estimator in "
                 "sklearn.multiclass.OneVsRestClassifier for more."
             )
-        super()._check_classes(classes, loss, n_samples)
+        super()._check_targets(targets, loss, n_samples, mode)
 
-    def _build_module(self, n_features, n_outputs, seed):
-        if self.module is not None or not self.batch_norm:
-            return super()._build_module(n_features, n_outputs, seed)
-        hidden = tuple(int(h) for h in np.atleast_1d(self.hidden_layer_sizes))
-        # As the base class does: built without draws on "meta", then initialised
-        # from the fit's generator (reset_parameters also fills the BatchNorm buffers).
-        with torch.device("meta"):
-            module = MLP(n_features, n_outputs, hidden, self.activation, batch_norm=True)
-        module = module.to_empty(device="cpu")
-        module.reset_parameters(torch.Generator().manual_seed(seed))
-        return module
+    def _default_module(self, n_features, n_outputs, seed):
+        if not self.batch_norm:
+            return super()._default_module(n_features, n_outputs, seed)
+        hidden = hidden_sizes(self.hidden_layer_sizes)
+        return default_mlp(n_features, n_outputs, hidden, self.activation, seed, batch_norm=True)
 
-    def _build_net(self, n_features, n_samples, seed, loss, n_classes):
-        net = super()._build_net(n_features, n_samples, seed, loss, n_classes)
-        if self.lr_schedule == "cosine":
-            net.callbacks = [
-                *net.callbacks,
-                ("lr_schedule", LRScheduler(policy="CosineAnnealingLR", T_max=self.max_iter)),
-            ]
-            net.initialize_callbacks()
-        return net
+    def _extra_callbacks(self):
+        if self.lr_schedule != "cosine":
+            return []
+        return [("lr_schedule", LRScheduler(policy="CosineAnnealingLR", T_max=self.max_iter))]

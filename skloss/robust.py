@@ -1,7 +1,7 @@
 """``RobustLossClassifier``: an MLP classifier trained with any registered loss."""
 
 from skloss._docstrings import Substitution, parameter_block
-from skloss._estimator import BaseLossClassifier
+from skloss._targets import BaseLossClassifier
 from skloss.losses import Loss, get_loss
 
 __all__ = ["RobustLossClassifier"]

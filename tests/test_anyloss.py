@@ -28,7 +28,7 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 from skloss import RobustLossClassifier
-from skloss._batches import Batch
+from skloss._training.batches import Batch
 from skloss.anyloss import AnyLossClassifier
 from skloss.losses import get_loss
 from skloss.losses.metric import (

@@ -33,7 +33,7 @@ DIGESTS = {
     "robust_mw_auc_binary": "da23a2f7963bf7df6c4541105b3fa3ccc3d7b2c1e442168c44a8a667c9bab4bc",
     "anyloss_f1": "81009083c0a5548a204a8ac7f1532ae0c604538fdb03cced156218bf49a5ffea",
     "anyloss_gmean_multiclass": "4f3d0766cf9f285c863409638f4340dd0735e315df327c74c3b25abb228d5613",
-    "anyloss_mcc_early_stopping": "3901012c2490b4329af84f5d8a969a747354df122b1115a89b09a75c834801cd",
+    "anyloss_mcc_early_stopping": "3901012c2490b4329af84f5d8a969a747354df122b1115a89b09a75c834801cd",  # noqa: E501
     "ensloss_default": "30ef0cd2c5ded81fe507a70d6419b2ff101303a8c23ea2d282f448be573300d8",
     "ensloss_boxcox_resample": "1eccb90294c9a29489b045d2a8b8a15d8e28782dc6c134ed8aee783c7ead3b88",
     "ensloss_adam_constant": "4599c2c544e6697323604621482f2ad2b86cb21e60704811bb6cd58c3e697b32",

@@ -627,7 +627,7 @@ def test_partial_fit_after_fit_and_fit_after_partial_fit(iris):
 def test_prediction_runs_in_blocks_that_shrink_with_the_class_count(monkeypatch):
     # predict_proba and predict go through the network a block of rows at a time,
     # with fewer rows when the logits are wide; the result must not depend on it.
-    import skloss._batches as batches
+    import skloss._training.batches as batches
 
     X, y = make_classification(
         n_samples=300, n_features=8, n_informative=6, n_classes=5, random_state=0

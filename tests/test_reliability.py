@@ -68,7 +68,8 @@ def test_interrupt_leaves_a_consistent_fit(digits, where):
     epoch = 3 if where == "batch" else 2
     clf = small(max_iter=10, callbacks=[InterruptAt(epoch, where)])
     with pytest.warns(TrainingInterruptedWarning, match="last completed epoch"):
-        clf.fit(X, y)
+        with pytest.raises(KeyboardInterrupt):
+            clf.fit(X, y)
     assert clf.n_iter_ == 2 == len(clf.loss_curve_) == len(clf.net_.history)
     np.testing.assert_allclose(clf.loss_curve_, reference.loss_curve_, rtol=1e-6)
     for name, tensor in weights(reference).items():
@@ -79,7 +80,7 @@ def test_interrupt_leaves_a_consistent_fit(digits, where):
 def test_interrupt_in_the_first_epoch_leaves_the_initial_weights(digits):
     X, y = digits
     clf = small(callbacks=[InterruptAt(1, "batch")])
-    with pytest.warns(TrainingInterruptedWarning):
+    with pytest.warns(TrainingInterruptedWarning), pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
     assert clf.n_iter_ == 0 and clf.loss_curve_ == [] and len(clf.net_.history) == 0
     assert clf.predict_proba(X[:3]).shape == (3, 10)
@@ -92,7 +93,7 @@ def test_interrupted_partial_fit_counts_no_epoch(digits):
     before = weights(clf)
     clf.net_.callbacks_.append(("stop", InterruptAt(2, "batch")))
     clf.net_._batch_listeners = True
-    with pytest.warns(TrainingInterruptedWarning):
+    with pytest.warns(TrainingInterruptedWarning), pytest.raises(KeyboardInterrupt):
         clf.partial_fit(X, y)
     assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 1
     for name, tensor in before.items():

@@ -120,6 +120,10 @@ class Loss:
         (:meth:`per_sample` and ``reduction="none"`` raise) and receives the
         batch's sample weights in :meth:`batch_loss`, where they weight what it
         counts.
+    target_kind : str
+        The kind of target the loss trains: ``"classification"`` (class indices)
+        or ``"regression"`` (real values); an estimator refuses a loss of
+        another kind before training.
     search_space : dict
         The loss's tuning space, param -> spec, pure data (no optuna here):
         ``("float", low, high)``, ``("float", low, high, "log")``,
@@ -133,6 +137,7 @@ class Loss:
     stratified_batches = False
     batch_level = False
     search_space = {}
+    target_kind = "classification"
 
     # ---- scikit-learn style parameters -------------------------------------------------
     @classmethod
@@ -402,19 +407,34 @@ class Loss:
             value = value * (target.shape[0] if weight is None else weight.sum())
         return value
 
-    def _check_context(self, context):
+    def check_requires(self):
+        """Check that every entry of ``requires`` is context a training step provides.
+
+        The estimators call it before training; calling the loss checks it too.
+
+        Raises
+        ------
+        ValueError
+            Naming the unknown requirement and the known ones (``KNOWN_REQUIREMENTS``).
+        """
         if "stratified" in self.requires:
-            raise TypeError(
+            raise ValueError(
                 f"{type(self).__name__} lists 'stratified' in requires; stratified batches "
                 "are a promise about batches, not context: set stratified_batches = True "
                 "instead."
             )
         unknown = [key for key in self.requires if key not in KNOWN_REQUIREMENTS]
         if unknown:
-            raise TypeError(
-                f"{type(self).__name__} requires {unknown}, which no training step provides; "
+            raise ValueError(
+                f"loss {self!r} requires {unknown}, which no training step provides; "
                 f"known requirements are {list(KNOWN_REQUIREMENTS)}."
             )
+
+    def _check_context(self, context):
+        try:
+            self.check_requires()
+        except ValueError as error:  # at call time a missing context is a TypeError
+            raise TypeError(str(error)) from None
         missing = [key for key in self.requires if key not in context]
         if "index" in self.requires and "n_samples" not in context:
             missing.append("n_samples")

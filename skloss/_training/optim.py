@@ -12,7 +12,7 @@ two parameter groups instead.
 
 import torch
 
-__all__ = ["OptimizerFactory", "WeightPenalty"]
+__all__ = ["OptimizerFactory", "WeightPenalty", "set_weight_decay"]
 
 BUILT_IN = ("adam", "adamw", "sgd")
 
@@ -37,6 +37,8 @@ class WeightPenalty:
     @torch.no_grad()
     def __call__(self, optimizer):
         """Apply the penalty; call after ``backward`` and before ``optimizer.step``."""
+        if not self.weight_decay:
+            return
         if self.decoupled:
             lr = optimizer.param_groups[0]["lr"]
             torch._foreach_mul_(self.params, 1 - lr * self.weight_decay)
@@ -69,8 +71,9 @@ class OptimizerFactory:
         params = [p for p in module.parameters() if p.requires_grad]
         weights = [p for p in params if p.ndim >= 2]
         if isinstance(self.optimizer, str) and self.optimizer in BUILT_IN:
+            # Made even at alpha=0: a later partial_fit call may set another alpha.
             penalty = None
-            if self.weight_decay and weights:
+            if weights:
                 penalty = WeightPenalty(weights, self.weight_decay, self.optimizer == "adamw")
             if self.optimizer == "sgd":
                 optimizer = _fused_if_possible(
@@ -114,3 +117,28 @@ def _fused_if_possible(optimizer_class, params, **kwargs):
         return optimizer_class(params, fused=True, **kwargs)
     except (RuntimeError, TypeError, ValueError):
         return optimizer_class(params, foreach=True, **kwargs)
+
+
+def set_weight_decay(optimizer, penalty, weight_decay):
+    """Make ``weight_decay`` the penalty on the weight matrices from the next step on.
+
+    ``alpha / batch_size`` depends on the batch size of the call being trained
+    (each ``partial_fit`` chunk has its own), so the estimators set it on every
+    call. For the built-in optimisers it lives in their :class:`WeightPenalty`;
+    for a user's optimiser class, in the parameter group of the weight matrices
+    (the group :class:`OptimizerFactory` built first).
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+    penalty : WeightPenalty or None
+    weight_decay : float
+    """
+    if penalty is not None:
+        penalty.weight_decay = weight_decay
+        return
+    for group in optimizer.param_groups:
+        # Only a group of weight matrices alone: an optimiser that took plain
+        # parameters (allowed at alpha=0 only) has none, and biases stay free.
+        if group["params"] and all(p.ndim >= 2 for p in group["params"]):
+            group["weight_decay"] = weight_decay

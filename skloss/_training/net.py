@@ -1,10 +1,10 @@
-"""The skorch net every skloss estimator trains with, and its training callbacks.
+"""The skorch net every skloss estimator trains with, and the criterion it calls.
 
 ``SklossNet`` keeps skorch's structure and contracts (initialisation, default
 ``train_loss``/``valid_loss`` scoring with their ``_best`` flags, per-batch
 history records, callbacks, checkpointing, devices, ``KeyboardInterrupt`` as the
 way to stop) and replaces its per-sample data loading with a tight loop:
-batches come pre-sliced from :class:`skloss._batches.TrainingData`, the batch
+batches come pre-sliced from :class:`skloss._training.batches.TrainingData`, the batch
 losses stay on the device and are read once per epoch, and callbacks are
 notified per batch only when one of them listens (then exactly as skorch does).
 
@@ -12,26 +12,29 @@ The loss's context (what its ``requires`` asks for) is built in one place,
 :meth:`SklossNet.get_loss`, skorch's hook for computing a batch's loss.
 """
 
-import copy
-
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PassthroughScoring
 
-from skloss._batches import TrainingData, as_feature_tensor, evaluation_rows, iterate_rows
 from skloss._scores import predicted_codes, probability_columns
-from skloss.losses import Loss
+from skloss._training.batches import (
+    TrainingData,
+    as_feature_tensor,
+    evaluation_rows,
+    iterate_rows,
+)
+from skloss.losses import KNOWN_REQUIREMENTS, Loss
 
-__all__ = ["SklossNet", "LossModule", "StoppingRule", "ProgressBar", "CONTEXT_PROVIDERS"]
+__all__ = ["SklossNet", "LossModule", "CONTEXT_PROVIDERS"]
 
 
 def _overrides(callback, method):
     return getattr(type(callback), method) is not getattr(Callback, method)
 
 
-# What the training step passes for each entry of ``Loss.requires``; the one place
-# that knows where each piece of context comes from.
+# Where the training step finds each piece of context a loss may ask for: the
+# names and their meaning are the losses' (``skloss.losses.KNOWN_REQUIREMENTS``).
 CONTEXT_PROVIDERS = {
     "index": lambda net, batch: {"index": batch.index, "n_samples": net.n_training_samples},
     "epoch": lambda net, batch: {"epoch": len(net.history) - 1},
@@ -39,6 +42,8 @@ CONTEXT_PROVIDERS = {
     "inputs": lambda net, batch: {"inputs": batch.X},
     "generator": lambda net, batch: {"generator": net.loss_generator_},
 }
+if set(CONTEXT_PROVIDERS) != set(KNOWN_REQUIREMENTS):  # pragma: no cover - a coding error
+    raise ImportError("CONTEXT_PROVIDERS must provide exactly skloss.losses.KNOWN_REQUIREMENTS")
 
 
 class SklossNet(NeuralNet):
@@ -96,6 +101,11 @@ class SklossNet(NeuralNet):
             # fit_loop): back to the weights and history of the last whole epoch.
             self._roll_back_epoch()
             self.interrupted_ = True
+        except Exception:
+            # A failed epoch (a non-finite loss, an error in a callback) leaves no
+            # half-trained weights behind; the error is the caller's.
+            self._roll_back_epoch()
+            raise
         self.notify("on_train_end", X=X, y=y)
         return self
 
@@ -175,10 +185,10 @@ class SklossNet(NeuralNet):
                 "(indices into the estimator's classes_), or use the estimator's fit."
             )
         codes = np.asarray(y)
-        n_classes = self.criterion_.n_classes
-        if codes.dtype.kind not in "iu" or codes.min() < 0 or codes.max() >= n_classes:
+        n_targets = self.criterion_.n_targets
+        if codes.dtype.kind not in "iu" or codes.min() < 0 or codes.max() >= n_targets:
             raise ValueError(
-                f"y must hold encoded labels, integers in [0, {n_classes}) (positions in the "
+                f"y must hold encoded labels, integers in [0, {n_targets}) (positions in the "
                 "estimator's classes_); use estimator.partial_fit for the original labels."
             )
         device = self.device
@@ -196,7 +206,7 @@ class SklossNet(NeuralNet):
             self.batch_size
             if training
             else evaluation_rows(
-                loss.n_outputs(self.criterion_.n_classes), max(self.batch_size, 4096)
+                loss.n_outputs(self.criterion_.n_targets), max(self.batch_size, 4096)
             )
         )
         # Checked once per epoch: a loss whose objective is not a loss value
@@ -326,7 +336,7 @@ class SklossNet(NeuralNet):
             features = features.numpy()
         if not isinstance(features, torch.Tensor):
             features = as_feature_tensor(features, self.device)
-        rows = evaluation_rows(self.criterion_.loss.n_outputs(self.criterion_.n_classes))
+        rows = evaluation_rows(self.criterion_.loss.n_outputs(self.criterion_.n_targets))
         self.module_.train(training)
         with torch.set_grad_enabled(training):
             for block in iterate_rows(features, rows, self.device):
@@ -351,17 +361,18 @@ class LossModule(torch.nn.Module):
     Parameters
     ----------
     loss : skloss.losses.Loss
-    n_classes : int
+    n_targets : int
+        What the loss's output count depends on: classes, or target columns.
     fused_backend : str or None
         None: logits then loss. Otherwise the :mod:`skloss.fused` backend that
         computes the training loss from ``module.features(X)`` and ``module.head``
         (the estimator checked that the module and the loss allow it).
     """
 
-    def __init__(self, loss, n_classes, fused_backend=None):
+    def __init__(self, loss, n_targets, fused_backend=None):
         super().__init__()
         self.loss = loss
-        self.n_classes = n_classes
+        self.n_targets = n_targets
         self.fused_backend = fused_backend
 
     def forward(self, logits, target, sample_weight=None, **context):
@@ -388,72 +399,3 @@ class LossModule(torch.nn.Module):
     def probabilities(self, logits):
         """One probability column per class, through the loss's link."""
         return probability_columns(self.loss.link(logits))
-
-
-class StoppingRule(Callback):
-    """``MLPClassifier``'s stopping rule, epoch by epoch.
-
-    With ``early_stopping`` the score is the validation accuracy: training stops
-    once it has not improved by ``tol`` for more than ``n_iter_no_change`` epochs, and the
-    weights of the best epoch are restored. Without it, the training loss must
-    fall by ``tol``; the weights are those of the last epoch.
-    """
-
-    def __init__(self, early_stopping, tol, n_iter_no_change):
-        self.early_stopping = early_stopping
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        # partial_fit trains one epoch per call: no rule applies there, so the
-        # estimator switches the rule off for those calls.
-        self.enabled = True
-
-    def on_train_begin(self, net, **kwargs):
-        self.best_ = -np.inf if self.early_stopping else np.inf
-        self.no_improvement_ = 0
-        self.best_state_ = None
-        self.converged_ = False
-
-    def on_epoch_end(self, net, **kwargs):
-        if not self.enabled:
-            return
-        if self.early_stopping:
-            score = net.history[-1, "valid_acc"]
-            improved = score > self.best_ + self.tol
-            if score > self.best_:
-                self.best_ = score
-                self.best_state_ = copy.deepcopy(net.module_.state_dict())
-        else:
-            loss = net.history[-1, "train_loss"]
-            improved = loss < self.best_ - self.tol
-            self.best_ = min(self.best_, loss)
-        self.no_improvement_ = 0 if improved else self.no_improvement_ + 1
-        if self.no_improvement_ > self.n_iter_no_change:
-            self.converged_ = True
-            net.stop_requested = True
-
-    def on_train_end(self, net, **kwargs):
-        if self.enabled and self.early_stopping and self.best_state_ is not None:
-            net.module_.load_state_dict(self.best_state_)
-            self.best_state_ = None  # not kept: the net would carry a second copy
-
-
-class ProgressBar(Callback):
-    """A tqdm bar over epochs showing the latest losses (``verbose=True``)."""
-
-    def __init__(self, total):
-        self.total = total
-
-    def on_train_begin(self, net, **kwargs):
-        from tqdm.auto import tqdm
-
-        self.bar_ = tqdm(total=self.total, unit="epoch")
-
-    def on_epoch_end(self, net, **kwargs):
-        row = net.history[-1]
-        shown = {k: f"{row[k]:.4f}" for k in ("train_loss", "valid_loss", "valid_acc") if k in row}
-        self.bar_.set_postfix(shown, refresh=False)
-        self.bar_.update(1)
-
-    def on_train_end(self, net, **kwargs):
-        self.bar_.close()
-        del self.bar_  # tqdm objects do not pickle
