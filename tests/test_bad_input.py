@@ -1180,6 +1180,13 @@ def _ensloss_cases():
             [X, y],
         ),
         (
+            "ensloss-hidden-layer-sizes-zero",
+            lambda: EnsLossClassifier(max_iter=1, hidden_layer_sizes=(0,)).fit(X, y),
+            ValueError,
+            r"hidden_layer_sizes must be positive integers, got \(0,\)",
+            [X, y],
+        ),
+        (
             "ensloss-batch-norm-batch-size-one",
             fit(batch_size=1),
             ValueError,
