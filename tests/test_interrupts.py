@@ -125,7 +125,7 @@ def test_sigint_stops_grid_search_within_one_epoch(digits):
     with pytest.raises(KeyboardInterrupt):
         search.fit(X, y)
     assert recorder.record.signal_time is not None
-    assert recorder.record.fits == 2  # no fit started after the interrupted one (9 + refit otherwise)
+    assert recorder.record.fits == 2  # none started after the interrupted one (9 + refit)
     assert recorder.epochs_after_signal() <= 1
     assert not hasattr(search, "best_params_")
 
