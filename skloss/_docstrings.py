@@ -9,7 +9,13 @@ docstring cannot silently lose a section when the text changes.
 import re
 import textwrap
 
-__all__ = ["Substitution", "COMMON_PARAMETERS", "parameter_block"]
+__all__ = [
+    "Substitution",
+    "COMMON_ATTRIBUTES",
+    "COMMON_PARAMETERS",
+    "attribute_block",
+    "parameter_block",
+]
 
 # A field stands alone on its line, indented like the text around it (as formatters
 # keep docstrings); the whole line is replaced by the fragment, which carries its
@@ -105,9 +111,13 @@ default="relu"
         callable is built with the global torch RNG seeded from ``random_state``
         (under a lock); randomness inside a user module's ``forward`` (dropout)
         draws from the global RNG and is the user's to seed.""",
-    "verbose": """    verbose : bool, default=False
-        Show a progress bar over epochs with the latest losses (and let a skorch
-        ``PrintLog`` passed in ``callbacks`` print).""",
+    "verbose": """    verbose : bool or int, default=False
+        As in scikit-learn: 1 (or True) prints ``MLPClassifier``'s lines (the
+        loss after every epoch, the validation score with ``early_stopping``,
+        and why training stopped) to standard output; 2 adds each call's
+        setting (rows, batch size, fused head) and each epoch's validation loss
+        and time. A skorch ``PrintLog`` passed in ``callbacks`` prints too when
+        ``verbose`` is set.""",
     "warm_start": """    warm_start : bool, default=False
         Continue from the previous solution on the next ``fit``.""",
     "module": """    module : torch.nn.Module class, callable or instance, default=None
@@ -151,3 +161,71 @@ def parameter_block(**overrides):
     if unknown:
         raise KeyError(f"no common parameter named {sorted(unknown)}")
     return "\n".join(overrides.get(name, text) for name, text in COMMON_PARAMETERS.items())
+
+
+#: One numpydoc entry per fitted attribute of the classifiers, with the meaning
+#: ``MLPClassifier`` gives each (and skloss's own: ``loss_function_``, ``net_``).
+COMMON_ATTRIBUTES = {
+    "classes_": """    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted.""",
+    "loss_": """    loss_ : float
+        The training loss of the last epoch (``MLPClassifier``'s ``loss_``).""",
+    "best_loss_": """    best_loss_ : float or None
+        The lowest training loss; None when the last call validated
+        (``early_stopping``), as in ``MLPClassifier``.""",
+    "loss_curve_": """    loss_curve_ : list of float
+        Mean training loss of each epoch, across ``warm_start`` and
+        ``partial_fit`` calls since the last fresh start.""",
+    "validation_scores_": """    validation_scores_ : list of float or None
+        Validation accuracy of each epoch with ``early_stopping`` (across
+        ``warm_start`` calls that all validated); None otherwise.""",
+    "best_validation_score_": """    best_validation_score_ : float or None
+        The best of ``validation_scores_``, whose weights are kept; None without
+        ``early_stopping``.""",
+    "t_": """    t_ : int
+        Training samples seen by the optimiser (rows times epochs).""",
+    "coefs_": """    coefs_ : list of ndarray
+        ``coefs_[i]``, of shape (n_in, n_out), is the weight matrix between layers
+        ``i`` and ``i + 1`` (float32 views of the network's ``torch.nn.Linear``
+        weights, transposed, as ``MLPClassifier`` lays them out).""",
+    "intercepts_": """    intercepts_ : list of ndarray
+        ``intercepts_[i]``, of shape (n_out,), is the bias vector of layer ``i + 1``.""",
+    "n_features_in_": """    n_features_in_ : int
+        Number of features seen during fit.""",
+    "feature_names_in_": """    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` has string column names.""",
+    "n_iter_": """    n_iter_ : int
+        Epochs run (across ``warm_start`` and ``partial_fit`` calls).""",
+    "n_layers_": """    n_layers_ : int
+        Number of layers, input and output included.""",
+    "n_outputs_": """    n_outputs_ : int
+        Number of outputs of the network (the loss's ``n_outputs(n_classes)``).""",
+    "out_activation_": """    out_activation_ : str
+        ``"logistic"`` for a one-output network, else ``"softmax"``.""",
+    "loss_function_": """    loss_function_ : skloss.losses.Loss
+        The loss trained with (a copy of ``loss``), with any per-sample state it
+        keeps (e.g. ALDR-KL's ``lam_``), which ``warm_start`` and ``partial_fit``
+        continue from.""",
+    "net_": """    net_ : skorch.NeuralNet
+        The trained skorch net (``net_.module_`` is the torch module,
+        ``net_.history`` the per-epoch record).""",
+}
+
+
+def attribute_block(**overrides):
+    """The common fitted attributes' entries in order, some replaced by name.
+
+    Parameters
+    ----------
+    **overrides : str
+        Replacement entries keyed by attribute name; an unknown name is an error.
+
+    Returns
+    -------
+    str
+        The entries, ready for an ``Attributes`` section.
+    """
+    unknown = set(overrides) - set(COMMON_ATTRIBUTES)
+    if unknown:
+        raise KeyError(f"no common attribute named {sorted(unknown)}")
+    return "\n".join(overrides.get(name, text) for name, text in COMMON_ATTRIBUTES.items())

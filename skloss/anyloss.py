@@ -8,7 +8,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skloss._docstrings import Substitution, parameter_block
+from skloss._docstrings import Substitution, attribute_block, parameter_block
 from skloss._targets import BaseLossClassifier
 from skloss.losses import get_loss
 from skloss.losses.metric import METRICS, AnyLoss
@@ -22,7 +22,21 @@ _BATCH_SIZE_DOC = """    batch_size : int or "auto", default=512
         least, more for rarer positives."""
 
 
-@Substitution(common_parameters=parameter_block(batch_size=_BATCH_SIZE_DOC))
+_CLASSES_DOC = """    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted; ``classes_[1]`` is the positive class of a binary
+        problem."""
+_LOSS_CURVE_DOC = """    loss_curve_ : list of float
+        Mean training loss (``1 - metric``, averaged over batches) of each epoch."""
+_LOSS_FUNCTION_DOC = """    loss_function_ : skloss.losses.metric.AnyLoss
+        The loss trained with."""
+
+
+@Substitution(
+    common_parameters=parameter_block(batch_size=_BATCH_SIZE_DOC),
+    common_attributes=attribute_block(
+        classes_=_CLASSES_DOC, loss_curve_=_LOSS_CURVE_DOC, loss_function_=_LOSS_FUNCTION_DOC
+    ),
+)
 class AnyLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,PR07
     """A neural-network classifier trained to maximise F1, G-mean, MCC, ... directly.
 
@@ -58,27 +72,7 @@ callable, default="f1"
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels, sorted; ``classes_[1]`` is the positive class of a binary
-        problem.
-    loss_ : skloss.losses.metric.AnyLoss
-        The loss trained with.
-    net_ : skorch.NeuralNet
-        The trained skorch net (``net_.module_`` is the torch module).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit, when ``X`` has string column names.
-    n_iter_ : int
-        Epochs run.
-    loss_curve_ : list of float
-        Mean training loss (``1 - metric``, averaged over batches) of each epoch.
-    best_loss_ : float
-        Lowest training loss (without ``early_stopping``).
-    validation_scores_ : list of float
-        Validation accuracy of each epoch (with ``early_stopping``).
-    best_validation_score_ : float
-        Best validation accuracy (with ``early_stopping``).
+    %(common_attributes)s
 
     See Also
     --------

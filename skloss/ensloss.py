@@ -6,7 +6,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 from skorch.callbacks import LRScheduler
 
-from skloss._docstrings import Substitution, parameter_block
+from skloss._docstrings import Substitution, attribute_block, parameter_block
 from skloss._targets import BaseLossClassifier
 from skloss._training.build import default_mlp, hidden_sizes
 from skloss.losses import get_loss
@@ -36,7 +36,24 @@ _OVERRIDES = {
 }
 
 
-@Substitution(common_parameters=parameter_block(**_OVERRIDES))
+_ATTRIBUTES = {
+    "loss_": """    loss_ : float
+        The training binary cross-entropy of the last epoch (not the objective,
+        see Notes).""",
+    "loss_curve_": """    loss_curve_ : list of float
+        Mean training binary cross-entropy of each epoch (not the objective).""",
+    "best_loss_": """    best_loss_ : float or None
+        Lowest training binary cross-entropy; None when the last call validated
+        (``early_stopping``).""",
+    "loss_function_": """    loss_function_ : skloss.losses.EnsLoss
+        The loss trained with.""",
+}
+
+
+@Substitution(
+    common_parameters=parameter_block(**_OVERRIDES),
+    common_attributes=attribute_block(**_ATTRIBUTES),
+)
 class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,PR07
     """A binary neural-network classifier trained on random losses, against overfitting.
 
@@ -74,27 +91,7 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
 
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
-        Class labels, sorted; ``classes_[1]`` is the positive class.
-    loss_ : skloss.losses.EnsLoss
-        The loss trained with.
-    net_ : skorch.NeuralNet
-        The trained skorch net (``net_.module_`` is the torch module,
-        ``net_.history`` the per-epoch record).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit, when ``X`` has string column names.
-    n_iter_ : int
-        Epochs run.
-    loss_curve_ : list of float
-        Mean training binary cross-entropy of each epoch (not the objective).
-    best_loss_ : float
-        Lowest training binary cross-entropy (without ``early_stopping``).
-    validation_scores_ : list of float
-        Validation accuracy of each epoch (with ``early_stopping``).
-    best_validation_score_ : float
-        Best validation accuracy (with ``early_stopping``); its weights are kept.
+    %(common_attributes)s
 
     See Also
     --------
@@ -108,7 +105,7 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
     -----
     **What is recorded.** The batch objective ``mean(w * g.detach() * z)`` is a
     vehicle for its gradient, not a loss value; the history's ``train_loss``
-    (and ``valid_loss`` with ``early_stopping``), the progress bar, the stopping
+    (and ``valid_loss`` with ``early_stopping``), the ``verbose`` log, the stopping
     rule and ``loss_curve_`` record the batch's binary cross-entropy instead.
 
     **Scores and probabilities.** ``decision_function`` is the logit ``f(x)``;

@@ -1,13 +1,13 @@
 """``RobustLossClassifier``: an MLP classifier trained with any registered loss."""
 
-from skloss._docstrings import Substitution, parameter_block
+from skloss._docstrings import Substitution, attribute_block, parameter_block
 from skloss._targets import BaseLossClassifier
 from skloss.losses import Loss, get_loss
 
 __all__ = ["RobustLossClassifier"]
 
 
-@Substitution(common_parameters=parameter_block())
+@Substitution(common_parameters=parameter_block(), common_attributes=attribute_block())
 class RobustLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,PR07
     """A neural-network classifier trained with a pluggable loss.
 
@@ -37,29 +37,7 @@ class RobustLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR0
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels, sorted.
-    loss_ : skloss.losses.Loss
-        The loss used (a copy of ``loss``), with any per-sample state it keeps
-        (e.g. ALDR-KL's ``lam_``), which ``warm_start`` and ``partial_fit``
-        continue from.
-    net_ : skorch.NeuralNet
-        The trained skorch net (``net_.module_`` is the torch module,
-        ``net_.history`` the per-epoch record).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit, when ``X`` has string column names.
-    n_iter_ : int
-        Epochs run.
-    loss_curve_ : list of float
-        Mean training loss of each epoch.
-    best_loss_ : float
-        Lowest training loss (without ``early_stopping``).
-    validation_scores_ : list of float
-        Validation accuracy of each epoch (with ``early_stopping``).
-    best_validation_score_ : float
-        Best validation accuracy (with ``early_stopping``); its weights are kept.
+    %(common_attributes)s
 
     See Also
     --------

@@ -305,7 +305,7 @@ def test_grid_search_over_boxcox_lambda(cancer):
     search = GridSearchCV(small(max_iter=5), {"boxcox_lambda": [-0.5, 0.0, 0.5]}, cv=2)
     search.fit(X, y)
     assert len(search.cv_results_["params"]) == 3
-    assert search.best_estimator_.loss_.boxcox_lambda == search.best_params_["boxcox_lambda"]
+    assert search.best_estimator_.loss_function_.boxcox_lambda == search.best_params_["boxcox_lambda"]
     # The same loss through RobustLossClassifier, searched as loss__boxcox_lambda.
     pipe = make_pipeline(
         StandardScaler(),
@@ -313,7 +313,7 @@ def test_grid_search_over_boxcox_lambda(cancer):
     )
     search = GridSearchCV(pipe, {"robustlossclassifier__loss__boxcox_lambda": [0.0, 1.0]}, cv=2)
     search.fit(X, y)
-    fitted = search.best_estimator_[-1].loss_
+    fitted = search.best_estimator_[-1].loss_function_
     assert isinstance(fitted, EnsLoss)
     assert fitted.boxcox_lambda == search.best_params_["robustlossclassifier__loss__boxcox_lambda"]
 
@@ -322,8 +322,8 @@ def test_lambda_resampling_trains_and_differs_from_a_fixed_lambda(cancer):
     X, y = cancer
     fixed = small(max_iter=4).fit(X, y)
     resampled = small(max_iter=4, lambda_resample_every=1).fit(X, y)
-    assert resampled.loss_.lambda_resample_every == 1
-    assert -1 <= resampled.loss_._lambda <= 1
+    assert resampled.loss_function_.lambda_resample_every == 1
+    assert -1 <= resampled.loss_function_._lambda <= 1
     assert not np.allclose(fixed.predict_proba(X), resampled.predict_proba(X))
 
 

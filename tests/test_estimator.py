@@ -265,11 +265,35 @@ def test_non_finite_loss_stops_with_epoch_and_loss(iris):
         small(loss=NaNAfterFirstEpoch()).fit(X, y)
 
 
-def test_verbose_shows_progress(iris, capsys):
+def test_verbose_prints_mlpclassifier_lines(iris, capsys):
     X, y = iris
-    small(verbose=True, max_iter=3).fit(X, y)
-    err = capsys.readouterr().err
-    assert "3/3" in err and "train_loss" in err
+    clf = small(verbose=True, max_iter=30, tol=0.5, n_iter_no_change=2).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    # MLPClassifier's format: one line per epoch with the loss, then why it stopped.
+    expected = [f"Iteration {i + 1}, loss = {v:.8f}" for i, v in enumerate(clf.loss_curve_)]
+    assert lines[: clf.n_iter_] == expected
+    assert lines[-1] == (
+        "Training loss did not improve more than tol=0.500000 for 2 consecutive epochs. "
+        "Stopping."
+    )
+
+
+def test_verbose_with_early_stopping_prints_validation_scores(iris, capsys):
+    X, y = iris
+    clf = small(verbose=1, max_iter=4, early_stopping=True).fit(X, y)
+    out = capsys.readouterr().out
+    scores = [float(line.split(": ")[1]) for line in out.splitlines() if "Validation" in line]
+    np.testing.assert_allclose(scores, clf.validation_scores_, atol=1e-6)
+
+
+def test_verbose_two_adds_the_setting_and_epoch_times(iris, capsys):
+    X, y = iris
+    small(verbose=2, max_iter=2).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Training 150 rows in batches of 32, loss CrossEntropy(")
+    assert lines[1].startswith("Iteration 1, loss = ") and lines[1].endswith(" s)")
+    small(verbose=0, max_iter=2).fit(X, y)
+    assert capsys.readouterr().out == ""
 
 
 # ---- partial_fit and warm_start -------------------------------------------------------
@@ -333,8 +357,8 @@ def test_warm_start_trains_with_a_loss_changed_by_set_params(iris):
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.set_params(max_iter=1).fit(X, y)
     assert clf.net_ is net and clf.n_iter_ == 6
-    assert isinstance(clf.loss_, GCE) and clf.loss_.q == 0.5
-    assert clf.net_.criterion_.loss is clf.loss_
+    assert isinstance(clf.loss_function_, GCE) and clf.loss_function_.q == 0.5
+    assert clf.net_.criterion_.loss is clf.loss_function_
     p_y = before[np.arange(len(y)), y]
     expected = np.mean((1 - p_y**0.5) / 0.5)
     np.testing.assert_allclose(clf.net_.history[-1, "train_loss"], expected, rtol=1e-4)
@@ -347,9 +371,9 @@ def test_warm_start_keeps_the_fitted_loss_while_its_parameters_are_unchanged(iri
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
-        loss = clf.loss_
+        loss = clf.loss_function_
         clf.set_params(alpha=1e-3).fit(X, y)  # another parameter, same loss
-    assert clf.loss_ is loss and clf.net_.criterion_.loss is loss
+    assert clf.loss_function_ is loss and clf.net_.criterion_.loss is loss
 
 
 def test_warm_start_refuses_a_loss_that_needs_another_head(binary):
@@ -357,11 +381,11 @@ def test_warm_start_refuses_a_loss_that_needs_another_head(binary):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = small(warm_start=True, max_iter=2).fit(X, y)
-    loss, proba = clf.loss_, clf.predict_proba(X)
+    loss, proba = clf.loss_function_, clf.predict_proba(X)
     clf.set_params(loss="mw_auc")  # one score per sample, where ce has two logits
     with pytest.raises(ValueError, match=r"needs 1 network output.*has 2.*warm_start=False"):
         clf.fit(X, y)
-    assert clf.loss_ is loss and clf.n_iter_ == 2
+    assert clf.loss_function_ is loss and clf.n_iter_ == 2
     np.testing.assert_array_equal(clf.predict_proba(X), proba)
 
 
@@ -525,13 +549,13 @@ class NeedsBothClasses(Loss):
 def test_index_context_covers_every_row_once_per_epoch(iris):
     X, y = iris
     clf = small(loss=RecordsIndex(), max_iter=3, batch_size=32).fit(X, y)
-    np.testing.assert_array_equal(clf.loss_.visits_.numpy(), np.full(150, 3))
+    np.testing.assert_array_equal(clf.loss_function_.visits_.numpy(), np.full(150, 3))
 
 
 def test_model_and_inputs_context(iris):
     X, y = iris
     clf = small(loss=ProbesModel(), max_iter=2).fit(X, y)
-    assert clf.loss_.checked_
+    assert clf.loss_function_.checked_
 
 
 def test_stratified_batches_hold_every_class():
@@ -617,7 +641,10 @@ def test_partial_fit_after_fit_and_fit_after_partial_fit(iris):
     X, y = iris
     clf = small(early_stopping=True, max_iter=5).fit(X, y)
     clf.partial_fit(X, y)  # continues the fitted net; no validation data, no stopping rule
-    assert clf.n_iter_ == len(clf.validation_scores_) + 1
+    # The validation record no longer covers the training: None, as after any call
+    # without validation (MLPClassifier's convention); the loss record does.
+    assert clf.validation_scores_ is None and clf.best_validation_score_ is None
+    assert clf.best_loss_ == min(clf.loss_curve_) and len(clf.loss_curve_) == clf.n_iter_
     streamed = small(warm_start=True, max_iter=3, early_stopping=True)
     streamed.partial_fit(X, y, classes=np.unique(y))
     streamed.fit(X, y)  # warm start from the partially fitted net, with early stopping

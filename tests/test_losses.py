@@ -996,7 +996,7 @@ def test_torch_loss_trains_an_estimator_like_the_skloss_loss(torch_loss):
     if isinstance(torch_loss, torch.nn.Module):
         assert cloned.loss is not torch_loss and cloned.loss.label_smoothing == 0.1
     cloned.fit(X, y, sample_weight=weight)
-    assert isinstance(cloned.loss_, TorchLoss)
+    assert isinstance(cloned.loss_function_, TorchLoss)
     # Same per-sample values, same weights: the same training curve.
     np.testing.assert_allclose(cloned.loss_curve_, ours.loss_curve_, rtol=1e-6)
     restored = pickle.loads(pickle.dumps(cloned))

@@ -251,16 +251,16 @@ def test_aldr_kl_state_is_fitted_state():
     X, y = load_iris(return_X_y=True)
     clf = RobustLossClassifier(loss="aldr_kl", hidden_layer_sizes=(8,), max_iter=3, random_state=0)
     fit_quietly(clf, X, y)
-    lam = clf.loss_.lam_.clone()
+    lam = clf.loss_function_.lam_.clone()
     assert lam.shape == (len(y),)
     assert torch.all(lam < 10.0) and torch.all(lam >= 5.0)
-    assert clf.net_.criterion_.loss is clf.loss_  # the training step updates loss_ itself
+    assert clf.net_.criterion_.loss is clf.loss_function_  # the training step updates loss_ itself
     # A copy of the fitted loss (what a new fit makes of it) starts without state.
-    assert not hasattr(get_loss(clf.loss_), "lam_")
+    assert not hasattr(get_loss(clf.loss_function_), "lam_")
 
     restored = pickle.loads(pickle.dumps(clf))
-    assert torch.equal(restored.loss_.lam_, lam)
-    assert restored.net_.criterion_.loss is restored.loss_
+    assert torch.equal(restored.loss_function_.lam_, lam)
+    assert restored.net_.criterion_.loss is restored.loss_function_
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
 
     # warm_start continues from the stored lam_i: the pickled copy, trained on, moves
@@ -269,14 +269,14 @@ def test_aldr_kl_state_is_fitted_state():
     restored.set_params(warm_start=True, max_iter=2)
     fit_quietly(clf, X, y)
     fit_quietly(restored, X, y)
-    assert not torch.equal(clf.loss_.lam_, lam)
-    torch.testing.assert_close(restored.loss_.lam_, clf.loss_.lam_)
+    assert not torch.equal(clf.loss_function_.lam_, lam)
+    torch.testing.assert_close(restored.loss_function_.lam_, clf.loss_function_.lam_)
     assert clf.n_iter_ == 5
 
     # A cold refit starts again from lam0 and gives the first fit's state.
     cold = RobustLossClassifier(loss="aldr_kl", hidden_layer_sizes=(8,), max_iter=3, random_state=0)
     fit_quietly(cold, X, y)
-    torch.testing.assert_close(cold.loss_.lam_, lam)
+    torch.testing.assert_close(cold.loss_function_.lam_, lam)
 
 
 def test_aldr_kl_state_continues_through_partial_fit():
@@ -284,18 +284,18 @@ def test_aldr_kl_state_continues_through_partial_fit():
     user_loss = ALDRKL(lam0=5.0)
     clf = RobustLossClassifier(loss=user_loss, hidden_layer_sizes=(8,), random_state=0)
     fit_quietly(clf, X, y, partial=True, classes=np.unique(y))
-    first = clf.loss_.lam_.clone()
+    first = clf.loss_function_.lam_.clone()
     # The estimator trains a copy: the user's loss object, and a clone, hold no state.
     assert not hasattr(user_loss, "lam_") and not hasattr(clone(clf).loss, "lam_")
     fit_quietly(clf, X, y, partial=True)
-    second = clf.loss_.lam_
+    second = clf.loss_function_.lam_
     assert second is not None and not torch.equal(first, second)
     # The second call starts from the first call's lam_i, not from lam0: its update
     # reads them (p_hat at the stored temperature), so it differs from a fresh one.
     fresh = ALDRKL(lam0=5.0)
     with torch.no_grad():
         logits = clf.net_.module_(torch.as_tensor(X, dtype=torch.float32))
-    from_stored = clf.loss_._values_and_lam(logits, torch.as_tensor(y), torch.arange(150), 150)
+    from_stored = clf.loss_function_._values_and_lam(logits, torch.as_tensor(y), torch.arange(150), 150)
     from_lam0 = fresh._values_and_lam(logits, torch.as_tensor(y), torch.arange(150), 150)
     assert not torch.allclose(from_stored[1], from_lam0[1])
 
@@ -346,7 +346,7 @@ def test_tgce_trains_from_scratch_only_with_a_warm_up():
     stateless = fit_quietly(RobustLossClassifier(loss="tgce", **settings), X, y)
     assert stateless.score(X, y) < 0.5
     pruned = fit_quietly(RobustLossClassifier(loss=TGCE(prune_start=30), **settings), X, y)
-    assert 0 < pruned.loss_.weights_.sum() < len(y)
+    assert 0 < pruned.loss_function_.weights_.sum() < len(y)
     assert pruned.score(X, y) > 0.8
 
 
@@ -392,7 +392,7 @@ def test_tgce_fine_tuning_with_warm_start_does_not_warn():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("error", NoGradientWarning)
         clf.fit(X, y)
-    assert clf.loss_.name == "tgce"
+    assert clf.loss_function_.name == "tgce"
 
 
 def test_tgce_pruning_trains_an_estimator_and_pickles():
@@ -401,10 +401,10 @@ def test_tgce_pruning_trains_an_estimator_and_pickles():
         loss=TGCE(prune_start=1, prune_every=1), hidden_layer_sizes=(8,), max_iter=3, random_state=0
     )
     fit_quietly(clf, X, y)
-    weights = clf.loss_.weights_
+    weights = clf.loss_function_.weights_
     assert weights.shape == (150,) and set(weights.tolist()) <= {0.0, 1.0}
     restored = pickle.loads(pickle.dumps(clf))
-    assert torch.equal(restored.loss_.weights_, weights)
+    assert torch.equal(restored.loss_function_.weights_, weights)
 
 
 # ---- the pairwise AUC loss in an estimator -------------------------------------------
@@ -426,7 +426,7 @@ def test_mw_auc_trains_on_batches_holding_both_classes():
     )
     fit_quietly(clf, X, y)
     assert clf.net_.module_(torch.zeros(1, 20)).shape == (1, 1)  # one score per sample
-    seen = clf.loss_.seen
+    seen = clf.loss_function_.seen
     assert len(seen) >= 2 * (400 // 32) and all(classes == [0, 1] for classes in seen)
     scores = clf.decision_function(X)
     assert scores.shape == (400,)

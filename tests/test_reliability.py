@@ -171,7 +171,7 @@ def test_grid_search_nested_loss_params_with_loss_by_name(grid):
         warnings.simplefilter("ignore", ConvergenceWarning)
         search = GridSearchCV(clf, grid, cv=2).fit(X, y)
     assert [p["loss__q"] for p in search.cv_results_["params"]] == [0.3, 0.9]
-    assert search.best_estimator_.loss_ == GCE(q=search.best_params_["loss__q"])
+    assert search.best_estimator_.loss_function_ == GCE(q=search.best_params_["loss__q"])
     assert clf.loss == "gce"  # the user's estimator is left as it was
 
 

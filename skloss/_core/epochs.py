@@ -67,7 +67,7 @@ def run_epochs(estimator, plan):
     Parameters
     ----------
     estimator : BaseLossEstimator
-        The estimator, whose ``net_`` and ``loss_`` are those of the call.
+        The estimator, whose ``net_`` and ``loss_function_`` are those of the call.
     plan : FitPlan
         What the call prepared.
 
@@ -137,7 +137,7 @@ def _configure(estimator, net, plan):
     )
     named["stopping"].enabled = not plan.incremental
     if "progress" in named:
-        named["progress"].total = 1 if plan.incremental else estimator.max_iter
+        named["progress"].level = int(estimator.verbose)
     net.n_training_samples = len(plan.train_data)
     net.batch_size = plan.batch_size
     if plan.mode is FitMode.WARM:
@@ -156,16 +156,28 @@ def _configure(estimator, net, plan):
 
 
 def _record(estimator, net, rows, plan):
-    """``n_iter_``, ``loss_curve_`` and the validation scores after a call's epochs."""
+    """``MLPClassifier``'s fitted attributes of training, after a call's epochs.
+
+    ``n_iter_``, ``loss_curve_`` and ``t_`` (samples seen) span every call since
+    the last fresh start; ``loss_`` is the last epoch's training loss. A call with
+    a validation split (``early_stopping``) records ``validation_scores_`` and
+    ``best_validation_score_`` and sets ``best_loss_`` to None; a call without one
+    records ``best_loss_`` and sets the validation attributes to None.
+    """
     estimator.n_iter_ += len(rows)
+    estimator.t_ = getattr(estimator, "t_", 0) + len(rows) * len(plan.train_data)
     estimator.loss_curve_.extend(row["train_loss"] for row in rows)
+    estimator.loss_ = estimator.loss_curve_[-1] if estimator.loss_curve_ else None
     if plan.valid_data is None:
         estimator.best_loss_ = min(estimator.loss_curve_, default=None)
+        estimator.validation_scores_ = None
+        estimator.best_validation_score_ = None
         return
     stopping = dict(net.callbacks_)["stopping"]
     scores = [row[stopping.score_name] for row in rows]
     if stopping.continued_:
         # The warm start competed with the last call's best: one training, one record.
         scores = list(estimator.validation_scores_) + scores
+    estimator.best_loss_ = None
     estimator.validation_scores_ = scores
     estimator.best_validation_score_ = max(scores, default=None)

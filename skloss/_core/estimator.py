@@ -22,6 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from skloss._atomic import unchanged_on_error
 from skloss._core.epochs import run_epochs
 from skloss._core.fit_mode import FitMode, FitPlan
+from skloss._core.mlp_attributes import MLPAttributes
 from skloss._devices import resolve_device
 from skloss._input_checks import check_float32_range
 from skloss._training.batches import (
@@ -47,7 +48,7 @@ from skloss.modules import ACTIVATIONS
 __all__ = ["BaseLossEstimator"]
 
 
-class BaseLossEstimator(TransformerMixin, BaseEstimator):
+class BaseLossEstimator(MLPAttributes, TransformerMixin, BaseEstimator):
     """Shared machinery of the trained skloss estimators; not for direct use.
 
     A kind of target (:mod:`skloss._targets`) implements the hooks of the
@@ -124,9 +125,10 @@ class BaseLossEstimator(TransformerMixin, BaseEstimator):
                     setattr(self, name, value)
                 self._seed = plan.seed
                 self.n_iter_ = 0
+                self.t_ = 0
                 self.loss_curve_ = []
                 self.net_ = plan.net
-            self.loss_ = plan.loss
+            self.loss_function_ = plan.loss
             run_epochs(self, plan)
         return self
 
@@ -180,22 +182,22 @@ class BaseLossEstimator(TransformerMixin, BaseEstimator):
     def _continued_loss(self):
         """The loss that continues a fitted model.
 
-        ``loss_`` itself (with its per-sample state) while the ``loss`` parameters
+        ``loss_function_`` itself (with its per-sample state) while the ``loss`` parameters
         still describe it; after ``set_params`` changed them, the new loss (fresh
         state), as ``MLPClassifier`` takes changed parameters on a ``warm_start``
         fit. A new loss needing another number of outputs is refused.
         """
         new = self._checked_loss()
-        if new == self.loss_:  # Loss equality: same type and hyperparameters
-            return self.loss_
+        if new == self.loss_function_:  # Loss equality: same type and hyperparameters
+            return self.loss_function_
         n_targets = self.net_.criterion_.n_targets
-        have, need = self.loss_.n_outputs(n_targets), new.n_outputs(n_targets)
+        have, need = self.loss_function_.n_outputs(n_targets), new.n_outputs(n_targets)
         if have != need:
             raise ValueError(
                 f"loss {new!r} needs {need} network output(s) for {n_targets} "
                 f"{self._target_noun()}, but the fitted network has {have} (trained with "
-                f"{self.loss_!r}), so it cannot continue it. Set warm_start=False to train "
-                "afresh with the new loss."
+                f"{self.loss_function_!r}), so it cannot continue it. Set warm_start=False "
+                "to train afresh with the new loss."
             )
         self._check_loss_continues(new, n_targets)
         return new
@@ -346,13 +348,13 @@ class BaseLossEstimator(TransformerMixin, BaseEstimator):
     def __setstate__(self, state):
         super().__setstate__(state)
         # skorch pickles its criterion on its own (torch.save), which breaks the
-        # identity of ``loss_`` and the loss the net trains with; a loss with
+        # identity of ``loss_function_`` and the loss the net trains with; a loss with
         # per-sample state (ALDR-KL's lam_) must stay one object, so that warm_start
         # and partial_fit after unpickling update the fitted state.
         net = self.__dict__.get("net_")
         criterion = getattr(net, "criterion_", None)
-        if "loss_" in self.__dict__ and isinstance(criterion, LossModule):
-            criterion.loss = self.loss_
+        if "loss_function_" in self.__dict__ and isinstance(criterion, LossModule):
+            criterion.loss = self.loss_function_
 
     # ---- the network's outputs ------------------------------------------------------
     def _forward_blocks(self, X, part, each_block=None):
@@ -368,7 +370,7 @@ class BaseLossEstimator(TransformerMixin, BaseEstimator):
         module = self.net_.module_
         device = module_device(module)
         criterion = self.net_.criterion_
-        rows_per_block = evaluation_rows(self.loss_.n_outputs(criterion.n_targets))
+        rows_per_block = evaluation_rows(self.loss_function_.n_outputs(criterion.n_targets))
         was_training = module.training
         module.eval()
         parts = []

@@ -202,7 +202,7 @@ class BaseLossClassifier(ClassifierMixin, BaseLossEstimator):
         return self._outputs(X, self._probabilities).numpy()
 
     def _probabilities(self, logits):
-        return probability_columns(self.loss_.link(logits))
+        return probability_columns(self.loss_function_.link(logits))
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
@@ -236,6 +236,11 @@ class BaseLossClassifier(ClassifierMixin, BaseLossEstimator):
         # Block by block, so that only the labels of all rows are ever held.
         codes = self._outputs(X, lambda logits: self._probabilities(logits).argmax(dim=1))
         return self.classes_[codes.numpy()]
+
+    @property
+    def out_activation_(self):
+        """str: the output function, ``"logistic"`` for one output, else ``"softmax"``."""
+        return "logistic" if self.n_outputs_ == 1 else "softmax"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

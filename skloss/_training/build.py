@@ -14,7 +14,7 @@ import torch
 from skorch.callbacks import Callback
 
 from skloss._devices import resolve_device
-from skloss._training.callbacks import RESERVED_CALLBACK_NAMES, ProgressBar, StoppingRule
+from skloss._training.callbacks import RESERVED_CALLBACK_NAMES, EpochLog, StoppingRule
 from skloss._training.net import LossModule, SklossNet
 from skloss.modules import MLP
 
@@ -163,7 +163,7 @@ def build_net(estimator, module, loss, n_targets, backend, optimizer, batch_size
         ),
     ]
     if estimator.verbose:
-        callbacks.append(("progress", ProgressBar(estimator.max_iter)))
+        callbacks.append(("progress", EpochLog(int(estimator.verbose))))
     callbacks.extend(copy.deepcopy(estimator.callbacks or []))
     callbacks.extend(extra)
     net = SklossNet(

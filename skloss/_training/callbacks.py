@@ -1,11 +1,11 @@
-"""The callbacks skloss adds to every net: the stopping rule and a progress display."""
+"""The callbacks skloss adds to every net: the stopping rule and the ``verbose`` log."""
 
 import copy
 
 import numpy as np
 from skorch.callbacks import Callback
 
-__all__ = ["StoppingRule", "ProgressBar", "RESERVED_CALLBACK_NAMES"]
+__all__ = ["StoppingRule", "EpochLog", "RESERVED_CALLBACK_NAMES"]
 
 #: Names of the callbacks skloss's net adds itself (a user's callback may not take them).
 RESERVED_CALLBACK_NAMES = frozenset(
@@ -82,29 +82,49 @@ class StoppingRule(Callback):
         self.best_state_ = None
 
 
-class ProgressBar(Callback):
-    """A tqdm bar over epochs showing the latest losses (``verbose=True``)."""
+class EpochLog(Callback):
+    """What ``verbose`` prints, as scikit-learn's ``MLPClassifier`` prints it.
 
-    def __init__(self, total):
-        self.total = total
+    ``verbose=1`` (or True): ``Iteration 3, loss = 0.41230000`` after every epoch,
+    ``Validation score: 0.962963`` with ``early_stopping``, and why training
+    stopped (``... did not improve more than tol=... for 10 consecutive epochs.
+    Stopping.``). ``verbose >= 2`` adds, per call, how it trains (rows, batch
+    size, fused backend) and, per epoch, the validation loss and the epoch's time.
+    Lines go to standard output, so they land in logs as they are.
+    """
 
-    def on_train_begin(self, net, **kwargs):
-        from tqdm.auto import tqdm
+    def __init__(self, level=1):
+        self.level = level
 
-        self.discard()
-        self.bar_ = tqdm(total=self.total, unit="epoch")
+    def on_train_begin(self, net, X=None, **kwargs):
+        if self.level >= 2:
+            backend = net.criterion_.fused_backend
+            print(
+                f"Training {getattr(net, 'n_training_samples', '?')} rows in batches of "
+                f"{net.batch_size}, loss {net.criterion_.loss!r}"
+                + (f", fused head ({backend})" if backend else ""),
+                flush=True,
+            )
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
-        shown = {k: f"{row[k]:.4f}" for k in ("train_loss", "valid_loss", "valid_acc") if k in row}
-        self.bar_.set_postfix(shown, refresh=False)
-        self.bar_.update(1)
+        line = f"Iteration {row['epoch']}, loss = {row['train_loss']:.8f}"
+        if self.level >= 2:
+            if row.get("valid_loss") is not None:
+                line += f", validation loss = {row['valid_loss']:.8f}"
+            line += f" ({row['dur']:.2f} s)"
+        print(line, flush=True)
+        stopping = dict(net.callbacks_).get("stopping")
+        if stopping is not None and stopping.score_name in row:
+            print(f"Validation score: {row[stopping.score_name]:f}", flush=True)
 
     def on_train_end(self, net, **kwargs):
-        self.discard()
-
-    def discard(self):
-        """Close the bar: tqdm objects neither outlive training nor pickle."""
-        bar = self.__dict__.pop("bar_", None)
-        if bar is not None:
-            bar.close()
+        stopping = dict(net.callbacks_).get("stopping")
+        if stopping is None or not getattr(stopping, "converged_", False):
+            return
+        what = "Validation score" if stopping.early_stopping else "Training loss"
+        print(
+            f"{what} did not improve more than tol={stopping.tol:f} for "
+            f"{stopping.n_iter_no_change} consecutive epochs. Stopping.",
+            flush=True,
+        )

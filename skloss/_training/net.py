@@ -68,7 +68,7 @@ class SklossNet(NeuralNet):
     """
 
     def get_default_callbacks(self):
-        # skorch's defaults but its PrintLog (the estimators show a progress bar;
+        # skorch's defaults but its PrintLog (the estimators print their own log;
         # a PrintLog passed in callbacks prints as on any skorch net).
         return [
             ("epoch_timer", EpochTimer()),
@@ -257,7 +257,7 @@ class SklossNet(NeuralNet):
         optimizer = self.optimizer_
         step = self.train_step_single(batch)
         if getattr(self, "_reports_loss", False) and step["y_pred"] is not None:
-            # Recorded (history, progress bar, loss_curve_) in place of the objective,
+            # Recorded (history, verbose log, loss_curve_) in place of the objective,
             # which backward has used already; the LBFGS closure below keeps the objective.
             with torch.no_grad():
                 reported = self.criterion_.loss.reported_loss(

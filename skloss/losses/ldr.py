@@ -235,7 +235,7 @@ class ALDRKL(PerSampleState, Loss):
     ----------
     lam_ : torch.Tensor of shape (n_samples,)
         The current ``lam_i`` of every training sample, created on the first
-        training step. It is part of the fitted estimator (``clf.loss_.lam_``):
+        training step. It is part of the fitted estimator (``clf.loss_function_.lam_``):
         it is pickled with it, and ``warm_start`` and ``partial_fit`` continue
         from it. Indices are row positions in the data of each call to ``fit``
         (with ``early_stopping``, of its training part); a call on more rows
