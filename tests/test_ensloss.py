@@ -305,7 +305,8 @@ def test_grid_search_over_boxcox_lambda(cancer):
     search = GridSearchCV(small(max_iter=5), {"boxcox_lambda": [-0.5, 0.0, 0.5]}, cv=2)
     search.fit(X, y)
     assert len(search.cv_results_["params"]) == 3
-    assert search.best_estimator_.loss_function_.boxcox_lambda == search.best_params_["boxcox_lambda"]
+    best = search.best_estimator_
+    assert best.loss_function_.boxcox_lambda == search.best_params_["boxcox_lambda"]
     # The same loss through RobustLossClassifier, searched as loss__boxcox_lambda.
     pipe = make_pipeline(
         StandardScaler(),

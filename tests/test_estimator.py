@@ -273,8 +273,7 @@ def test_verbose_prints_mlpclassifier_lines(iris, capsys):
     expected = [f"Iteration {i + 1}, loss = {v:.8f}" for i, v in enumerate(clf.loss_curve_)]
     assert lines[: clf.n_iter_] == expected
     assert lines[-1] == (
-        "Training loss did not improve more than tol=0.500000 for 2 consecutive epochs. "
-        "Stopping."
+        "Training loss did not improve more than tol=0.500000 for 2 consecutive epochs. Stopping."
     )
 
 

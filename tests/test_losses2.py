@@ -295,7 +295,8 @@ def test_aldr_kl_state_continues_through_partial_fit():
     fresh = ALDRKL(lam0=5.0)
     with torch.no_grad():
         logits = clf.net_.module_(torch.as_tensor(X, dtype=torch.float32))
-    from_stored = clf.loss_function_._values_and_lam(logits, torch.as_tensor(y), torch.arange(150), 150)
+    fitted = clf.loss_function_
+    from_stored = fitted._values_and_lam(logits, torch.as_tensor(y), torch.arange(150), 150)
     from_lam0 = fresh._values_and_lam(logits, torch.as_tensor(y), torch.arange(150), 150)
     assert not torch.allclose(from_stored[1], from_lam0[1])
 
