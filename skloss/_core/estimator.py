@@ -13,7 +13,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -48,7 +48,9 @@ from skloss.modules import ACTIVATIONS
 __all__ = ["BaseLossEstimator"]
 
 
-class BaseLossEstimator(MLPAttributes, TransformerMixin, BaseEstimator):
+class BaseLossEstimator(
+    MLPAttributes, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Shared machinery of the trained skloss estimators; not for direct use.
 
     A kind of target (:mod:`skloss._targets`) implements the hooks of the
@@ -387,12 +389,38 @@ class BaseLossEstimator(MLPAttributes, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return self._forward_blocks(X, self.net_.module_, each_block)
 
+    def _hidden_features(self):
+        check_is_fitted(self)
+        features = getattr(self.net_.module_, "features", None)
+        if not isinstance(features, torch.nn.Module):
+            raise AttributeError(
+                f"transform needs a module with a `features` submodule (the part before "
+                f"the output layer); {type(self.net_.module_).__name__} has none. The "
+                "default MLP has one."
+            )
+        return features
+
+    @property
+    def _n_features_out(self):
+        # The width of the last hidden layer, read off a one-row probe.
+        features = self._hidden_features()
+        probe = torch.zeros(1, self.n_features_in_, device=module_device(self.net_.module_))
+        was_training = features.training
+        features.eval()
+        try:
+            with torch.no_grad():
+                return int(features(probe).shape[1])
+        finally:
+            features.train(was_training)
+
     def transform(self, X):
         """The last hidden layer: what the network's output layer sees.
 
         A fitted estimator is then an ordinary scikit-learn transformer, usable as
         a feature extractor (``AnalyticIncrementalClassifier(backbone=...)``, a
-        ``Pipeline`` step).
+        ``Pipeline`` step). ``set_output(transform="pandas")`` (or ``"polars"``)
+        returns a data frame whose columns are :meth:`get_feature_names_out`
+        (``robustlossclassifier0``, ``robustlossclassifier1``, ...).
 
         Parameters
         ----------
@@ -404,15 +432,7 @@ class BaseLossEstimator(MLPAttributes, TransformerMixin, BaseEstimator):
         ndarray of shape (n_samples, n_hidden)
             ``module.features(X)`` as float64.
         """
-        check_is_fitted(self)
-        features = getattr(self.net_.module_, "features", None)
-        if not isinstance(features, torch.nn.Module):
-            raise AttributeError(
-                f"transform needs a module with a `features` submodule (the part before "
-                f"the output layer); {type(self.net_.module_).__name__} has none. The "
-                "default MLP has one."
-            )
-        return self._forward_blocks(X, features).numpy()
+        return self._forward_blocks(X, self._hidden_features()).numpy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
