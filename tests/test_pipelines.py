@@ -45,7 +45,7 @@ def test_set_output_polars(frame):
     clf = RobustLossClassifier(hidden_layer_sizes=(3,), max_iter=2).set_output(transform="polars")
     out = clf.fit(X, y).transform(X)
     assert isinstance(out, pl.DataFrame)
-    assert out.columns == ["robustlossclassifier0", "robustlossclassifier1", "robustlossclassifier2"]
+    assert out.columns == [f"robustlossclassifier{i}" for i in range(3)]
 
 
 def test_column_transformer_with_pandas_output_feeds_the_estimator(frame):
