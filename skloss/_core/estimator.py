@@ -112,16 +112,18 @@ class BaseLossEstimator(
         return targets.values[rows]
 
     # ---- fitting ----------------------------------------------------------------------
-    def _fit(self, X, y, sample_weight=None, classes=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, classes=None, incremental=False, extras=None):
         """``fit`` (``incremental=False``) and ``partial_fit``: one pipeline.
 
         Everything that can be wrong with the input is reported before the first
         epoch; a call that fails leaves the estimator as it was; an interrupted
-        call keeps its completed epochs and re-raises.
+        call keeps its completed epochs and re-raises. ``extras`` maps names to
+        per-row supervision beyond ``y`` (``teacher_scores``, ``bags``), which
+        travels with the rows to the losses that require it.
         """
         mode = FitMode.of(hasattr(self, "net_"), incremental, self.warm_start)
         with unchanged_on_error(self):
-            plan = self._plan_fit(X, y, sample_weight, classes, mode, incremental)
+            plan = self._plan_fit(X, y, sample_weight, classes, mode, incremental, extras)
             if mode is FitMode.FRESH:
                 for name, value in plan.targets.fitted.items():
                     setattr(self, name, value)
@@ -134,7 +136,7 @@ class BaseLossEstimator(
             run_epochs(self, plan)
         return self
 
-    def _plan_fit(self, X, y, sample_weight, classes, mode, incremental):
+    def _plan_fit(self, X, y, sample_weight, classes, mode, incremental, extras=None):
         """Everything before the first epoch; only ``validate_data`` touches the estimator."""
         self._validate_params()
         check_callbacks(self.callbacks)
@@ -154,6 +156,7 @@ class BaseLossEstimator(
             **self._target_validation(),
         )
         check_float32_range(X)
+        extras = self._checked_extras(extras, len(y))
         targets = self._encode_targets(y, mode, incremental, classes)
         if mode is FitMode.FRESH:
             # partial_fit accepts one-row chunks; fit needs two samples.
@@ -164,8 +167,8 @@ class BaseLossEstimator(
         valid_data = None
         if self.early_stopping and not incremental:
             train_rows, valid_rows = self._validation_split(targets, seed)
-            valid_data = self._training_data(X, targets, None, valid_rows)
-        train_data = self._training_data(X, targets, weight, train_rows)
+            valid_data = self._training_data(X, targets, None, valid_rows, extras)
+        train_data = self._training_data(X, targets, weight, train_rows, extras)
         batch_size = self._resolved_batch_size(len(train_data))
         if mode is FitMode.FRESH:
             net = self._build_net(X.shape[1], batch_size, seed, loss, targets.n_targets)
@@ -265,7 +268,26 @@ class BaseLossEstimator(
     def _device(self):
         return resolve_device(self.device)
 
-    def _training_data(self, X, targets, weight, rows):
+    def _checked_extras(self, extras, n_samples):
+        """Per-row extras as arrays of ``n_samples`` rows, or a ``ValueError`` naming one."""
+        checked = {}
+        for name, values in (extras or {}).items():
+            if values is None:
+                continue
+            array = np.asarray(values)
+            if array.ndim == 0 or array.shape[0] != n_samples:
+                raise ValueError(
+                    f"{name} must have one entry per row of X ({n_samples} rows); got shape "
+                    f"{array.shape}."
+                )
+            if array.dtype.kind not in "iufb" or (
+                array.dtype.kind == "f" and not np.isfinite(array).all()
+            ):
+                raise ValueError(f"{name} must hold finite numbers; got dtype {array.dtype}.")
+            checked[name] = array
+        return checked
+
+    def _training_data(self, X, targets, weight, rows, extras=None):
         device = self._device()
         X_rows = X if len(rows) == X.shape[0] else X[rows]
         return TrainingData(
@@ -273,6 +295,7 @@ class BaseLossEstimator(
             self._training_targets(targets, rows),
             None if weight is None else weight[rows],
             device,
+            {name: values[rows] for name, values in (extras or {}).items()},
         )
 
     def _resolved_batch_size(self, n_samples):

@@ -8,6 +8,8 @@ Sparse input stays a CSR matrix and only one batch at a time is densified.
 """
 
 import warnings
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -15,14 +17,22 @@ import scipy.sparse as sp
 import torch
 from skorch.dataset import Dataset
 
+#: A batch without per-row extras.
+NO_EXTRAS = MappingProxyType({})
+
 
 class Batch(NamedTuple):
-    """One training batch: inputs, encoded labels, weights (or None) and row positions."""
+    """One training batch: inputs, targets, weights (or None), row positions and extras.
+
+    ``extras`` maps names to per-row tensors that travel with the rows (teacher
+    scores, bag ids): the supervision ``fit`` was given beyond ``y``.
+    """
 
     X: torch.Tensor
     y: torch.Tensor
     weight: Optional[torch.Tensor]
     index: torch.Tensor
+    extras: Mapping = NO_EXTRAS
 
 
 def as_feature_tensor(X, device):
@@ -64,7 +74,7 @@ def slice_as_float(X, start, stop, device, dtype=torch.float32):
 
 
 class TrainingData(Dataset):
-    """Features, encoded labels and weights of one call to ``fit``/``partial_fit``.
+    """Features, targets, weights and extras of one call to ``fit``/``partial_fit``.
 
     A skorch ``Dataset`` (``X`` and ``y`` as skorch's callbacks read them), served
     in whole batches by :meth:`batches` rather than per sample.
@@ -73,22 +83,29 @@ class TrainingData(Dataset):
     ----------
     X : torch.Tensor or scipy.sparse.csr_matrix
         Features, from :func:`as_feature_tensor`.
-    y : numpy.ndarray of int
-        Encoded labels in ``[0, n_classes)``.
+    y : numpy.ndarray
+        Targets as the loss sees them: integer class indices (held as int64) or
+        real values (held as float32).
     weight : numpy.ndarray of float or None
         Per-sample weights with mean 1, or None for equal weights.
     device : torch.device
+    extras : dict of str to numpy.ndarray, default=None
+        Per-row supervision beyond ``y`` (teacher scores, bag ids), held as
+        int64 (integers) or float32 and sliced with the rows.
     """
 
-    def __init__(self, X, y, weight, device):
+    def __init__(self, X, y, weight, device, extras=None):
         self.X = X
         self.device = torch.device(device)
-        self.y = torch.as_tensor(np.asarray(y, dtype=np.int64), device=self.device)
+        self.y = _as_row_tensor(y, self.device)
         self.weight = (
             None
             if weight is None
             else torch.as_tensor(np.asarray(weight, dtype=np.float32), device=self.device)
         )
+        self.extras = {
+            name: _as_row_tensor(values, self.device) for name, values in (extras or {}).items()
+        }
         self.n_samples = self.y.shape[0]
 
     def __len__(self):
@@ -97,7 +114,7 @@ class TrainingData(Dataset):
     def __getitem__(self, i):
         return rows_as_float(self.X, [i], self.device)[0], self.y[i]
 
-    def batches(self, batch_size, generator=None, stratified=False):
+    def batches(self, batch_size, generator=None, stratified=False, groups=None):
         """Yield :class:`Batch` es covering every row once.
 
         Parameters
@@ -108,9 +125,16 @@ class TrainingData(Dataset):
         stratified : bool
             Every batch holds at least one row of each class present (pairwise
             losses need a positive and a negative in each batch).
+        groups : str or None
+            The name of an extra holding a group id per row (``"bags"``): every
+            batch then holds whole groups, about ``batch_size`` rows (a group
+            larger than that is a batch of its own).
         """
         if stratified:
             yield from self._stratified_batches(batch_size, generator)
+            return
+        if groups is not None:
+            yield from self._grouped_batches(batch_size, generator, self.extras[groups])
             return
         if generator is None:
             for start in range(0, self.n_samples, batch_size):
@@ -126,6 +150,7 @@ class TrainingData(Dataset):
         # One gather per epoch, then views: cheaper than a gather per batch.
         X, y = self.X[order], self.y[order]
         weight = None if self.weight is None else self.weight[order]
+        extras = {name: values[order] for name, values in self.extras.items()}
         for start in range(0, self.n_samples, batch_size):
             stop = start + batch_size
             yield Batch(
@@ -133,6 +158,7 @@ class TrainingData(Dataset):
                 y[start:stop],
                 None if weight is None else weight[start:stop],
                 order[start:stop],
+                _extras_slice(extras, slice(start, stop)),
             )
 
     def _batch_from_slice(self, start, stop, index):
@@ -141,6 +167,7 @@ class TrainingData(Dataset):
             self.y[start:stop],
             None if self.weight is None else self.weight[start:stop],
             index,
+            _extras_slice(self.extras, slice(start, stop)),
         )
 
     def _batch_from_rows(self, rows):
@@ -149,7 +176,34 @@ class TrainingData(Dataset):
             self.y[rows],
             None if self.weight is None else self.weight[rows],
             rows,
+            _extras_slice(self.extras, rows),
         )
+
+    def _grouped_batches(self, batch_size, generator, group_ids):
+        # Whole groups per batch: groups in random order (fixed order without a
+        # generator), each group's rows together, a batch closed once it holds
+        # batch_size rows or more.
+        ids = group_ids.cpu()
+        labels, inverse = torch.unique(ids, return_inverse=True)
+        n_groups = labels.numel()
+        group_order = (
+            torch.randperm(n_groups, generator=generator)
+            if generator is not None
+            else torch.arange(n_groups)
+        )
+        rank = torch.empty(n_groups, dtype=torch.long)
+        rank[group_order] = torch.arange(n_groups)
+        row_rank = rank[inverse]
+        order = torch.argsort(row_rank * self.n_samples + torch.arange(self.n_samples))
+        sizes = torch.bincount(row_rank, minlength=n_groups).tolist()
+        start = taken = 0
+        for size in sizes:
+            taken += size
+            if taken - start >= batch_size:
+                yield self._batch_from_rows(order[start:taken].to(self.device))
+                start = taken
+        if taken > start:
+            yield self._batch_from_rows(order[start:taken].to(self.device))
 
     def _stratified_batches(self, batch_size, generator):
         # Spread each class evenly over the epoch: a row's sort key is its rank
@@ -179,6 +233,17 @@ class TrainingData(Dataset):
             if extra:
                 rows = torch.cat([rows, *extra])
             yield self._batch_from_rows(rows.to(self.device))
+
+
+def _as_row_tensor(values, device):
+    """Per-row values as a tensor: integers as int64, anything else as float32."""
+    array = np.asarray(values)
+    dtype = np.int64 if array.dtype.kind in "iub" else np.float32
+    return torch.as_tensor(array.astype(dtype, copy=False), device=device)
+
+
+def _extras_slice(extras, rows):
+    return {name: values[rows] for name, values in extras.items()} if extras else NO_EXTRAS
 
 
 #: Bytes the logits of one evaluation block may take (as float64): prediction and

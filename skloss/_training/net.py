@@ -41,6 +41,9 @@ CONTEXT_PROVIDERS = {
     "model": lambda net, batch: {"model": net.module_},
     "inputs": lambda net, batch: {"inputs": batch.X},
     "generator": lambda net, batch: {"generator": net.loss_generator_},
+    # Per-row supervision beyond y, carried with the batch's rows.
+    "teacher_scores": lambda net, batch: {"teacher_scores": batch.extras["teacher_scores"]},
+    "bags": lambda net, batch: {"bags": batch.extras["bags"]},
 }
 if set(CONTEXT_PROVIDERS) != set(KNOWN_REQUIREMENTS):  # pragma: no cover - a coding error
     raise ImportError("CONTEXT_PROVIDERS must provide exactly skloss.losses.KNOWN_REQUIREMENTS")
@@ -217,6 +220,7 @@ class SklossNet(NeuralNet):
             batch_size,
             generator=generator if training else None,
             stratified=training and loss.stratified_batches,
+            groups=loss.batch_groups if training else None,
         ):
             skorch_batch = (batch.X, batch.y)
             if listening:

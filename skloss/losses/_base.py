@@ -33,9 +33,18 @@ __all__ = ["Loss", "OneLogitBinary", "ProbabilityLoss", "reduce_loss", "KNOWN_RE
 #:   with random draws (EnsLoss): drawing from it keeps fits reproducible, also
 #:   when several run at once in threads.
 #:
+#: - ``"teacher_scores"``: ``teacher_scores``, the batch rows' scores from a
+#:   teacher model, shape ``(n_samples, n_classes)``, for distillation losses;
+#: - ``"bags"``: ``bags``, the batch rows' bag ids (int64), for losses of
+#:   aggregate responses (a bag's rows share one response).
+#:
+#: The last two are supervision ``fit`` receives beyond ``y`` (metadata, routed
+#: like ``groups``): the estimator carries them with the rows of every batch.
+#:
 #: That every training batch holds each class is a promise about batches, not a
-#: context value: a loss asks for it with ``stratified_batches = True``.
-KNOWN_REQUIREMENTS = ("index", "epoch", "model", "inputs", "generator")
+#: context value: a loss asks for it with ``stratified_batches = True``; that a
+#: batch holds whole bags, with ``batch_groups = "bags"``.
+KNOWN_REQUIREMENTS = ("index", "epoch", "model", "inputs", "generator", "teacher_scores", "bags")
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -120,6 +129,9 @@ class Loss:
         (:meth:`per_sample` and ``reduction="none"`` raise) and receives the
         batch's sample weights in :meth:`batch_loss`, where they weight what it
         counts.
+    batch_groups : str or None
+        The name of a per-row extra holding group ids (``"bags"``) when every
+        training batch must hold whole groups; None otherwise.
     target_kind : str
         The kind of target the loss trains: ``"classification"`` (class indices)
         or ``"regression"`` (real values); an estimator refuses a loss of
@@ -138,6 +150,7 @@ class Loss:
     batch_level = False
     search_space = {}
     target_kind = "classification"
+    batch_groups = None
 
     # ---- scikit-learn style parameters -------------------------------------------------
     @classmethod
