@@ -52,7 +52,19 @@ def _estimator_cases():
     def bad_module(n_features_in, n_outputs):
         return torch.nn.Linear(n_features_in, n_outputs + 1)
 
+    from skloss.losses import CrossEntropy
+
+    class NeedsTeacher(CrossEntropy):
+        requires = ("teacher_scores",)
+
     return [
+        (
+            "loss_needs_teacher_scores_not_given",
+            fit(loss=NeedsTeacher()),
+            ValueError,
+            r"requires teacher_scores for every training row.*DistillationClassifier",
+            [X, y],
+        ),
         (
             "class_weight_negative",
             fit(class_weight={0: -1.0, 1: 1.0, 2: 1.0}),

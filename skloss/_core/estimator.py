@@ -47,6 +47,15 @@ from skloss.modules import ACTIVATIONS
 
 __all__ = ["BaseLossEstimator"]
 
+#: Loss requirements that are per-row supervision given to ``fit`` (metadata).
+ROW_EXTRAS = ("teacher_scores", "bags")
+
+_EXTRA_HINTS = {
+    "teacher_scores": "train with skloss.DistillationClassifier (or pass teacher_scores=... "
+    "to fit where the estimator takes it).",
+    "bags": "pass bags=... (a bag id per row) to fit.",
+}
+
 
 class BaseLossEstimator(
     MLPAttributes, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
@@ -157,6 +166,7 @@ class BaseLossEstimator(
         )
         check_float32_range(X)
         extras = self._checked_extras(extras, len(y))
+        self._check_extras_for_loss(loss, extras)
         targets = self._encode_targets(y, mode, incremental, classes)
         if mode is FitMode.FRESH:
             # partial_fit accepts one-row chunks; fit needs two samples.
@@ -286,6 +296,16 @@ class BaseLossEstimator(
                 raise ValueError(f"{name} must hold finite numbers; got dtype {array.dtype}.")
             checked[name] = array
         return checked
+
+    def _check_extras_for_loss(self, loss, extras):
+        """Refuse a loss that requires per-row supervision this call was not given."""
+        missing = [name for name in ROW_EXTRAS if name in loss.requires and name not in extras]
+        if missing:
+            raise ValueError(
+                f"loss {loss!r} requires {missing[0]} for every training row, which this "
+                f"call to {type(self).__name__} was not given: "
+                + _EXTRA_HINTS.get(missing[0], f"pass {missing[0]}=... to fit.")
+            )
 
     def _training_data(self, X, targets, weight, rows, extras=None):
         device = self._device()
