@@ -96,8 +96,9 @@ class BaseLossEstimator(
     # ---- what a kind of target provides (skloss._targets) ----------------------------
     #: The ``target_kind`` of the losses this estimator trains.
     _target_kind = None
-    #: The history column of the validation score (``early_stopping``).
-    _validation_score_name = None
+    #: What the net knows of the targets (validation score, encoded predictions):
+    #: see :class:`skloss._training.net.LossModule`'s ``kind``.
+    _target_codec = None
 
     def _encode_targets(self, y, mode, incremental, classes):
         """Check ``y`` and return its :class:`~skloss._core.fit_mode.Targets`."""

@@ -17,7 +17,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PassthroughScoring
 
-from skloss._scores import predicted_codes, probability_columns
+from skloss._scores import probability_columns
 from skloss._training.batches import (
     TrainingData,
     as_feature_tensor,
@@ -187,16 +187,10 @@ class SklossNet(NeuralNet):
                 "SklossNet.partial_fit needs y: pass (X, y) with y holding encoded labels "
                 "(indices into the estimator's classes_), or use the estimator's fit."
             )
-        codes = np.asarray(y)
-        n_targets = self.criterion_.n_targets
-        if codes.dtype.kind not in "iu" or codes.min() < 0 or codes.max() >= n_targets:
-            raise ValueError(
-                f"y must hold encoded labels, integers in [0, {n_targets}) (positions in the "
-                "estimator's classes_); use estimator.partial_fit for the original labels."
-            )
+        targets = self.criterion_.kind.check_encoded(np.asarray(y), self.criterion_.n_targets)
         device = self.device
         X = as_feature_tensor(X.cpu().numpy() if isinstance(X, torch.Tensor) else X, device)
-        return TrainingData(X, codes, None, device), None
+        return TrainingData(X, targets, None, device), None
 
     def run_single_epoch(self, iterator, training, prefix, step_fn=None, generator=None, **kw):
         data = iterator
@@ -204,7 +198,7 @@ class SklossNet(NeuralNet):
         loss = self.criterion_.loss
         listening = self._batch_listeners
         batch_losses, batch_sizes = [], []
-        n_correct = torch.zeros((), device=data.device, dtype=torch.long)
+        score = None if training else self.criterion_.kind.new_score(data.device)
         batch_size = (
             self.batch_size
             if training
@@ -227,7 +221,7 @@ class SklossNet(NeuralNet):
                 self.notify("on_batch_begin", batch=skorch_batch, training=training)
             step = self.train_step(batch) if training else self.validation_step(batch)
             if not training:
-                n_correct += (predicted_codes(step["y_pred"]) == batch.y).sum()
+                score.update(step["y_pred"], batch.y, loss)
             if with_loss:
                 batch_losses.append(step["loss"].detach())
             batch_sizes.append(batch.y.shape[0])
@@ -255,7 +249,7 @@ class SklossNet(NeuralNet):
                     self.history.record_batch(f"{prefix}_loss", value)
                     self.history.record_batch(f"{prefix}_batch_size", size)
         if not training:
-            self.history.record(f"{prefix}_acc", n_correct.item() / len(data))
+            self.history.record(self.criterion_.kind.score_name, score.result())
 
     def train_step(self, batch, **fit_params):
         optimizer = self.optimizer_
@@ -350,8 +344,9 @@ class SklossNet(NeuralNet):
         return self.criterion_.probabilities
 
     def predict(self, X):
-        """Encoded labels (positions in the estimator's ``classes_``)."""
-        return self.predict_proba(X).argmax(axis=1)
+        """Predictions in the space the loss trains in: encoded labels (positions in the
+        estimator's ``classes_``) or scaled target values."""
+        return self.criterion_.kind.net_predict(self, X)
 
 
 class LossModule(torch.nn.Module):
@@ -371,13 +366,19 @@ class LossModule(torch.nn.Module):
         None: logits then loss. Otherwise the :mod:`skloss.fused` backend that
         computes the training loss from ``module.features(X)`` and ``module.head``
         (the estimator checked that the module and the loss allow it).
+    kind : object
+        What the kind of target (:mod:`skloss._targets`) tells the net: the
+        validation score (``score_name``, ``new_score(device)`` with
+        ``update(outputs, y, loss)`` and ``result()``), ``net_predict(net, X)``
+        and ``check_encoded(y, n_targets)``.
     """
 
-    def __init__(self, loss, n_targets, fused_backend=None):
+    def __init__(self, loss, n_targets, fused_backend=None, kind=None):
         super().__init__()
         self.loss = loss
         self.n_targets = n_targets
         self.fused_backend = fused_backend
+        self.kind = kind
 
     def forward(self, logits, target, sample_weight=None, **context):
         return self.loss.batch_loss(logits, target, sample_weight=sample_weight, **context)
