@@ -144,11 +144,13 @@ default="relu"
 }
 
 
-def parameter_block(**overrides):
+def parameter_block(exclude=(), **overrides):
     """The common parameters' entries in order, some replaced by name.
 
     Parameters
     ----------
+    exclude : tuple of str, default=()
+        Parameters the estimator does not have.
     **overrides : str
         Replacement entries keyed by parameter name; an unknown name is an error.
 
@@ -157,10 +159,16 @@ def parameter_block(**overrides):
     str
         The entries, one per line block, ready for a ``Parameters`` section.
     """
-    unknown = set(overrides) - set(COMMON_PARAMETERS)
+    return _block(COMMON_PARAMETERS, "parameter", exclude, overrides)
+
+
+def _block(entries, what, exclude, overrides):
+    unknown = (set(overrides) | set(exclude)) - set(entries)
     if unknown:
-        raise KeyError(f"no common parameter named {sorted(unknown)}")
-    return "\n".join(overrides.get(name, text) for name, text in COMMON_PARAMETERS.items())
+        raise KeyError(f"no common {what} named {sorted(unknown)}")
+    return "\n".join(
+        overrides.get(name, text) for name, text in entries.items() if name not in exclude
+    )
 
 
 #: One numpydoc entry per fitted attribute of the classifiers, with the meaning
@@ -212,11 +220,13 @@ COMMON_ATTRIBUTES = {
 }
 
 
-def attribute_block(**overrides):
+def attribute_block(exclude=(), **overrides):
     """The common fitted attributes' entries in order, some replaced by name.
 
     Parameters
     ----------
+    exclude : tuple of str, default=()
+        Attributes the estimator does not have.
     **overrides : str
         Replacement entries keyed by attribute name; an unknown name is an error.
 
@@ -225,7 +235,4 @@ def attribute_block(**overrides):
     str
         The entries, ready for an ``Attributes`` section.
     """
-    unknown = set(overrides) - set(COMMON_ATTRIBUTES)
-    if unknown:
-        raise KeyError(f"no common attribute named {sorted(unknown)}")
-    return "\n".join(overrides.get(name, text) for name, text in COMMON_ATTRIBUTES.items())
+    return _block(COMMON_ATTRIBUTES, "attribute", exclude, overrides)

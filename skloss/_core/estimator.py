@@ -85,7 +85,6 @@ class BaseLossEstimator(
         "module": [None, callable],
         "device": [str, torch.device],
         "callbacks": [list, None],
-        "fused": [StrOptions({"auto"}), "boolean"],
     }
 
     # ---- what a public estimator provides -------------------------------------------
@@ -100,9 +99,12 @@ class BaseLossEstimator(
     #: see :class:`skloss._training.net.LossModule`'s ``kind``.
     _target_codec = None
 
-    def _encode_targets(self, y, mode, incremental, classes):
-        """Check ``y`` and return its :class:`~skloss._core.fit_mode.Targets`."""
+    def _encode_targets(self, y, mode, incremental, classes, loss):
+        """Check ``y`` (for ``loss``) and return its :class:`~skloss._core.fit_mode.Targets`."""
         raise NotImplementedError
+
+    def _prepare_loss(self, loss, targets, mode):
+        """Fit what ``loss`` takes from the training targets, before training (if anything)."""
 
     def _check_targets(self, targets, loss, n_samples, mode):
         """Refuse, before training, targets the loss cannot train on."""
@@ -168,7 +170,8 @@ class BaseLossEstimator(
         check_float32_range(X)
         extras = self._checked_extras(extras, len(y))
         self._check_extras_for_loss(loss, extras)
-        targets = self._encode_targets(y, mode, incremental, classes)
+        targets = self._encode_targets(y, mode, incremental, classes, loss)
+        self._prepare_loss(loss, targets, mode)
         if mode is FitMode.FRESH:
             # partial_fit accepts one-row chunks; fit needs two samples.
             self._check_targets(targets, loss, None if incremental else len(y), mode)
@@ -186,7 +189,7 @@ class BaseLossEstimator(
             module, backend = net.module_, net.criterion_.fused_backend
         else:
             net, module = None, self.net_.module_
-            backend = choose_backend(loss, module, batch_size, self.fused, targets.n_targets)
+            backend = choose_backend(loss, module, batch_size, self._fused(), targets.n_targets)
         return FitPlan(
             mode, incremental, loss, backend, targets, seed, batch_size, train_data, valid_data, net
         )
@@ -344,6 +347,10 @@ class BaseLossEstimator(
         # MLPClassifier's penalty, alpha / (2 * batch_size) * ||W||^2 on each batch's loss.
         return OptimizerFactory(self.optimizer, self.learning_rate_init, self.alpha / batch_size)
 
+    def _fused(self):
+        """The ``fused`` setting (estimators without the parameter never fuse)."""
+        return getattr(self, "fused", False)
+
     def _extra_callbacks(self):
         """``(name, callback)`` pairs an estimator adds to every net it builds."""
         return []
@@ -352,7 +359,7 @@ class BaseLossEstimator(
         n_outputs = loss.n_outputs(n_targets)
         module = self._build_module(n_features, n_outputs, seed).to(self._device())
         check_module_output(module, n_features, n_outputs, loss)
-        backend = choose_backend(loss, module, batch_size, self.fused, n_targets)
+        backend = choose_backend(loss, module, batch_size, self._fused(), n_targets)
         return build_net(
             self,
             module,

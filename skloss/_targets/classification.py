@@ -66,6 +66,7 @@ class BaseLossClassifier(ClassifierMixin, BaseLossEstimator):
     _parameter_constraints = {
         **BaseLossEstimator._parameter_constraints,
         "class_weight": [StrOptions({"balanced"}), dict, None],
+        "fused": [StrOptions({"auto"}), "boolean"],
     }
     _target_kind = "classification"
     _target_codec = ClassLabels()
@@ -117,7 +118,7 @@ class BaseLossClassifier(ClassifierMixin, BaseLossEstimator):
         return self._fit(X, y, sample_weight=sample_weight, classes=classes, incremental=True)
 
     # ---- the kind of target -----------------------------------------------------------
-    def _encode_targets(self, y, mode, incremental, classes):
+    def _encode_targets(self, y, mode, incremental, classes, loss):
         unique_labels(y)  # labels of mixed types: a clear error before sklearn's
         check_classification_targets(y)
         if incremental:

@@ -397,7 +397,7 @@ class Loss:
         torch.Tensor
         """
         self.validate()
-        _check_logits_target(logits, target)
+        self._check_inputs(logits, target)
         if not self.batch_level:
             self._check_context(context)
             values = self.per_sample(logits, target, **context)
@@ -419,6 +419,10 @@ class Loss:
             # The total weight times the loss: what repeating the samples gives.
             value = value * (target.shape[0] if weight is None else weight.sum())
         return value
+
+    def _check_inputs(self, logits, target):
+        """Refuse outputs and targets of the wrong shape or dtype (class indices here)."""
+        _check_logits_target(logits, target)
 
     def check_requires(self):
         """Check that every entry of ``requires`` is context a training step provides.
