@@ -178,10 +178,10 @@ def _selection(fits, losses, n_folds):
     """Noise-aware choice of the loss, scored on clean labels without having seen them.
 
     For each fold, the loss with the best accuracy on the *noisy* test labels of the
-    other folds (:func:`skloss.tuning.select_by_noisy_scores`); that loss's clean
+    other folds (:func:`skloss.noise.select_by_noisy_scores`); that loss's clean
     accuracy on this fold is the nested score. None unless every fit completed.
     """
-    from skloss.tuning import select_by_noisy_scores
+    from skloss.noise import select_by_noisy_scores
 
     noisy = {loss: [None] * n_folds for loss in losses}
     clean = {loss: [None] * n_folds for loss in losses}

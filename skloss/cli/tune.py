@@ -4,7 +4,7 @@ The data are split once into a training part and a test part (stratified). Label
 noise is injected into the training labels only; every trial is scored by
 cross-validation on those *noisy* labels (under symmetric noise below
 ``(K - 1) / K`` the noisy accuracy is an increasing function of the clean one, see
-:func:`skloss.tuning.expected_noisy_accuracy`, so this selects correctly in
+:func:`skloss.noise.expected_noisy_accuracy`, so this selects correctly in
 expectation). The test part's clean labels are used once, at the end, to score
 the chosen configuration and each loss's best one: nested, no test label is seen
 while selecting.
@@ -322,8 +322,9 @@ def run(args, parser):
         return 1
     from sklearn.model_selection import train_test_split
 
+    from skloss.cli._report import _json_ready
     from skloss.noise import make_noisy_labels
-    from skloss.tuning import _json_ready, params_from_trial
+    from skloss.tuning import params_from_trial
 
     X, y, data_name, _ = load_data(args, parser)
     classes = check_data(X, y, args, parser)
