@@ -205,6 +205,32 @@ def test_callback_survives_clone_and_deepcopy():
     assert copy.deepcopy(callback)._entry().trial is trial
 
 
+def test_a_finished_study_is_freed_with_its_trials(data):
+    import gc
+    import weakref
+
+    from skloss.tuning import _pruning
+
+    X, y = data
+
+    def run_study():
+        study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
+        keys = []
+
+        def objective(trial):
+            callback = tuning.PruningCallback.for_trial(trial)
+            keys.append(callback.trial_key)
+            return float(_quiet(_small(callbacks=[callback]).fit, X, y).validation_scores_[-1])
+
+        study.optimize(objective, n_trials=2)
+        return weakref.ref(study), keys
+
+    study, keys = run_study()
+    gc.collect()
+    assert study() is None
+    assert len(keys) == 2 and not any(key in _pruning._TRIALS for key in keys)
+
+
 def test_cross_val_score_reports_each_fold_at_its_own_steps(data):
     X, y = data
     cv = StratifiedKFold(3, shuffle=True, random_state=0)

@@ -178,6 +178,8 @@ def write_results(output, results, summary, ranking, title):
         # No fit completed: a chart from an earlier run must not pass for this one.
         png_path.unlink(missing_ok=True)
     return written
+
+
 def _json_ready(params):
     """Parameters as JSON values (tuples as lists), for reports."""
     return json.loads(json.dumps(params, default=lambda value: list(value)))

@@ -10,23 +10,29 @@ from skloss.tuning._specs import import_optuna
 
 
 class _TrialEntry:
+    # A weak reference: a strong one here would keep every trial, and through it
+    # its study and storage, alive for the life of the process.
     def __init__(self, trial):
-        self.trial = trial
+        self._trial = weakref.ref(trial)
         self.lock = threading.Lock()
         self.n_fits = 0
         self.pruned_step = None
 
+    @property
+    def trial(self):
+        return self._trial()
+
 
 #: key -> _TrialEntry of the trials that PruningCallback copies report to. An entry
 #: goes with its trial (weakref.finalize): a finished study leaves nothing behind.
+#: Readers iterate over a copy (``_TRIALS.copy()``): a finalizer may pop an entry
+#: at any allocation, in any thread.
 _TRIALS = {}
-_TRIALS_LOCK = threading.Lock()
 
 
 def _register(trial):
     key = f"skloss-trial-{uuid.uuid4().hex}"
-    with _TRIALS_LOCK:
-        _TRIALS[key] = _TrialEntry(trial)
+    _TRIALS[key] = _TrialEntry(trial)
     weakref.finalize(trial, _TRIALS.pop, key, None)
     return key
 
@@ -120,18 +126,18 @@ class PruningCallback(Callback):
             The trial given to :meth:`for_trial`.
         """
         optuna = import_optuna()
-        with _TRIALS_LOCK:
-            entries = [entry for entry in _TRIALS.values() if entry.trial is trial]
+        entries = [entry for entry in _TRIALS.copy().values() if entry.trial is trial]
         for entry in entries:
             if entry.pruned_step is not None:
                 raise optuna.TrialPruned(f"Trial was pruned at step {entry.pruned_step}.")
 
     def _entry(self):
         entry = _TRIALS.get(self.trial_key)
-        if entry is None:
+        if entry is None or entry.trial is None:
             raise RuntimeError(
-                f"PruningCallback: no trial registered under {self.trial_key!r} in this "
-                "process. The callback reports to trials of the process that created it "
+                f"PruningCallback: no live trial registered under {self.trial_key!r} in "
+                "this process (a finished trial is dropped once it is freed). The callback "
+                "reports to running trials of the process that created it "
                 "(fits in threads); run the search with n_jobs=1 or a threading backend, "
                 "or create the callback with PruningCallback.for_trial in this process."
             )
@@ -163,8 +169,9 @@ class PruningCallback(Callback):
             )
         value = float(row[self.monitor])
         step = self.fit_index_ * int(net.max_epochs) + len(net.history) - 1
-        entry.trial.report(value, step=step)
-        if entry.trial.should_prune():
+        trial = entry.trial
+        trial.report(value, step=step)
+        if trial.should_prune():
             with entry.lock:
                 entry.pruned_step = step
             raise optuna.TrialPruned(
