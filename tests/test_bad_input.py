@@ -1280,13 +1280,17 @@ def _tuning_cases():
     except ImportError:  # the tune extra is not installed: no rows
         return []
     from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import KFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
-    from skloss import RobustLossClassifier, tuning
+    from skloss import AnyLossClassifier, RobustLossClassifier, tuning
 
     X, y = load_iris(return_X_y=True)
     weight = np.ones(len(y))
     clf = RobustLossClassifier(loss="gce", max_iter=2, hidden_layer_sizes=(4,))
+    pipe = make_pipeline(StandardScaler(), clf)
 
     def search(**kwargs):
         return tuning.OptunaSearchCV(
@@ -1362,6 +1366,66 @@ def _tuning_cases():
             lambda: tuning.params_from_trial(3),
             TypeError,
             r"trial_or_params must be a FrozenTrial, a Study or a dict",
+            [],
+        ),
+        (
+            "tuning-suggest-pipeline-without-skloss-step",
+            lambda: tuning.suggest_params(
+                trial(), make_pipeline(StandardScaler(), LogisticRegression())
+            ),
+            TypeError,
+            r"Pipeline holds no skloss estimator to tune\. Pass a skloss estimator .* or a "
+            r"Pipeline with one as a step",
+            [],
+        ),
+        (
+            "tuning-param-distributions-unknown-step",
+            lambda: tuning.param_distributions(pipe, step="model"),
+            ValueError,
+            r"step='model' names no skloss estimator in Pipeline; its skloss steps are "
+            r"\['robustlossclassifier'\]",
+            [],
+        ),
+        (
+            "tuning-loss-grid-unknown-loss",
+            lambda: tuning.loss_grid({"ce": {}, "gcee": {}}),
+            ValueError,
+            r"Unknown loss 'gcee'\. Valid names are",
+            [],
+        ),
+        (
+            "tuning-loss-grid-unknown-parameter",
+            lambda: tuning.loss_grid({"gce": {"tau": [1.0]}}),
+            ValueError,
+            r"Invalid parameter 'tau' for loss 'gce' \(GCE\)\. Valid parameters are: \['q'\]",
+            [],
+        ),
+        (
+            "tuning-loss-grid-value-out-of-range",
+            lambda: tuning.loss_grid({"gce": {"q": [0.5, 2.0]}}),
+            ValueError,
+            r"GCE parameter 'q' must be in \(0, 1\], got 2\.0",
+            [],
+        ),
+        (
+            "tuning-loss-grid-value-not-a-list",
+            lambda: tuning.loss_grid({"gce": {"q": 0.5}}),
+            ValueError,
+            r"losses\['gce'\]\['q'\] must be a list of values to try, got 0\.5; write \[0\.5\]",
+            [],
+        ),
+        (
+            "tuning-loss-grid-empty",
+            lambda: tuning.loss_grid({}),
+            ValueError,
+            r"losses must be a dict of registry names to their parameter values",
+            [],
+        ),
+        (
+            "tuning-loss-grid-estimator-without-loss",
+            lambda: tuning.loss_grid(["ce"], AnyLossClassifier()),
+            TypeError,
+            r"AnyLossClassifier has no 'loss' parameter to choose",
             [],
         ),
     ]

@@ -11,9 +11,9 @@ Three concepts, one module each:
   choose a model from scores on noisy labels.
 """
 
-from skloss.noise._folds import NoisyFold, noisy_folds
-from skloss.noise._injection import make_noisy_labels, transition_matrix
-from skloss.noise._selection import expected_noisy_accuracy, select_by_noisy_scores
+from skloss.noise.folds import NoisyFold, noisy_folds
+from skloss.noise.injection import make_noisy_labels, transition_matrix
+from skloss.noise.selection import expected_noisy_accuracy, select_by_noisy_scores
 
 __all__ = [
     "NoisyFold",

@@ -3,13 +3,17 @@
 Three concepts, one module each, all on top of Optuna's and scikit-learn's own
 machinery:
 
-- :func:`suggest_params` (define-by-run, inside an Optuna objective) and
-  :func:`param_distributions` (for :class:`optuna_integration.OptunaSearchCV`)
-  draw from one search space: the loss among the registry's names, each loss's
-  own parameters from its ``search_space`` class attribute (declared next to
-  the loss), a log-uniform learning rate and ``alpha``, hidden layer sizes and
-  early stopping on or off. :func:`params_from_trial` turns a finished trial's
-  parameters (from any storage) back into ``set_params`` arguments.
+- search spaces: :func:`suggest_params` (define-by-run, inside an Optuna
+  objective) and :func:`param_distributions` (for
+  :class:`optuna_integration.OptunaSearchCV`) draw from one search space: the
+  loss among the registry's names, each loss's own parameters from its
+  ``search_space`` class attribute (declared next to the loss), a log-uniform
+  learning rate and ``alpha``, hidden layer sizes and early stopping on or off.
+  :func:`params_from_trial` turns a finished trial's parameters (from any
+  storage) back into ``set_params`` arguments, and :func:`loss_grid` builds the
+  list of grids, one per loss, that ``GridSearchCV`` needs to search losses with
+  different parameters. Each takes a skloss estimator or a ``Pipeline`` holding
+  one, and then names parameters with the step's prefix (``clf__loss__q``).
 - :class:`PruningCallback`: a skorch callback that reports each fit's
   validation score to an Optuna trial and prunes, and that survives
   :func:`sklearn.base.clone` and deep copies, so it works inside
@@ -27,9 +31,10 @@ documented them.
 """
 
 from skloss.noise import expected_noisy_accuracy, select_by_noisy_scores  # noqa: F401
-from skloss.tuning._pruning import PruningCallback
-from skloss.tuning._search import OptunaSearchCV
-from skloss.tuning._spaces import (
+from skloss.tuning.grids import loss_grid
+from skloss.tuning.pruning import PruningCallback
+from skloss.tuning.search import OptunaSearchCV
+from skloss.tuning.spaces import (
     ESTIMATOR_SPACE,
     HIDDEN_LAYER_CHOICES,
     loss_choices,
@@ -45,6 +50,7 @@ __all__ = [
     "OptunaSearchCV",
     "PruningCallback",
     "loss_choices",
+    "loss_grid",
     "param_distributions",
     "params_from_trial",
     "search_space",

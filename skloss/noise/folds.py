@@ -6,7 +6,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import _safe_indexing
 
-from skloss.noise._injection import check_labels, check_protocol, make_noisy_labels
+from skloss.noise.injection import _check_labels, _check_protocol, make_noisy_labels
 
 __all__ = ["NoisyFold", "check_fold_seed", "noisy_folds"]
 
@@ -178,13 +178,13 @@ default="symmetric"
     (42, 45)
     """
     n_samples = _n_samples(X)
-    y, classes, _ = check_labels(y)
+    y, classes, _ = _check_labels(y)
     if len(y) != n_samples:
         raise ValueError(
             f"X and y must have the same number of samples, got {n_samples} rows in X and "
             f"{len(y)} labels in y."
         )
-    check_protocol(rate, kind, classes)
+    _check_protocol(rate, kind, classes)
     splits = _check_cv(cv, y, n_samples, _check_seed_type(random_state))
     random_state = check_fold_seed(random_state, len(splits))
     return _generate_folds(X, y, rate, kind, splits, random_state)

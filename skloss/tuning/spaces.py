@@ -1,5 +1,6 @@
 """Search spaces of skloss estimators: the estimator's part and each loss's own part."""
 
+from skloss.tuning._locate import locate
 from skloss.tuning._specs import (
     check_spec,
     hidden_sizes,
@@ -50,16 +51,19 @@ def _loss_space(loss):
     return {name: check_spec(name, spec) for name, spec in space.items() if name not in fixed}
 
 
-def loss_choices(estimator, n_classes=None):
+def loss_choices(estimator, n_classes=None, *, step=None):
     """Registry names of the losses a search may choose for ``estimator``.
 
     Parameters
     ----------
-    estimator : skloss estimator
-        An estimator with a ``loss`` parameter (:class:`skloss.RobustLossClassifier`).
+    estimator : skloss estimator or Pipeline
+        An estimator with a ``loss`` parameter (:class:`skloss.RobustLossClassifier`),
+        or a Pipeline (any meta-estimator) holding one.
     n_classes : int, default=None
         Classes of the problem. Binary-only losses are offered only when it is 2:
         without it they are left out, as they would fail on more classes.
+    step : str, default=None
+        The skloss step's name, when ``estimator`` holds several.
 
     Returns
     -------
@@ -74,6 +78,7 @@ def loss_choices(estimator, n_classes=None):
     """
     from skloss.losses import LOSSES
 
+    estimator = locate(estimator, step).estimator
     if not _loss_param(estimator):
         raise TypeError(
             f"{type(estimator).__name__} has no 'loss' parameter to choose; its loss "
@@ -82,7 +87,7 @@ def loss_choices(estimator, n_classes=None):
     return sorted(name for name, entry in LOSSES.items() if not entry.binary_only or n_classes == 2)
 
 
-def _estimator_space(estimator, space):
+def _estimator_space(estimator, space, prefix=""):
     own = estimator.get_params(deep=False)
     merged = dict(ESTIMATOR_SPACE)
     if space is not None:
@@ -91,6 +96,11 @@ def _estimator_space(estimator, space):
                 f"space must be a dict param -> spec (or None for the default), got "
                 f"{type(space).__name__}."
             )
+        # The skloss step's own names, with or without its prefix in the Pipeline.
+        space = {
+            name[len(prefix) :] if prefix and name.startswith(prefix) else name: spec
+            for name, spec in space.items()
+        }
         merged.update(space)
     unknown = sorted(name for name in merged if name not in own and "__" not in name)
     if space is not None and any(name in space for name in unknown):
@@ -105,28 +115,47 @@ def _estimator_space(estimator, space):
     }
 
 
-def search_space(estimator, *, loss=None, space=None):
+def search_space(estimator, *, loss=None, space=None, step=None):
     """The flat search space of ``estimator`` with one loss, as specs.
 
     Parameters
     ----------
-    estimator : skloss estimator
+    estimator : skloss estimator or Pipeline
         :class:`skloss.RobustLossClassifier` or :class:`skloss.AnyLossClassifier`
-        (or any estimator with these parameter names).
+        (a subclass too), or a Pipeline (any meta-estimator) holding one: the
+        names then carry its step prefix (``clf__loss__q``).
     loss : str or Loss, default=None
         The loss whose parameters join the space (``loss__<param>``); None uses
         the estimator's own ``loss``. Ignored by estimators without ``loss``
         (AnyLossClassifier: its loss parameters are its own parameters).
     space : dict, default=None
         Entries that replace or add to :data:`ESTIMATOR_SPACE`; a value of None
-        removes an entry.
+        removes an entry. Names are the skloss estimator's own (the step prefix
+        may be left out).
+    step : str, default=None
+        The skloss step's name, when ``estimator`` holds several.
 
     Returns
     -------
     dict
-        Parameter name (as ``set_params`` takes it) -> spec.
+        Parameter name (as ``set_params`` of ``estimator`` takes it) -> spec.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skloss import RobustLossClassifier
+    >>> pipe = make_pipeline(StandardScaler(), RobustLossClassifier(loss="gce"))
+    >>> search_space(pipe)["robustlossclassifier__loss__q"]
+    ('float', 0.1, 1.0)
     """
-    specs = _estimator_space(estimator, space)
+    estimator, prefix = locate(estimator, step)
+    specs = _own_search_space(estimator, loss, space, prefix)
+    return {prefix + name: spec for name, spec in specs.items()}
+
+
+def _own_search_space(estimator, loss, space, prefix):
+    specs = _estimator_space(estimator, space, prefix)
     if _loss_param(estimator):
         chosen = estimator.get_params(deep=False)["loss"] if loss is None else loss
         for name, spec in _loss_space(chosen).items():
@@ -141,7 +170,7 @@ def search_space(estimator, *, loss=None, space=None):
     return specs
 
 
-def suggest_params(trial, estimator, *, losses=None, n_classes=None, space=None):
+def suggest_params(trial, estimator, *, losses=None, n_classes=None, space=None, step=None):
     """Draw a parameter set for ``estimator.set_params(**params)`` from an Optuna trial.
 
     Define-by-run: the loss is chosen first (``trial.params["loss"]``), then the
@@ -154,8 +183,10 @@ def suggest_params(trial, estimator, *, losses=None, n_classes=None, space=None)
     ----------
     trial : optuna.trial.Trial
         The trial to draw from (``FixedTrial`` works too).
-    estimator : skloss estimator
-        :class:`skloss.RobustLossClassifier` or :class:`skloss.AnyLossClassifier`.
+    estimator : skloss estimator or Pipeline
+        :class:`skloss.RobustLossClassifier` or :class:`skloss.AnyLossClassifier`,
+        or a Pipeline (any meta-estimator) holding one: the returned names then
+        carry its step prefix (``clf__loss``); the trial's own names do not.
     losses : list of str, default=None
         Registry names to choose from (RobustLossClassifier); None is
         :func:`loss_choices`, one name fixes the loss.
@@ -163,6 +194,8 @@ def suggest_params(trial, estimator, *, losses=None, n_classes=None, space=None)
         Classes of the problem, for :func:`loss_choices`.
     space : dict, default=None
         Entries that replace or add to :data:`ESTIMATOR_SPACE` (None removes one).
+    step : str, default=None
+        The skloss step's name, when ``estimator`` holds several.
 
     Returns
     -------
@@ -179,9 +212,23 @@ def suggest_params(trial, estimator, *, losses=None, n_classes=None, space=None)
     >>> params = suggest_params(trial, RobustLossClassifier(), losses=["ce", "gce"])
     >>> params["loss"], params["loss__q"], params["hidden_layer_sizes"]
     ('gce', 0.5, (64, 64))
+
+    A Pipeline's names carry the step's prefix:
+
+    >>> from sklearn.pipeline import Pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> pipe = Pipeline([("scale", StandardScaler()), ("clf", RobustLossClassifier())])
+    >>> suggest_params(trial, pipe, losses=["ce", "gce"])["clf__loss__q"]
+    0.5
     """
+    estimator, prefix = locate(estimator, step)
+    params = _suggest_own(trial, estimator, losses, n_classes, space, prefix)
+    return {prefix + name: value for name, value in params.items()}
+
+
+def _suggest_own(trial, estimator, losses, n_classes, space, prefix):
     # Everything is checked before the first draw, so a bad call leaves the trial untouched.
-    estimator_space = _estimator_space(estimator, space)
+    estimator_space = _estimator_space(estimator, space, prefix)
     if _loss_param(estimator):
         names = loss_choices(estimator, n_classes) if losses is None else list(losses)
         if not names or not all(isinstance(name, str) for name in names):
@@ -213,7 +260,7 @@ def suggest_params(trial, estimator, *, losses=None, n_classes=None, space=None)
     return params
 
 
-def params_from_trial(trial_or_params, estimator=None):
+def params_from_trial(trial_or_params, estimator=None, *, step=None):
     """``set_params`` arguments from a finished trial's parameters.
 
     Undoes :func:`suggest_params`'s naming (``"gce__q"`` -> ``"loss__q"``,
@@ -224,8 +271,13 @@ def params_from_trial(trial_or_params, estimator=None):
     ----------
     trial_or_params : optuna.trial.FrozenTrial, optuna.Study or dict
         A trial, a study (its best trial) or a ``params`` dict.
-    estimator : skloss estimator, default=None
-        Unused; accepted for symmetry with :func:`suggest_params`.
+    estimator : skloss estimator or Pipeline, default=None
+        The estimator the parameters are for: a Pipeline (any meta-estimator)
+        holding a skloss estimator gives names with its step prefix
+        (``clf__loss``); None or a skloss estimator gives the estimator's own
+        names.
+    step : str, default=None
+        The skloss step's name, when ``estimator`` holds several.
 
     Returns
     -------
@@ -237,6 +289,7 @@ def params_from_trial(trial_or_params, estimator=None):
     >>> params_from_trial({"loss": "gce", "gce__q": 0.5, "hidden_layer_sizes": [64, 64]})
     {'loss': 'gce', 'loss__q': 0.5, 'hidden_layer_sizes': (64, 64)}
     """
+    step_prefix = "" if estimator is None else locate(estimator, step).prefix
     params = trial_or_params
     if hasattr(params, "best_trial"):
         params = params.best_trial
@@ -259,10 +312,10 @@ def params_from_trial(trial_or_params, estimator=None):
             result[name] = hidden_sizes(value)
         else:
             result[name] = value
-    return result
+    return {step_prefix + name: value for name, value in result.items()}
 
 
-def param_distributions(estimator, *, loss=None, space=None):
+def param_distributions(estimator, *, loss=None, space=None, step=None):
     """The search space as Optuna distributions, for ``OptunaSearchCV``.
 
     ``OptunaSearchCV`` samples a flat space (no parameter conditional on the
@@ -272,12 +325,15 @@ def param_distributions(estimator, *, loss=None, space=None):
 
     Parameters
     ----------
-    estimator : skloss estimator
-        The estimator to be searched.
+    estimator : skloss estimator or Pipeline
+        The estimator to be searched, or a Pipeline (any meta-estimator) holding
+        one: the names then carry its step prefix (``clf__loss__q``).
     loss : str or Loss, default=None
         The loss whose parameters are searched; None keeps the estimator's.
     space : dict, default=None
         Entries that replace or add to :data:`ESTIMATOR_SPACE` (None removes one).
+    step : str, default=None
+        The skloss step's name, when ``estimator`` holds several.
 
     Returns
     -------
@@ -290,15 +346,13 @@ def param_distributions(estimator, *, loss=None, space=None):
     >>> sorted(param_distributions(RobustLossClassifier(loss="gce")))[-2:]
     ['learning_rate_init', 'loss__q']
     """
-    distributions = {
-        name: to_distribution(spec)
-        for name, spec in search_space(estimator, loss=loss, space=space).items()
-    }
+    estimator, prefix = locate(estimator, step)
+    if loss is not None and _loss_param(estimator) and not isinstance(loss, str):
+        raise TypeError(
+            "loss must be a registry name here (OptunaSearchCV stores its choices); set "
+            f"a loss object on the estimator instead, got {type(loss).__name__}."
+        )
+    specs = _own_search_space(estimator, loss, space, prefix)
     if loss is not None and _loss_param(estimator):
-        if not isinstance(loss, str):
-            raise TypeError(
-                "loss must be a registry name here (OptunaSearchCV stores its choices); set "
-                f"a loss object on the estimator instead, got {type(loss).__name__}."
-            )
-        distributions["loss"] = to_distribution(("categorical", [loss]))
-    return distributions
+        specs["loss"] = ("categorical", [loss])
+    return {prefix + name: to_distribution(spec) for name, spec in specs.items()}

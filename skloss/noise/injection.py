@@ -15,8 +15,8 @@ from sklearn.utils import check_random_state
 
 __all__ = [
     "KINDS",
-    "check_labels",
-    "check_protocol",
+    "_check_labels",
+    "_check_protocol",
     "check_rate",
     "make_noisy_labels",
     "transition_matrix",
@@ -208,7 +208,7 @@ def _missing_labels(y):
     return np.zeros(y.shape, dtype=bool)
 
 
-def check_labels(y):
+def _check_labels(y):
     """Validate a label vector; return it as an array with its classes and class codes."""
     y = np.asarray(y)
     if y.ndim != 1:
@@ -239,7 +239,7 @@ def check_labels(y):
     return y, classes, codes
 
 
-def check_protocol(rate, kind, classes):
+def _check_protocol(rate, kind, classes):
     """Validate ``rate`` and ``kind`` for these classes; return ``(rate, matrix or None)``."""
     if isinstance(kind, str):
         _check_kind(kind)
@@ -344,9 +344,9 @@ default="symmetric"
     >>> bool(np.all((y_noisy != y) == flipped))
     True
     """
-    y, classes, codes = check_labels(y)
+    y, classes, codes = _check_labels(y)
     n_classes = len(classes)
-    rate, matrix = check_protocol(rate, kind, classes)
+    rate, matrix = _check_protocol(rate, kind, classes)
     is_named = matrix is None
     rng = _check_seed(random_state)
     if is_named and kind == "symmetric" and rate >= (n_classes - 1) / n_classes:
