@@ -1070,8 +1070,55 @@ def _cli_cases():
     (with_dir_json / "results.json").mkdir(parents=True)
     csv_inf = root / "inf.csv"
     csv_inf.write_text("f,g,label\n1,2,a\ninf,3,b\n2,1,a\n4,-inf,b\n")
+    csv_gap = root / "gap.csv"
+    csv_gap.write_text("f,g,label\n1,2,a\n,3,b\n2,1,a\n4,5,b\n")
+    sqlite = root / "study.db"
+    sqlite.write_bytes(b"SQLite format 3\x00" + bytes(84))
     out = str(root / "out")
+    tune = ["tune", "--dataset", "iris", "--folds", "2", "--max-iter", "2", "--quiet"]
     return [
+        *_tune_study_cases(root, tune),
+        (
+            "cli-csv-missing-values-without-impute",
+            lambda: _cli(
+                *_TINY_COMPARE[:1],
+                "--csv",
+                str(csv_gap),
+                "--target",
+                "label",
+                "--folds",
+                "2",
+                "--output",
+                out,
+            ),  # fmt: skip
+            ValueError,
+            r"missing values in column\(s\) f; pass --impute median \(or mean, most_frequent\)",
+            [],
+        ),
+        (
+            "cli-na-values-without-csv",
+            lambda: _cli(*_TINY_COMPARE, "--na-values", "?", "--output", out),
+            ValueError,
+            r"--na-values only applies to --csv",
+            [],
+        ),
+        (
+            "cli-impute-unknown-strategy",
+            lambda: _cli(*_TINY_COMPARE, "--impute", "zero", "--output", out),
+            ValueError,
+            # Python 3.12.8+ quotes the choices no more
+            r"argument --impute: invalid choice: 'zero' \(choose from '?median'?, '?mean'?, "
+            r"'?most_frequent'?\)",
+            [],
+        ),
+        (
+            "cli-tune-storage-sqlite-file-as-a-path",
+            lambda: _cli(*tune, "--storage", str(sqlite), "--output", out),
+            ValueError,
+            r"argument --storage: .*study\.db is an SQLite database, not a journal file; pass it "
+            r"as a URL: --storage sqlite:///",
+            [],
+        ),
         (
             "cli-output-is-a-file",
             lambda: _cli(*_TINY_COMPARE, "--output", str(a_file)),
@@ -1098,7 +1145,8 @@ def _cli_cases():
             "cli-seed-overflows-fold-seeds",
             lambda: _cli(*_TINY_COMPARE, "--seed", str(2**32 - 1), "--output", out),
             ValueError,
-            r"argument --seed: must be at most 2\*\*32 - --folds = 4294967294, got 4294967295",
+            r"argument --seed: random_state must be at most 2\*\*32 - 2 for 2 folds, got "
+            r"4294967295",
             [],
         ),
         (
@@ -1123,6 +1171,42 @@ def _cli_cases():
             ),
             ValueError,
             r"the CSV file has infinite values in column\(s\) f, g; replace or drop them",
+            [],
+        ),
+    ]
+
+
+def _tune_study_cases(root, tune):
+    """Rows of ``skloss tune --resume``: nothing to resume, a study run with other settings."""
+    try:
+        import optuna
+    except ImportError:  # the tune extra is not installed: no rows
+        return []
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    empty = root / "empty.log"
+    other = root / "other.log"
+    storage = JournalStorage(JournalFileBackend(str(other)))
+    study = optuna.create_study(study_name="noise20", storage=storage)
+    study.set_user_attr("skloss_settings", {"noise": 0.2})
+    return [
+        (
+            "cli-tune-resume-nothing-to-resume",
+            lambda: _cli(*tune, "--resume", "--storage", str(empty), "--output", str(root)),
+            ValueError,
+            r"argument --resume: no skloss tune study in journal:.*empty\.log to resume; leave "
+            "out --resume to start one",
+            [],
+        ),
+        (
+            "cli-tune-resume-other-settings",
+            lambda: _cli(
+                *tune, "--resume", "--noise", "0.4", "--storage", str(other), "--output", str(root)
+            ),
+            ValueError,
+            r"study 'noise20' in journal:.*other\.log was run with other settings \(.*noise: "
+            r"study 0\.2, this run 0\.4.*\); its trials would mix with this run's",
             [],
         ),
     ]
