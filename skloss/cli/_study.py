@@ -104,7 +104,7 @@ def open_study(args, storage, spec, settings, parser, make):
         study, how = make(name, load_if_exists=True), "resumed"
     elif args.study is not None:
         study = make(args.study, load_if_exists=True)
-        how = "joined" if SETTINGS_ATTR in study.user_attrs else "started"
+        how = "joined" if study.trials or SETTINGS_ATTR in study.user_attrs else "started"
     else:
         study, how = _create_fresh(storage, make), "started"
     _record_or_check(study, settings, spec, parser)
