@@ -1082,8 +1082,55 @@ def _cli_cases():
     (with_dir_json / "results.json").mkdir(parents=True)
     csv_inf = root / "inf.csv"
     csv_inf.write_text("f,g,label\n1,2,a\ninf,3,b\n2,1,a\n4,-inf,b\n")
+    csv_gap = root / "gap.csv"
+    csv_gap.write_text("f,g,label\n1,2,a\n,3,b\n2,1,a\n4,5,b\n")
+    sqlite = root / "study.db"
+    sqlite.write_bytes(b"SQLite format 3\x00" + bytes(84))
     out = str(root / "out")
+    tune = ["tune", "--dataset", "iris", "--folds", "2", "--max-iter", "2", "--quiet"]
     return [
+        *_tune_study_cases(root, tune),
+        (
+            "cli-csv-missing-values-without-impute",
+            lambda: _cli(
+                *_TINY_COMPARE[:1],
+                "--csv",
+                str(csv_gap),
+                "--target",
+                "label",
+                "--folds",
+                "2",
+                "--output",
+                out,
+            ),  # fmt: skip
+            ValueError,
+            r"missing values in column\(s\) f; pass --impute median \(or mean, most_frequent\)",
+            [],
+        ),
+        (
+            "cli-na-values-without-csv",
+            lambda: _cli(*_TINY_COMPARE, "--na-values", "?", "--output", out),
+            ValueError,
+            r"--na-values only applies to --csv",
+            [],
+        ),
+        (
+            "cli-impute-unknown-strategy",
+            lambda: _cli(*_TINY_COMPARE, "--impute", "zero", "--output", out),
+            ValueError,
+            # Python 3.12.8+ quotes the choices no more
+            r"argument --impute: invalid choice: 'zero' \(choose from '?median'?, '?mean'?, "
+            r"'?most_frequent'?\)",
+            [],
+        ),
+        (
+            "cli-tune-storage-sqlite-file-as-a-path",
+            lambda: _cli(*tune, "--storage", str(sqlite), "--output", out),
+            ValueError,
+            r"argument --storage: .*study\.db is an SQLite database, not a journal file; pass it "
+            r"as a URL: --storage sqlite:///",
+            [],
+        ),
         (
             "cli-output-is-a-file",
             lambda: _cli(*_TINY_COMPARE, "--output", str(a_file)),
@@ -1110,7 +1157,8 @@ def _cli_cases():
             "cli-seed-overflows-fold-seeds",
             lambda: _cli(*_TINY_COMPARE, "--seed", str(2**32 - 1), "--output", out),
             ValueError,
-            r"argument --seed: must be at most 2\*\*32 - --folds = 4294967294, got 4294967295",
+            r"argument --seed: random_state must be at most 2\*\*32 - 2 for 2 folds, got "
+            r"4294967295",
             [],
         ),
         (
@@ -1135,6 +1183,42 @@ def _cli_cases():
             ),
             ValueError,
             r"the CSV file has infinite values in column\(s\) f, g; replace or drop them",
+            [],
+        ),
+    ]
+
+
+def _tune_study_cases(root, tune):
+    """Rows of ``skloss tune --resume``: nothing to resume, a study run with other settings."""
+    try:
+        import optuna
+    except ImportError:  # the tune extra is not installed: no rows
+        return []
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    empty = root / "empty.log"
+    other = root / "other.log"
+    storage = JournalStorage(JournalFileBackend(str(other)))
+    study = optuna.create_study(study_name="noise20", storage=storage)
+    study.set_user_attr("skloss_settings", {"noise": 0.2})
+    return [
+        (
+            "cli-tune-resume-nothing-to-resume",
+            lambda: _cli(*tune, "--resume", "--storage", str(empty), "--output", str(root)),
+            ValueError,
+            r"argument --resume: no skloss tune study in journal:.*empty\.log to resume; leave "
+            "out --resume to start one",
+            [],
+        ),
+        (
+            "cli-tune-resume-other-settings",
+            lambda: _cli(
+                *tune, "--resume", "--noise", "0.4", "--storage", str(other), "--output", str(root)
+            ),
+            ValueError,
+            r"study 'noise20' in journal:.*other\.log was run with other settings \(.*noise: "
+            r"study 0\.2, this run 0\.4.*\); its trials would mix with this run's",
             [],
         ),
     ]
@@ -1299,13 +1383,17 @@ def _tuning_cases():
     except ImportError:  # the tune extra is not installed: no rows
         return []
     from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import KFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
-    from skloss import RobustLossClassifier, tuning
+    from skloss import AnyLossClassifier, RobustLossClassifier, tuning
 
     X, y = load_iris(return_X_y=True)
     weight = np.ones(len(y))
     clf = RobustLossClassifier(loss="gce", max_iter=2, hidden_layer_sizes=(4,))
+    pipe = make_pipeline(StandardScaler(), clf)
 
     def search(**kwargs):
         return tuning.OptunaSearchCV(
@@ -1381,6 +1469,66 @@ def _tuning_cases():
             lambda: tuning.params_from_trial(3),
             TypeError,
             r"trial_or_params must be a FrozenTrial, a Study or a dict",
+            [],
+        ),
+        (
+            "tuning-suggest-pipeline-without-skloss-step",
+            lambda: tuning.suggest_params(
+                trial(), make_pipeline(StandardScaler(), LogisticRegression())
+            ),
+            TypeError,
+            r"Pipeline holds no skloss estimator to tune\. Pass a skloss estimator .* or a "
+            r"Pipeline with one as a step",
+            [],
+        ),
+        (
+            "tuning-param-distributions-unknown-step",
+            lambda: tuning.param_distributions(pipe, step="model"),
+            ValueError,
+            r"step='model' names no skloss estimator in Pipeline; its skloss steps are "
+            r"\['robustlossclassifier'\]",
+            [],
+        ),
+        (
+            "tuning-loss-grid-unknown-loss",
+            lambda: tuning.loss_grid({"ce": {}, "gcee": {}}),
+            ValueError,
+            r"Unknown loss 'gcee'\. Valid names are",
+            [],
+        ),
+        (
+            "tuning-loss-grid-unknown-parameter",
+            lambda: tuning.loss_grid({"gce": {"tau": [1.0]}}),
+            ValueError,
+            r"Invalid parameter 'tau' for loss 'gce' \(GCE\)\. Valid parameters are: \['q'\]",
+            [],
+        ),
+        (
+            "tuning-loss-grid-value-out-of-range",
+            lambda: tuning.loss_grid({"gce": {"q": [0.5, 2.0]}}),
+            ValueError,
+            r"GCE parameter 'q' must be in \(0, 1\], got 2\.0",
+            [],
+        ),
+        (
+            "tuning-loss-grid-value-not-a-list",
+            lambda: tuning.loss_grid({"gce": {"q": 0.5}}),
+            ValueError,
+            r"losses\['gce'\]\['q'\] must be a list of values to try, got 0\.5; write \[0\.5\]",
+            [],
+        ),
+        (
+            "tuning-loss-grid-empty",
+            lambda: tuning.loss_grid({}),
+            ValueError,
+            r"losses must be a dict of registry names to their parameter values",
+            [],
+        ),
+        (
+            "tuning-loss-grid-estimator-without-loss",
+            lambda: tuning.loss_grid(["ce"], AnyLossClassifier()),
+            TypeError,
+            r"AnyLossClassifier has no 'loss' parameter to choose",
             [],
         ),
     ]

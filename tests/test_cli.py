@@ -11,7 +11,8 @@ import pytest
 
 from skloss.cli import format_table, load_csv, main
 
-TINY = ["--hidden", "8", "--max-iter", "5", "--folds", "2", "--batch-size", "32"]
+# Peers are tested on their own (test_peers_*); the other tests compare losses only.
+TINY = ["--hidden", "8", "--max-iter", "5", "--folds", "2", "--batch-size", "32", "--no-baselines"]
 
 
 def _run(args, tmp_path):
@@ -25,7 +26,7 @@ def test_compare_writes_table_json_and_png(tmp_path, capsys):
 
     # One progress line per fold and loss on stderr; the ranked table on stdout.
     assert sum(line.startswith("fold ") for line in err.splitlines()) == 4
-    assert "rank  loss" in out and " ce " in out and " mae " in out
+    assert "rank  model" in out and " ce " in out and " mae " in out
 
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     settings = results["settings"]
@@ -77,7 +78,7 @@ def test_csv_with_categorical_feature_and_string_labels(tmp_path, capsys):
     assert _run(["--csv", str(csv), "--target", "label", "--losses", "ce"], tmp_path) == 0
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["settings"]["one_hot_columns"] == ["colour"]
-    assert results["settings"]["n_features"] == 3  # num + colour_green + colour_red
+    assert results["settings"]["n_features"] == 2  # num, colour (one-hot encoded in each fold)
     assert results["settings"]["classes"] == ["no", "yes"]
     assert "one-hot encoded non-numeric column(s): colour" in capsys.readouterr().err
 
@@ -96,10 +97,11 @@ def test_load_csv_reports_missing_values(tmp_path):
         (["--losses", ","], "argument --losses: no loss names"),
         (
             ["--noise", "0.5", "--noise-kind", "pairflip"],
-            r"argument --noise: must be in \[0, 0.5\) for --noise-kind pairflip",
+            r"argument --noise: rate must be in \[0, 0.5\) for kind='pairflip', got 0.5: at 0.5 "
+            "or above the flipped-to class becomes the majority label",
         ),
-        (["--noise", "1"], r"argument --noise: must be in \[0, 1\)"),
-        (["--noise", "-0.1"], r"argument --noise: must be in \[0, 1\)"),
+        (["--noise", "1"], r"argument --noise: rate must be in \[0, 1\) for kind='symmetric'"),
+        (["--noise", "-0.1"], r"argument --noise: rate must be in \[0, 1\)"),
         (["--noise", "lots"], "argument --noise: expected a number"),
         (["--noise-kind", "uniform"], "argument --noise-kind: invalid choice"),
         (["--folds", "1"], "argument --folds: must be at least 2"),
@@ -109,6 +111,8 @@ def test_load_csv_reports_missing_values(tmp_path):
         (["--dataset", "mnist"], "argument --dataset: invalid choice"),
         (["--csv", "x.csv"], "--csv needs --target"),
         (["--target", "y"], "--target only applies to --csv"),
+        (["--na-values", "?"], "--na-values only applies to --csv"),
+        (["--impute", "zero"], "argument --impute: invalid choice: 'zero'"),
         (["--csv", "does-not-exist.csv", "--target", "y"], "argument --csv: no such file"),
     ],
 )
@@ -304,8 +308,9 @@ def test_seed_that_overflows_the_fold_seeds_is_a_usage_error(tmp_path, capsys, n
             ]
         )
     assert exc.value.code == 2
-    assert "argument --seed: must be at most 2**32 - --folds = 4294967294" in (
-        capsys.readouterr().err
+    assert (
+        "argument --seed: random_state must be at most 2**32 - 2 for 2 folds, got 4294967295"
+        in (capsys.readouterr().err)
     )
 
 
@@ -373,7 +378,7 @@ def test_interrupted_fit_writes_partial_results_and_exits_130(how, tmp_path, cap
     out, err = capsys.readouterr()
     assert "interrupted (Ctrl-C during ce on fold 2/2): 2 of 4 fits completed" in out
     assert "PARTIAL RESULTS: 2 of 4 fits" in out
-    table = out[out.index("rank  loss") :].splitlines()
+    table = out[out.index("rank  model") :].splitlines()
     assert table[0].endswith("folds")
     assert sorted(line.split()[1] for line in table[1:3]) == ["ce", "mae"]
     assert all(line.endswith("1/2") for line in table[1:3])
@@ -406,7 +411,7 @@ def test_interrupt_during_predict_before_any_fit_completed(tmp_path, capsys, mon
     assert _run(["--dataset", "iris", "--losses", "ce,mae"], tmp_path) == 130
     out = capsys.readouterr().out
     assert "interrupted (Ctrl-C during ce on fold 1/2): 0 of 4 fits completed" in out
-    assert "rank  loss" not in out
+    assert "rank  model" not in out
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["complete"] is False and results["completed"] == []
     assert results["ranking"] == [] and results["results"]["ce"]["accuracy"] == []
@@ -423,9 +428,11 @@ def test_interrupt_between_fits(tmp_path, capsys, monkeypatch):
         logged.append(message)
         raise KeyboardInterrupt
 
-    real_run = compare._run
+    real_evaluate = compare.evaluate
     monkeypatch.setattr(
-        compare, "_run", lambda X, y, args, log: real_run(X, y, args, log_then_interrupt)
+        compare,
+        "evaluate",
+        lambda folds, rows, args, log: real_evaluate(folds, rows, args, log_then_interrupt),
     )
     assert _run(["--dataset", "iris", "--losses", "ce,mae"], tmp_path) == 130
     out = capsys.readouterr().out
@@ -472,3 +479,137 @@ def test_top_k_accuracy_column_only_where_it_means_something(tmp_path, capsys):
         assert "top-" not in out
         results = json.loads((tmp_path / "out" / "results.json").read_text())
         assert "top_k_accuracy" not in results["results"]["ce"]
+
+
+# ---- peers, ROC AUC, missing values -----------------------------------------------------
+PEER_ARGS = ["--hidden", "8", "--max-iter", "5", "--folds", "2", "--batch-size", "32"]
+
+
+def _peer_accuracies(X, y, make_model, metric="accuracy", noise=0.4, folds=2, seed=0):
+    """Each fold's clean-test score of ``make_model()``, by the noisy-fold protocol."""
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    from skloss.noise import noisy_folds
+
+    scores = []
+    for fold in noisy_folds(X, y, noise, "symmetric", cv=folds, random_state=seed):
+        model = make_model().fit(fold.X_train, fold.y_train)
+        if metric == "accuracy":
+            scores.append(accuracy_score(fold.y_test, model.predict(fold.X_test)))
+        else:
+            positive = model.classes_[1]
+            proba = model.predict_proba(fold.X_test)[:, 1]
+            scores.append(roc_auc_score(fold.y_test == positive, proba))
+    return scores
+
+
+def test_peers_run_in_the_same_folds_and_are_marked(tmp_path, capsys):
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    status = main(
+        ["compare", "--dataset", "breast_cancer", "--losses", "ce", *PEER_ARGS,
+         "--output", str(tmp_path / "out"), "--quiet"]
+    )  # fmt: skip
+    assert status == 0
+    out = capsys.readouterr().out
+    for name in ("LogisticRegression", "HistGradientBoosting", "MLPClassifier"):
+        assert f"{name} (peer)" in out
+    assert "ROC AUC" in out.splitlines()[1]
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["settings"]["peers"] == [
+        "LogisticRegression",
+        "HistGradientBoosting",
+        "MLPClassifier",
+    ]
+    assert results["results"]["ce"]["peer"] is False
+    assert all(results["results"][name]["peer"] for name in results["settings"]["peers"])
+    # independently: the scikit-learn models on the noisy-fold protocol
+    X, y = load_breast_cancer(return_X_y=True)
+
+    def logistic():
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+
+    record = results["results"]["LogisticRegression"]
+    assert record["accuracy"] == pytest.approx(_peer_accuracies(X, y, logistic), abs=1e-12)
+    assert record["roc_auc"] == pytest.approx(
+        _peer_accuracies(X, y, logistic, metric="roc_auc"), abs=1e-12
+    )
+    assert record["mean_roc_auc"] == pytest.approx(np.mean(record["roc_auc"]))
+    assert len(results["results"]["ce"]["roc_auc"]) == 2
+
+
+def test_no_baselines_and_no_auc_for_more_classes(tmp_path, capsys):
+    assert _run(["--dataset", "iris", "--losses", "ce"], tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "(peer)" not in out and "ROC AUC" not in out
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert list(results["results"]) == ["ce"] and results["settings"]["peers"] == []
+    assert "roc_auc" not in results["results"]["ce"]
+
+
+def _csv_with_gaps(path, placeholder=""):
+    rng = np.random.RandomState(0)
+    n = 120
+    label = np.repeat(["yes", "no"], n // 2)
+    num = rng.normal(size=n) + 2 * (label == "yes")
+    other = rng.normal(size=n)
+    cells = [f"{v:.6f}" for v in num]
+    for i in (3, 10, 31, 47):
+        cells[i] = placeholder
+    lines = ["num,other,label"] + [
+        f"{a},{b:.6f},{c}" for a, b, c in zip(cells, other, label, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_impute_fills_missing_values_inside_each_fold(tmp_path, capsys):
+    import pandas as pd
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    csv = _csv_with_gaps(tmp_path / "gaps.csv")
+    args = ["compare", "--csv", str(csv), "--target", "label", "--losses", "ce", *PEER_ARGS]
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--output", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    assert "missing values in column(s) num; pass --impute median" in capsys.readouterr().err
+    assert main([*args, "--impute", "median", "--quiet", "--output", str(tmp_path / "out")]) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["settings"]["impute"] == "median"
+    # independently: the imputer's median comes from each training fold only
+    frame = pd.read_csv(csv)
+    X, y = frame[["num", "other"]], frame["label"].to_numpy()
+
+    def logistic():
+        return make_pipeline(
+            SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(max_iter=1000)
+        )
+
+    assert results["results"]["LogisticRegression"]["accuracy"] == pytest.approx(
+        _peer_accuracies(X, y, logistic), abs=1e-12
+    )
+
+
+def test_na_values_mark_placeholders_as_missing(tmp_path, capsys):
+    csv = _csv_with_gaps(tmp_path / "unknown.csv", placeholder="?")
+    args = ["compare", "--csv", str(csv), "--target", "label", "--losses", "ce", *TINY]
+    # without --na-values, '?' makes the column text: said, and encoded as categories
+    assert main([*args, "--output", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "column 'num' holds numbers and the text '?'" in err
+    assert "pass --na-values ? (and --impute)" in err
+    results = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert results["settings"]["one_hot_columns"] == ["num"]
+    # with it, the column is numeric with 4 missing values, filled by --impute
+    assert (
+        main([*args, "--na-values", "?", "--impute", "mean", "--output", str(tmp_path / "b")]) == 0
+    )
+    results = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert results["settings"]["one_hot_columns"] == []
+    assert results["settings"]["na_values"] == ["?"]

@@ -419,6 +419,7 @@ def test_skloss_compare_accepts_the_loss(tmp_path, capsys):
             "breast_cancer",
             "--losses",
             "ce,ensloss",
+            "--no-baselines",
             "--noise",
             "0",
             "--hidden",

@@ -180,9 +180,14 @@ class Loss:
         valid = self._get_param_names()
         for key, value in params.items():
             if key not in valid:
+                own = repr(self.name) if self.name else "..."
                 raise ValueError(
                     f"Invalid parameter {key!r} for loss {type(self).__name__}. "
-                    f"Valid parameters are: {valid}."
+                    f"Valid parameters are: {valid}. A search over several losses whose "
+                    "parameters differ needs one grid per loss, a list of dicts such as "
+                    f"[{{'loss': [{own}]}}, {{'loss': [...], 'loss__{key}': [...]}}] "
+                    "(add the Pipeline step's prefix, e.g. 'clf__loss'); "
+                    "skloss.tuning.loss_grid builds it."
                 )
             setattr(self, key, value)
         return self
