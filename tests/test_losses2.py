@@ -148,6 +148,60 @@ def test_ldr_kl_limits():
     np.testing.assert_allclose(mean.numpy(), a.mean(axis=1), atol=1e-5)
 
 
+def np_aldr_kl_first_step(z, y, lam0, alpha, margin):
+    """ALDR-KL at its first step (every lam_i = lam0), softplus transform, in float64."""
+    f = np.logaddexp(0.0, z)
+    f = f / f.mean(axis=1, keepdims=True)
+    n_classes = z.shape[1]
+    p_hat = np_softmax(f / lam0) + 1e-5
+    p_hat /= p_hat.sum(axis=1, keepdims=True)
+    kl = (p_hat * np.log(n_classes * p_hat)).sum(axis=1)
+    lam = lam0 - lam0 * kl / (alpha * math.log(n_classes))
+    a = margin * (np.arange(n_classes) != y[:, None]) + f - f[np.arange(len(y)), y][:, None]
+    tempered = lam * np.log(np.mean(np.exp(a / lam[:, None]), axis=1))
+    return tempered - alpha * math.log(n_classes) / (2.0 * lam0) * (lam - lam0) ** 2
+
+
+def np_gradient(function, z, step=1e-6):
+    """Central finite differences of ``sum(function(z))`` in float64."""
+    gradient = np.zeros_like(z)
+    for i, j in np.ndindex(*z.shape):
+        up, down = z.copy(), z.copy()
+        up[i, j] += step
+        down[i, j] -= step
+        gradient[i, j] = (function(up).sum() - function(down).sum()) / (2.0 * step)
+    return gradient
+
+
+# Shifts of every logit of a row (a drifting bias): at -90 and below, float32's softplus
+# underflows for every logit and the old quotient softplus / mean(softplus) was 0 / 0.
+# float64 still resolves the formula directly at all of them (softplus(-600) ~ 1e-261).
+SHIFTS = [0.0, 20.0, 200.0, -20.0, -90.0, -110.0, -200.0, -600.0]
+
+
+@pytest.mark.parametrize("dtype, atol", [(torch.float32, 5e-5), (torch.float64, 1e-11)])
+@pytest.mark.parametrize("shift", SHIFTS)
+def test_ldr_kl_softplus_transform_holds_at_shifted_logits(shift, dtype, atol):
+    generator = torch.Generator().manual_seed(5)
+    z = (2.0 * torch.randn(8, 4, generator=generator, dtype=torch.float64) + shift).to(dtype)
+    y = torch.arange(8) % 4
+    # The reference reads the same (rounded) logits, in float64.
+    z64, y_np = z.double().numpy(), y.numpy()
+    z.requires_grad_(True)
+    values = LDRKL()(z, y, reduction="none")
+    expected = np_ldr_kl(z64, y_np, 10.0, 0.1)
+    np.testing.assert_allclose(values.detach().double().numpy(), expected, rtol=0, atol=atol)
+    (gradient,) = torch.autograd.grad(values.sum(), z)
+    expected_gradient = np_gradient(lambda v: np_ldr_kl(v, y_np, 10.0, 0.1), z64)
+    np.testing.assert_allclose(
+        gradient.double().numpy(), expected_gradient, rtol=0, atol=max(atol, 1e-7)
+    )
+
+    aldr = ALDRKL()(z, y, reduction="none", index=torch.arange(8), n_samples=8)
+    expected = np_aldr_kl_first_step(z64, y_np, 10.0, 2.0, 0.1)
+    np.testing.assert_allclose(aldr.detach().double().numpy(), expected, rtol=0, atol=atol)
+
+
 def test_dco_is_stable_where_the_naive_formula_overflows():
     for dtype in (torch.float32, torch.float64):
         z = torch.tensor([[0.0, 40.0, 40.0]], dtype=dtype, requires_grad=True)
