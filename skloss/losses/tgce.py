@@ -11,6 +11,7 @@ from ..exceptions import NoGradientWarning
 from ._base import ProbabilityLoss
 from ._state import PerSampleState, is_training_step, read_rows, weighted_batch_mean, write_rows
 from ._validation import real_parameter
+from .compsum import GCE
 
 __all__ = ["TGCE"]
 
@@ -147,9 +148,14 @@ class TGCE(PerSampleState, ProbabilityLoss):
                 stacklevel=2,
             )
 
+    def _gce(self, nll):
+        """``L_q(p_y)`` of ``nll = -log p_y``: the GCE this loss truncates."""
+        return GCE(q=self.q).from_nll(nll)
+
     def _truncation(self):
-        q, k = float(self.q), float(self.k)
-        return -math.log(k), (1.0 - k**q) / q
+        """``(-log k, L_q(k))``: where the truncation starts and the value it holds."""
+        limit = -math.log(float(self.k))
+        return limit, float(self._gce(torch.tensor(limit, dtype=torch.float64)))
 
     def from_nll(self, nll):
         """The stateless truncated loss of ``nll = -log p_y``.
@@ -165,8 +171,7 @@ class TGCE(PerSampleState, ProbabilityLoss):
             Per-sample loss values.
         """
         _, floor = self._truncation()
-        values = -torch.expm1(-float(self.q) * nll) / float(self.q)
-        return torch.clamp(values, max=floor)
+        return torch.clamp(self._gce(nll), max=floor)
 
     def _refreshing(self, epoch):
         start = self.prune_start
@@ -174,9 +179,9 @@ class TGCE(PerSampleState, ProbabilityLoss):
 
     def _values_and_weights(self, logits, target, index, epoch):
         nll = F.cross_entropy(logits, target, reduction="none")
-        gce = -torch.expm1(-float(self.q) * nll) / float(self.q)
         if self.prune_start is None:
-            return torch.clamp(gce, max=self._truncation()[1]), None
+            return self.from_nll(nll), None
+        gce = self._gce(nll)
         limit, floor = self._truncation()
         if epoch < self.prune_start:
             return gce, None
