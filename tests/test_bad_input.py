@@ -1536,6 +1536,22 @@ def _loss2_cases():
             "two classes only.*OneVsRestClassifier",
             [X, y],
         ),
+        (
+            "loss2-z-loss-binary-fit",
+            lambda: RobustLossClassifier(loss="z_loss", max_iter=1).fit(X[y < 2], y[y < 2]),
+            ValueError,
+            r"ZLoss.*needs three classes or more.*\+1 or -1.*Use another loss",
+            [X, y],
+        ),
+        (
+            "loss2-anyloss-accuracy-five-classes-fit",
+            lambda: RobustLossClassifier(loss="anyloss_accuracy", max_iter=1).fit(
+                np.repeat(X, 2, axis=0)[:100], np.arange(100) % 5
+            ),
+            ValueError,
+            r"AnyLoss.*metric='accuracy'.*cannot train 5 classes.*collapses.*metric='f1'",
+            [X],
+        ),
     ]
 
 

@@ -202,6 +202,33 @@ def test_ldr_kl_softplus_transform_holds_at_shifted_logits(shift, dtype, atol):
     np.testing.assert_allclose(aldr.detach().double().numpy(), expected, rtol=0, atol=atol)
 
 
+def test_z_loss_of_two_classes_is_a_step_and_is_refused():
+    # Two logits standardise to +-1 whatever their gap: past a gap of ~1e-3 the loss
+    # is flat (numpy, from the definition), so an estimator refuses two classes.
+    gaps = np.array([0.1, 1.0, 10.0, 100.0])
+    z = np.stack([np.zeros_like(gaps), gaps], axis=1)
+    y = np.zeros(len(gaps), dtype=int)
+    values = np_z_loss(z, y, 1.0, 0.0)
+    np.testing.assert_allclose(values, math.log1p(math.e), rtol=1e-3)
+    logits = torch.tensor(z, requires_grad=True)
+    ZLoss()(logits, torch.tensor(y), reduction="sum").backward()
+    # Cross-entropy's gradient is 0.5 to 1 at these wrong predictions.
+    assert logits.grad.abs().max() < 5e-3
+    assert "three classes or more" in ZLoss().why_cannot_train(2)
+    assert ZLoss().why_cannot_train(3) is None
+
+
+def test_anyloss_accuracy_is_refused_from_five_classes():
+    # The soft one-vs-rest accuracy of a row is A_y - sum_{k != y} A_k up to a
+    # constant: 1 - K/2 for an uncertain row (every A_k = 1/2), -1 for a confidently
+    # wrong one, so from K = 5 a wrong answer beats an uncertain one.
+    for n_classes in (2, 3, 4, 5, 10):
+        uncertain, wrong = 1 - n_classes / 2, -1
+        reason = get_loss("anyloss_accuracy").why_cannot_train(n_classes)
+        assert (reason is not None) == (wrong > uncertain), n_classes
+    assert get_loss("anyloss_f1").why_cannot_train(10) is None
+
+
 def test_dco_is_stable_where_the_naive_formula_overflows():
     for dtype in (torch.float32, torch.float64):
         z = torch.tensor([[0.0, 40.0, 40.0]], dtype=dtype, requires_grad=True)
