@@ -115,3 +115,72 @@ def test_the_far_logits_are_far():
     spread = TRANSFORMS["scale1e3"](base)
     assert (spread.max(dim=1).values - spread.min(dim=1).values > 100).all()
 
+
+# ---- every registered loss trains with its defaults ------------------------------------------
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16.0, y, test_size=0.3, stratify=y, random_state=0)
+
+
+def _breast_cancer():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+#: task -> (data, held-out accuracy every loss must beat). Chance is 10% on digits and
+#: the majority class 63% of breast cancer; cross-entropy reaches 93% and 94% here.
+#: The weakest trained losses: anyloss_mcc and anyloss_balanced_accuracy (one-vs-rest
+#: metrics of 10 classes) near 65% on digits, sum_exp near 88% on breast cancer.
+TASKS = {"digits": (_digits, 0.5), "breast_cancer": (_breast_cancer, 0.8)}
+
+#: (loss, task) pairs refused before training, with a phrase of the reason.
+REFUSED = {
+    ("ensloss", "digits"): "two classes only",
+    ("mw_auc", "digits"): "two classes only",
+    ("z_loss", "breast_cancer"): "needs three classes or more",
+    ("anyloss_accuracy", "digits"): "cannot train 10 classes",
+}
+
+
+@pytest.fixture(scope="module")
+def task_data():
+    return {task: load() for task, (load, _) in TASKS.items()}
+
+
+@pytest.mark.parametrize("task", sorted(TASKS))
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_every_registered_loss_trains_with_its_defaults_or_is_refused(name, task, task_data):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skloss import RobustLossClassifier
+
+    X_train, X_test, y_train, y_test = task_data[task]
+    # A small network, ten epochs of 38 batches: a few seconds for the whole registry.
+    clf = RobustLossClassifier(
+        loss=name, hidden_layer_sizes=(32,), batch_size=32, max_iter=10, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if (name, task) in REFUSED:
+            with pytest.raises(ValueError, match=REFUSED[(name, task)]):
+                clf.fit(X_train, y_train)
+            assert not hasattr(clf, "net_"), "refused after training started"
+            return
+        clf.fit(X_train, y_train)
+    threshold = TASKS[task][1]
+    assert clf.score(X_test, y_test) > threshold

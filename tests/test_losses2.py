@@ -77,7 +77,7 @@ def np_tgce(z, y, q, k):
             LDRKL(lam=1.0, margin=0.0, transform=None),
             [0.407606 - math.log(3), 2.407606 - math.log(3)],
         ),
-        (TGCE(), [0.354614, 0.549183]),
+        (TGCE(prune_start=None), [0.354614, 0.549183]),
         (ZLoss(), [0.257609, 1.482354]),
         (ZLoss(a=1.0, b=1.0), [0.587075, 2.327387]),
         (DCO(n=4), [0.0126378, 1.15727]),
@@ -119,7 +119,7 @@ def test_mw_auc_reference_values(tau, expected):
         (ZLoss(a=2.0, b=0.5), lambda z, y: np_z_loss(z, y, 2.0, 0.5)),
         (DCO(n=3), lambda z, y: np_dco(z, y, 3)),
         (DCO(n=16), lambda z, y: np_dco(z, y, 16)),
-        (TGCE(q=0.4, k=0.3), lambda z, y: np_tgce(z, y, 0.4, 0.3)),
+        (TGCE(q=0.4, k=0.3, prune_start=None), lambda z, y: np_tgce(z, y, 0.4, 0.3)),
     ],
     # Ids from the loss only: a function's repr holds an address, which differs
     # between xdist workers.
@@ -387,7 +387,7 @@ def test_aldr_kl_state_continues_through_partial_fit():
 def test_tgce_pruning_freezes_weights_between_refreshes():
     loss = TGCE(q=0.7, k=0.5, prune_start=2, prune_every=3)
     assert loss.requires == ("index", "epoch")
-    assert TGCE().requires == ()
+    assert TGCE(prune_start=None).requires == ()
     target = torch.tensor([0, 0])
     index = torch.tensor([0, 1])
     floor = (1 - 0.5**0.7) / 0.7
@@ -424,7 +424,7 @@ def test_tgce_trains_from_scratch_only_with_a_warm_up():
     X, y = load_iris(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     settings = dict(hidden_layer_sizes=(16,), batch_size=16, max_iter=40, random_state=0)
-    stateless = fit_quietly(RobustLossClassifier(loss="tgce", **settings), X, y)
+    stateless = fit_quietly(RobustLossClassifier(loss=TGCE(prune_start=None), **settings), X, y)
     assert stateless.score(X, y) < 0.5
     pruned = fit_quietly(RobustLossClassifier(loss=TGCE(prune_start=30), **settings), X, y)
     assert 0 < pruned.loss_.weights_.sum() < len(y)
@@ -434,11 +434,13 @@ def test_tgce_trains_from_scratch_only_with_a_warm_up():
 @pytest.mark.parametrize(
     ("loss", "n_classes", "warns"),
     [
-        (TGCE(), 3, True),  # 1/3 < k = 0.5: every sample truncated at a uniform start
-        (TGCE(k=0.4), 3, True),
-        (TGCE(k=0.3), 3, False),  # 1/3 > k
-        (TGCE(), 2, False),  # 1/2 is not below k = 0.5
+        # 1/3 < k = 0.5: every sample truncated at a uniform start
+        (TGCE(prune_start=None), 3, True),
+        (TGCE(k=0.4, prune_start=None), 3, True),
+        (TGCE(k=0.3, prune_start=None), 3, False),  # 1/3 > k
+        (TGCE(prune_start=None), 2, False),  # 1/2 is not below k = 0.5
         (TGCE(prune_start=10), 3, False),  # plain GCE until epoch 10
+        (TGCE(), 3, False),  # the default: plain GCE until epoch 40
     ],
 )
 def test_tgce_warns_before_a_fit_that_cannot_start(loss, n_classes, warns):
@@ -468,7 +470,7 @@ def test_tgce_fine_tuning_with_warm_start_does_not_warn():
     X, y = load_iris(return_X_y=True)
     settings = dict(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
     clf = fit_quietly(RobustLossClassifier(loss="ce", **settings), X, y)
-    clf.set_params(loss="tgce", warm_start=True)
+    clf.set_params(loss=TGCE(prune_start=None), warm_start=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("error", NoGradientWarning)
