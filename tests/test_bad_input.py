@@ -548,6 +548,33 @@ class _NoHead(torch.nn.Module):
         return self.lin(x)
 
 
+class _FailingProbe(torch.nn.Module):
+    """Declares a fused head (``features`` + a linear ``head``) whose features raise."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = torch.nn.Linear(8, 4)
+        self.head = torch.nn.Linear(4, 3000)
+        self.features.register_forward_pre_hook(self._refuse)
+
+    @staticmethod
+    def _refuse(module, inputs):
+        raise RuntimeError("features expect images, not rows")
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class _ConvHead(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = torch.nn.Linear(8, 4)
+        self.head = torch.nn.Conv1d(4, 3000, 1)
+
+    def forward(self, x):
+        return self.head(self.features(x)[:, :, None])[:, :, 0]
+
+
 def _loss_with_bad_form():
     class BadForm(_losses().CrossEntropy):
         def fused_form(self, n_classes):
@@ -635,7 +662,43 @@ FUSED_CASES = [
         "choose-backend-fused-true-no-head",
         lambda: _fused().choose_backend("ce", _NoHead(), 2000, True, 3000),
         ValueError,
-        "fused=True is not possible: the module does not expose `features`",
+        "fused=True is not possible: the module has no `features` submodule",
+        [],
+    ),
+    (
+        "choose-backend-fused-true-probe-raises",
+        lambda: _fused().choose_backend("ce", _FailingProbe(), 2000, True, 3000),
+        ValueError,
+        r"fused=True is not possible: the probe .* shape \(3, 8\) .*raised RuntimeError: "
+        r"features expect images.*Use fused='auto'",
+        [],
+    ),
+    (
+        "choose-backend-fused-true-head-not-linear",
+        lambda: _fused().choose_backend("ce", _ConvHead(), 2000, True, 3000),
+        ValueError,
+        "fused=True is not possible: module.head is Conv1d, not an nn.Linear",
+        [],
+    ),
+    (
+        "why-not-fused-zero-classes",
+        lambda: _fused().why_not_fused("ce", _mlp(), 0),
+        ValueError,
+        "n_classes must be a positive integer",
+        [],
+    ),
+    (
+        "why-not-fused-not-a-module",
+        lambda: _fused().why_not_fused("ce", "mlp", 3000),
+        TypeError,
+        "module must be a torch.nn.Module",
+        [],
+    ),
+    (
+        "why-not-fused-unknown-loss",
+        lambda: _fused().why_not_fused("cross_entropy", _mlp(), 3000),
+        ValueError,
+        "Unknown loss 'cross_entropy'",
         [],
     ),
     (
@@ -1639,6 +1702,22 @@ def _loss2_cases():
             ValueError,
             "two classes only.*OneVsRestClassifier",
             [X, y],
+        ),
+        (
+            "loss2-z-loss-binary-fit",
+            lambda: RobustLossClassifier(loss="z_loss", max_iter=1).fit(X[y < 2], y[y < 2]),
+            ValueError,
+            r"ZLoss.*needs three classes or more.*\+1 or -1.*Use another loss",
+            [X, y],
+        ),
+        (
+            "loss2-anyloss-accuracy-five-classes-fit",
+            lambda: RobustLossClassifier(loss="anyloss_accuracy", max_iter=1).fit(
+                np.repeat(X, 2, axis=0)[:100], np.arange(100) % 5
+            ),
+            ValueError,
+            r"AnyLoss.*metric='accuracy'.*cannot train 5 classes.*collapses.*metric='f1'",
+            [X],
         ),
     ]
 

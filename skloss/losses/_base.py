@@ -213,13 +213,48 @@ class Loss:
         hyperparameters override it.
         """
 
+    def why_cannot_train(self, n_classes):
+        """Why the loss cannot train a classifier of ``n_classes`` classes, or None.
+
+        The default refuses more than two classes for a ``binary_only`` loss. A
+        loss that is degenerate for some class counts (no gradient whatever the
+        network) overrides it; :meth:`check_n_classes` raises with the reason,
+        and a search can leave such a loss out for that problem.
+
+        Parameters
+        ----------
+        n_classes : int
+            The number of classes in ``y``.
+
+        Returns
+        -------
+        str or None
+            None when the loss can train on ``n_classes`` classes, else a
+            message naming the loss and what to do instead.
+
+        Examples
+        --------
+        >>> from skloss.losses import get_loss
+        >>> print(get_loss("gce").why_cannot_train(10))
+        None
+        >>> get_loss("mw_auc").why_cannot_train(3) is not None
+        True
+        """
+        if self.binary_only and n_classes != 2:
+            return (
+                f"loss {self!r} is defined for two classes only, but y has {n_classes} "
+                "classes. Choose another loss or wrap the estimator in "
+                "sklearn.multiclass.OneVsRestClassifier."
+            )
+        return None
+
     def check_n_classes(self, n_classes, from_scratch=True):
         """Check, before training, that the loss can train on ``n_classes``.
 
         The estimators call it before any training, so that a setting that
-        cannot work fails (or warns) up front. The default refuses more than two
-        classes for a ``binary_only`` loss; a loss whose hyperparameters give no
-        gradient at a uniform start for some ``n_classes`` warns with
+        cannot work fails (or warns) up front. It raises with the reason of
+        :meth:`why_cannot_train`; a loss whose hyperparameters give no gradient
+        at a uniform start for some ``n_classes`` warns with
         :class:`skloss.exceptions.NoGradientWarning` when ``from_scratch``.
 
         Parameters
@@ -233,14 +268,12 @@ class Loss:
         Raises
         ------
         ValueError
-            If the loss is defined for two classes only and ``n_classes != 2``.
+            If :meth:`why_cannot_train` gives a reason (a ``binary_only`` loss
+            and ``n_classes != 2``, say).
         """
-        if self.binary_only and n_classes != 2:
-            raise ValueError(
-                f"loss {self!r} is defined for two classes only, but y has {n_classes} "
-                "classes. Choose another loss or wrap the estimator in "
-                "sklearn.multiclass.OneVsRestClassifier."
-            )
+        reason = self.why_cannot_train(n_classes)
+        if reason is not None:
+            raise ValueError(reason)
 
     def n_outputs(self, n_classes):
         """How many logits the model must output for ``n_classes`` classes."""
