@@ -40,7 +40,7 @@ _OVERRIDES = {
 
 @Substitution(common_parameters=parameter_block(**_OVERRIDES))
 class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,PR07
-    """A binary neural-network classifier trained on random losses, against overfitting.
+    """A neural-network classifier trained on random losses, against overfitting.
 
     EnsLoss (Dai, ICML 2025) ensembles losses within one training run, as
     Dropout ensembles networks: every batch draws random loss *derivatives*
@@ -51,8 +51,9 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
     :class:`skloss.losses.EnsLoss` for the draw and the user guide
     (``docs/user_guide/ensloss.rst``) for measurements.
 
-    Binary only (one output logit); for more classes wrap it in
-    :class:`sklearn.multiclass.OneVsRestClassifier` (see Notes).
+    Two classes train one logit, as in the paper; more classes train one
+    one-vs-rest logit per class in the same network, each column on the
+    binary EnsLoss of its class against the rest (see Notes).
 
     Parameters
     ----------
@@ -76,8 +77,9 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
 
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
-        Class labels, sorted; ``classes_[1]`` is the positive class.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted; with two classes ``classes_[1]`` is the positive
+        class.
     loss_ : skloss.losses.EnsLoss
         The loss trained with.
     net_ : skorch.NeuralNet
@@ -90,7 +92,8 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
     n_iter_ : int
         Epochs run.
     loss_curve_ : list of float
-        Mean training binary cross-entropy of each epoch (not the objective).
+        Mean training binary cross-entropy of each epoch (not the objective;
+        summed over the one-vs-rest columns for more than two classes).
     best_loss_ : float
         Lowest training binary cross-entropy (without ``early_stopping``).
     validation_scores_ : list of float
@@ -266,7 +269,7 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
         y : array-like of shape (n_samples,)
             Labels of this chunk.
         classes : array-like of shape (n_classes,), default=None
-            Both classes of the stream; required on the first call.
+            Every class of the stream; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights, normalised to mean 1 within this call.
 
@@ -278,16 +281,6 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
         if self._uses_batch_norm() and _num_samples(X) < 2:
             self._resolved_batch_size(_num_samples(X))  # raises, naming the fix
         return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
-
-    def _check_classes(self, classes, loss, n_samples):
-        if len(classes) > 2:
-            # scikit-learn's wording for binary-only classifiers, which its checks expect.
-            raise ValueError(
-                f"Only binary classification is supported. y has {len(classes)} classes; "
-                "EnsLoss is defined for two classes only: wrap the estimator in "
-                "sklearn.multiclass.OneVsRestClassifier for more."
-            )
-        super()._check_classes(classes, loss, n_samples)
 
     def _build_module(self, n_features, n_outputs, seed):
         if self.module is not None or not self.batch_norm:
