@@ -108,6 +108,8 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
         that estimator's defaults.
     sklearn.calibration.CalibratedClassifierCV : Post-hoc calibration of
         ``predict_proba``.
+    sklearn.multiclass.OneVsRestClassifier : One separate binary model per class,
+        where this estimator trains one-vs-rest heads in one network.
 
     Notes
     -----
@@ -116,11 +118,12 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
     (and ``valid_loss`` with ``early_stopping``), the progress bar, the stopping
     rule and ``loss_curve_`` record the batch's binary cross-entropy instead.
 
-    **Scores and probabilities.** ``decision_function`` is the logit ``f(x)``;
-    ``predict`` is ``f(x) > 0``. ``predict_proba`` returns ``sigmoid(f(x))``,
-    which is *not* a calibrated probability: the random losses are calibrated
-    for classification (their minimiser has the sign of ``2 P(y=1|x) - 1``) but
-    not proper scoring rules, so their minimiser is not ``logit P(y=1|x)``.
+    **Scores and probabilities.** For two classes ``decision_function`` is the
+    logit ``f(x)``; ``predict`` is ``f(x) > 0``. ``predict_proba`` returns
+    ``sigmoid(f(x))``, which is *not* a calibrated probability: the random
+    losses are calibrated for classification (their minimiser has the sign of
+    ``2 P(y=1|x) - 1``) but not proper scoring rules, so their minimiser is not
+    ``logit P(y=1|x)``.
     Wrap the estimator in
     ``sklearn.calibration.CalibratedClassifierCV(..., method="sigmoid")`` (Platt
     scaling on held-out folds) when probabilities matter.
@@ -134,13 +137,29 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
     **Sample weights** multiply each sample's term: the gradient of sample ``i``
     is ``w_i g_i y_i / B``; a weight is not a repetition (a copy takes a rank).
 
-    **More than two classes** are not handled by the loss: one-vs-rest
-    (``OneVsRestClassifier(EnsLossClassifier())``) trains one binary EnsLoss
-    model per class, each keeping the three conditions for its own binary
-    problem. The argmax of those logits is Bayes-consistent only where some
-    class has ``P(y = k | x) > 1/2``: a classification-calibrated (not proper)
-    loss recovers the sign of ``P(y = k | x) - 1/2``, not the probability. The
-    user guide measures it.
+    **More than two classes** train one-vs-rest heads in one network: ``K``
+    logits, column ``k`` the binary EnsLoss of class ``k`` against the rest
+    (margins ``y_ik f_k(x_i)``, ``y_ik = +1`` for class ``k``, -1 otherwise).
+    Every batch, each column draws its own derivatives, ranked among its own
+    margins (ties shared within the column) and scaled past margin 1, so each
+    keeps the three conditions for its binary problem; the columns' objectives
+    are summed, so head ``k`` gets the gradient ``w_i g_ik y_ik / B`` a binary
+    model of class ``k`` would get, and a row's weight multiplies all its
+    columns. ``decision_function`` returns the ``K`` logits,
+    ``(n_samples, n_classes)``; ``predict`` their argmax; ``predict_proba`` the
+    column sigmoids divided by their sum (as ``OneVsRestClassifier``), rows
+    summing to 1, argmax that of ``predict``, and not calibrated. The argmax is
+    Bayes-consistent only where some class has ``P(y = k | x) > 1/2``: a
+    classification-calibrated (not proper) loss recovers the sign of
+    ``P(y = k | x) - 1/2``, not the probability. In
+    ``benchmarks/ensloss_multiclass.py`` (digits, satimage, penbased; 3 trials;
+    MLP (100, 100), 50 epochs; ``docs/benchmarks/ensloss_multiclass.md``) this
+    estimator's recipe gave the heads 0.951 mean test accuracy, as
+    ``OneVsRestClassifier(EnsLossClassifier())`` (0.952) in a ninth of its fit
+    time, against 0.941 for softmax cross-entropy and 0.947-0.950 for
+    one-vs-rest BCE (heads or separate models) trained the same way. With
+    ``optimizer="adam"`` and ``batch_norm=False`` the heads trailed every peer
+    (0.924 against 0.939-0.951): keep batch normalisation with Adam.
 
     **Defaults** are the paper's recipe (SGD with momentum 0.9, cosine schedule,
     batch normalisation, batch 128) at learning rate 0.01 and 100 epochs at
