@@ -1296,11 +1296,12 @@ def _ensloss_cases():
 
     from skloss import EnsLossClassifier, RobustLossClassifier
     from skloss.losses import EnsLoss, get_loss
+    from skloss.losses.ensemble import draw_derivatives
 
     X, y = load_breast_cancer(return_X_y=True)
     X, y = X[::10].copy(), y[::10].copy()
     X3, y3 = load_iris(return_X_y=True)
-    X3, y3 = X3[::5].copy(), y3[::5].copy()
+    X3, y_one = X3[::5].copy(), np.ones(len(y3[::5]), dtype=int)
     one_logit, target = torch.zeros(4, 1), torch.tensor([0, 1, 0, 1])
 
     def fit(**params):
@@ -1361,20 +1362,21 @@ def _ensloss_cases():
             r"batch_norm=True cannot train on 1 row\(s\).*chunks of 2 rows",
             [X, y],
         ),
+        # More than two classes train one-vs-rest heads (tests/test_ensloss.py); one
+        # class is what is left to refuse.
         (
-            "ensloss-multiclass-y",
-            lambda: EnsLossClassifier(max_iter=1, hidden_layer_sizes=(4,)).fit(X3, y3),
+            "ensloss-one-class-y",
+            lambda: EnsLossClassifier(max_iter=1, hidden_layer_sizes=(4,)).fit(X3, y_one),
             ValueError,
-            r"Only binary classification is supported\. y has 3 classes.*"
-            r"OneVsRestClassifier",
-            [X3, y3],
+            r"EnsLossClassifier needs samples of at least 2 classes in y; got only \[1\]",
+            [X3, y_one],
         ),
         (
-            "ensloss-through-robust-on-multiclass",
-            lambda: RobustLossClassifier(loss="ensloss", max_iter=1).fit(X3, y3),
+            "ensloss-through-robust-one-class-y",
+            lambda: RobustLossClassifier(loss="ensloss", max_iter=1).fit(X3, y_one),
             ValueError,
-            r"defined for two classes only, but y has 3 classes.*OneVsRestClassifier",
-            [X3, y3],
+            r"RobustLossClassifier needs samples of at least 2 classes in y; got only \[1\]",
+            [X3, y_one],
         ),
         (
             "ensloss-loss-lambda-out-of-range",
@@ -1409,7 +1411,25 @@ def _ensloss_cases():
             "ensloss-loss-two-logits",
             lambda: EnsLoss()(torch.zeros(4, 2), target, generator=torch.Generator()),
             ValueError,
-            r"one logit per sample.*logits\[:, 1:\] - logits\[:, :1\]",
+            r"one logit per sample for two classes.*one one-vs-rest logit per class for "
+            r"three or more; got logits of shape \(4, 2\).*logits\[:, 1:\] - logits\[:, :1\]",
+            [],
+        ),
+        (
+            "ensloss-loss-multiclass-target-out-of-range",
+            lambda: EnsLoss()(
+                torch.zeros(4, 3), torch.tensor([0, 1, 2, 3]), generator=torch.Generator()
+            ),
+            ValueError,
+            r"class index 3, outside the valid range \[0, 3\) for logits with 3 logit columns",
+            [],
+        ),
+        (
+            "ensloss-draw-margins-three-dimensional",
+            lambda: draw_derivatives(torch.zeros(2, 2, 2)),
+            ValueError,
+            r"margins must have shape \(n_samples,\) or \(n_samples, n_columns\), got shape "
+            r"\(2, 2, 2\)",
             [],
         ),
         (
@@ -1424,13 +1444,6 @@ def _ensloss_cases():
             lambda: EnsLoss()(one_logit, target, reduction="none", generator=torch.Generator()),
             ValueError,
             r"batch-level loss.*reduction='mean'",
-            [],
-        ),
-        (
-            "ensloss-loss-n-outputs-multiclass",
-            lambda: EnsLoss().n_outputs(3),
-            ValueError,
-            r"two classes only, got n_classes=3.*OneVsRestClassifier",
             [],
         ),
     ]
