@@ -1737,6 +1737,149 @@ def _loss2_cases():
 
 LOSS2_CASES = _loss2_cases()
 
+
+# ---- the regressor, its losses and noisy targets ---------------------------------------
+def _regression_cases():
+    import warnings
+
+    from sklearn.datasets import load_diabetes
+
+    from skloss import RobustLossRegressor
+    from skloss.losses import get_loss
+    from skloss.noise import make_noisy_targets
+
+    X, y = load_diabetes(return_X_y=True)
+    X, y = X[::10].copy(), y[::10].copy()
+    negative = y.copy()
+    negative[[2, 5]] = -1.0
+
+    def fit(**params):
+        params = {"max_iter": 1, "hidden_layer_sizes": (4,), **params}
+        return lambda: RobustLossRegressor(**params).fit(X, y)
+
+    fitted = RobustLossRegressor(max_iter=1, hidden_layer_sizes=(4,), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted.fit(X, y)
+    warm = RobustLossRegressor(max_iter=1, hidden_layer_sizes=(4,), warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warm.fit(X, y)
+
+    return [
+        (
+            "regressor-classification-loss",
+            fit(loss="ce"),
+            ValueError,
+            r"trains classification targets.*list_losses\(kind='regression'\)",
+            [X, y],
+        ),
+        ("regressor-unknown-loss", fit(loss="hubber"), ValueError, r"Unknown loss 'hubber'", [X]),
+        (
+            "regressor-poisson-negative-targets",
+            lambda: RobustLossRegressor(loss="poisson", max_iter=1).fit(X, negative),
+            ValueError,
+            r"'poisson' needs non-negative targets.*2 row\(s\).*\[2, 5\]",
+            [X, negative],
+        ),
+        (
+            "regressor-string-targets",
+            lambda: RobustLossRegressor(max_iter=1).fit(
+                X, np.array(["low", "high"] * 22 + ["low"])
+            ),
+            ValueError,
+            r"[Cc]ould not convert|numeric",
+            [X],
+        ),
+        (
+            "regressor-nan-targets",
+            lambda: RobustLossRegressor(max_iter=1).fit(X, np.r_[np.nan, y[1:]]),
+            ValueError,
+            r"Input y contains NaN",
+            [X],
+        ),
+        (
+            "regressor-huber-delta-zero",
+            fit(loss=get_loss("huber").set_params(delta=0.0)),
+            ValueError,
+            r"'delta' must be > 0",
+            [X, y],
+        ),
+        (
+            "regressor-hl-gauss-bins-one",
+            lambda: get_loss("hl_gauss", n_bins=1),
+            ValueError,
+            r"'n_bins' must be an int >= 2, got 1",
+            [],
+        ),
+        (
+            "regressor-quantile-level-one",
+            lambda: get_loss("quantile", alpha=1.0),
+            ValueError,
+            r"alpha must be a number in \(0, 1\)",
+            [],
+        ),
+        (
+            "regressor-warm-start-other-target-columns",
+            lambda: warm.fit(X, np.c_[y, y]),
+            ValueError,
+            r"y has 2 target column\(s\).*fitted on 1.*warm_start=False",
+            [X, y],
+        ),
+        (
+            "regressor-quantiles-of-a-point-loss",
+            lambda: fitted.predict_quantiles(X, 0.5),
+            AttributeError,
+            r"predicts a value, not a distribution.*hl_gauss",
+            [X],
+        ),
+        (
+            "regressor-interval-coverage-one",
+            lambda: fitted.predict_interval(X, coverage=1.0),
+            ValueError,
+            r"coverage must be in \(0, 1\)",
+            [X],
+        ),
+        (
+            "regressor-predict-unfitted",
+            lambda: RobustLossRegressor().predict(X),
+            Exception,
+            r"not fitted yet",
+            [X],
+        ),
+        (
+            "noisy-targets-rate-one",
+            lambda: make_noisy_targets(y, 1.0),
+            ValueError,
+            r"rate must be a number in \[0, 1\), got 1\.0",
+            [y],
+        ),
+        (
+            "noisy-targets-unknown-kind",
+            lambda: make_noisy_targets(y, 0.1, kind="flip"),
+            ValueError,
+            r"kind must be one of \['outliers', 'shuffle'\]",
+            [y],
+        ),
+        (
+            "noisy-targets-nan",
+            lambda: make_noisy_targets(np.r_[np.nan, y], 0.1),
+            ValueError,
+            r"NaN or infinite",
+            [],
+        ),
+        (
+            "noisy-targets-scale-zero",
+            lambda: make_noisy_targets(y, 0.1, scale=0.0),
+            ValueError,
+            r"scale must be a positive number",
+            [y],
+        ),
+    ]
+
+
+REGRESSION_CASES = _regression_cases()
+
 CASES = (
     ESTIMATOR_CASES
     + LOSS_CASES
@@ -1747,6 +1890,7 @@ CASES = (
     + ENSLOSS_CASES
     + TUNING_CASES
     + LOSS2_CASES
+    + REGRESSION_CASES
 )
 
 

@@ -99,8 +99,12 @@ class BaseLossEstimator(
     #: see :class:`skloss._training.net.LossModule`'s ``kind``.
     _target_codec = None
 
-    def _encode_targets(self, y, mode, incremental, classes, loss):
-        """Check ``y`` (for ``loss``) and return its :class:`~skloss._core.fit_mode.Targets`."""
+    def _encode_targets(self, y, mode, incremental, classes, loss, sample_weight):
+        """Check ``y`` (for ``loss``) and return its :class:`~skloss._core.fit_mode.Targets`.
+
+        ``sample_weight`` is the checked array (or None), for statistics of the
+        targets that weights should count in (a weight is a repetition).
+        """
         raise NotImplementedError
 
     def _prepare_loss(self, loss, targets, mode):
@@ -170,7 +174,11 @@ class BaseLossEstimator(
         check_float32_range(X)
         extras = self._checked_extras(extras, len(y))
         self._check_extras_for_loss(loss, extras)
-        targets = self._encode_targets(y, mode, incremental, classes, loss)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        targets = self._encode_targets(y, mode, incremental, classes, loss, sample_weight)
         self._prepare_loss(loss, targets, mode)
         if mode is FitMode.FRESH:
             # partial_fit accepts one-row chunks; fit needs two samples.
@@ -240,11 +248,7 @@ class BaseLossEstimator(
         return loss
 
     def _combined_weights(self, X, targets, sample_weight, incremental):
-        weight = None
-        if sample_weight is not None:
-            weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
+        weight = sample_weight
         extra = self._target_weights(targets, incremental)
         if extra is not None:
             weight = extra if weight is None else weight * extra

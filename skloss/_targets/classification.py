@@ -118,7 +118,7 @@ class BaseLossClassifier(ClassifierMixin, BaseLossEstimator):
         return self._fit(X, y, sample_weight=sample_weight, classes=classes, incremental=True)
 
     # ---- the kind of target -----------------------------------------------------------
-    def _encode_targets(self, y, mode, incremental, classes, loss):
+    def _encode_targets(self, y, mode, incremental, classes, loss, sample_weight):
         unique_labels(y)  # labels of mixed types: a clear error before sklearn's
         check_classification_targets(y)
         if incremental:

@@ -1,7 +1,7 @@
 """Regression: what the regressors add to the core (target scaling, predictions, quantiles).
 
-The targets are scaled inside, with statistics of the training targets of a
-fresh fit: standardised per column (``(y - target_offset_) / target_scale_``)
+The targets are scaled inside, with (weighted) statistics of the training
+targets of a fresh fit: standardised per column (``(y - target_offset_) / target_scale_``)
 or, for a loss with a log link, divided by the column's mean. The loss sees
 scaled targets, its ``predict`` gives scaled predictions, and the estimator
 returns them in the user's units. R^2 does not change under either scaling
@@ -116,12 +116,12 @@ class BaseLossRegressor(RegressorMixin, BaseLossEstimator):
     def _target_validation(self):
         return {"multi_output": True, "y_numeric": True}
 
-    def _encode_targets(self, y, mode, incremental, classes, loss):
+    def _encode_targets(self, y, mode, incremental, classes, loss, sample_weight):
         y = np.asarray(y, dtype=np.float64)
         y = y.reshape(len(y), -1)
         loss.check_targets(y)
         if mode is FitMode.FRESH:
-            offset, scale = _scaling(y, loss.target_scaling)
+            offset, scale = _scaling(y, loss.target_scaling, sample_weight)
             fitted = {
                 "target_offset_": offset,
                 "target_scale_": scale,
@@ -261,10 +261,15 @@ class BaseLossRegressor(RegressorMixin, BaseLossEstimator):
         return tags
 
 
-def _scaling(y, how):
-    """Per-column ``(offset, scale)`` of the targets: standardise, or divide by the mean."""
+def _scaling(y, how, sample_weight=None):
+    """Per-column ``(offset, scale)`` of the targets: standardise, or divide by the mean.
+
+    Weighted like the loss (an integer weight counts as repeated rows), so that a
+    weighted fit and a fit on repeated rows scale the targets alike.
+    """
+    weight = None if sample_weight is None or not sample_weight.sum() > 0 else sample_weight
+    mean = np.average(y, axis=0, weights=weight)
     if how == "scale":
-        mean = y.mean(axis=0)
         return np.zeros(y.shape[1]), np.where(mean > 0, mean, 1.0)
-    std = y.std(axis=0)
-    return y.mean(axis=0), np.where(std > 0, std, 1.0)
+    std = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=weight))
+    return mean, np.where(std > 0, std, 1.0)

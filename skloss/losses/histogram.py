@@ -188,7 +188,8 @@ class HLGauss(RegressionLoss):
         cdf = torch.cat([torch.zeros_like(cdf[..., :1]), cdf], dim=-1)  # at each edge
         levels = torch.as_tensor(np.asarray(q, dtype=float), dtype=cdf.dtype, device=cdf.device)
         # The bin where the distribution function crosses each level, then linear inside it.
-        index = torch.searchsorted(cdf.contiguous(), levels.expand(*cdf.shape[:2], -1))
+        grid = levels.expand(*cdf.shape[:2], -1).contiguous()
+        index = torch.searchsorted(cdf.contiguous(), grid)
         index = index.clamp(1, cdf.shape[-1] - 1)
         low_cdf, high_cdf = cdf.gather(-1, index - 1), cdf.gather(-1, index)
         edge_grid = edges.unsqueeze(0).expand(cdf.shape[0], -1, -1)

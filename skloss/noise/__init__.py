@@ -8,17 +8,21 @@ Three concepts, one module each:
 - the noisy-fold protocol (:func:`noisy_folds`, :class:`NoisyFold`): split the
   data, corrupt the training labels only, keep the held-out labels clean;
 - selection (:func:`expected_noisy_accuracy`, :func:`select_by_noisy_scores`):
-  choose a model from scores on noisy labels.
+  choose a model from scores on noisy labels;
+- gross errors in regression targets (:func:`make_noisy_targets`), the same
+  protocol for regressors.
 """
 
 from skloss.noise.folds import NoisyFold, noisy_folds
 from skloss.noise.injection import make_noisy_labels, transition_matrix
 from skloss.noise.selection import expected_noisy_accuracy, select_by_noisy_scores
+from skloss.noise.targets import make_noisy_targets
 
 __all__ = [
     "NoisyFold",
     "expected_noisy_accuracy",
     "make_noisy_labels",
+    "make_noisy_targets",
     "noisy_folds",
     "select_by_noisy_scores",
     "transition_matrix",
