@@ -13,6 +13,7 @@ from ._base import KNOWN_REQUIREMENTS, Loss, ProbabilityLoss, reduce_loss
 from ._fused_form import STATISTICS, StatisticsForm
 from .auc import MWAUC
 from .compsum import GCE, MAE, CompSum, CrossEntropy, SumExp
+from .correction import BackwardCorrection, ForwardCorrection
 from .dco import DCO
 from .dice import Dice
 from .ensemble import EnsLoss
@@ -48,6 +49,8 @@ __all__ = [
     "ZLoss",
     "DCO",
     "MWAUC",
+    "ForwardCorrection",
+    "BackwardCorrection",
     "TorchLoss",
     "RegressionLoss",
     "SquaredError",
@@ -149,6 +152,8 @@ LOSSES = _registry(
         ZLoss,
         DCO,
         MWAUC,
+        ForwardCorrection,
+        BackwardCorrection,
         SquaredError,
         AbsoluteError,
         Huber,
