@@ -14,7 +14,8 @@ import numpy as np
 METRICS = ("accuracy", "noisy_accuracy", "macro_f1", "fit_time", "n_iter")
 # Recorded only where they are meaningful (top-k accuracy: 3 classes or more; ROC AUC:
 # two classes).
-OPTIONAL_METRICS = ("top_k_accuracy", "roc_auc")
+# estimated_clean_accuracy: with --selection-score clean_accuracy.
+OPTIONAL_METRICS = ("top_k_accuracy", "roc_auc", "estimated_clean_accuracy")
 
 
 def fit_watching_interrupts(model, X, y, registry):
@@ -66,9 +67,33 @@ def noisy_test_labels(y_test, args, fold):
     return noisy
 
 
-def score(model, fold, y_test_noisy, args):
+def fold_transition(fold, args):
+    """The transition matrix estimated on the fold's noisy training labels, or None.
+
+    Only for ``--selection-score clean_accuracy``; None also where the estimate is
+    too ill-conditioned to invert (that fold then has no estimated clean accuracy).
+    """
+    from skloss.cli._options import transition_estimator
+    from skloss.losses.correction import MAX_CONDITION
+    from skloss.noise import estimate_transition
+
+    if getattr(args, "selection_score", "noisy_accuracy") != "clean_accuracy":
+        return None
+    estimate = estimate_transition(
+        fold.X_train,
+        fold.y_train,
+        transition_estimator(fold.X_train, args.impute),
+        cv=5,
+        random_state=args.seed,
+    )
+    return estimate.transition if np.linalg.cond(estimate.transition) <= MAX_CONDITION else None
+
+
+def score(model, fold, y_test_noisy, args, transition=None):
     """The metrics of a fitted ``model`` on the fold's clean (and noisy) test labels."""
     from sklearn.metrics import accuracy_score, f1_score, roc_auc_score, top_k_accuracy_score
+
+    from skloss.noise import estimated_clean_accuracy
 
     predicted = model.predict(fold.X_test)
     record = {
@@ -78,6 +103,10 @@ def score(model, fold, y_test_noisy, args):
         "n_iter": int(np.max(getattr(model[-1], "n_iter_", 0))),
     }
     classes = model[-1].classes_
+    if transition is not None:
+        record["estimated_clean_accuracy"] = estimated_clean_accuracy(
+            y_test_noisy, predicted, transition=transition, labels=classes
+        )
     # Top-k accuracy says something only where k is below the class count, and with
     # two classes top-1 is all there is.
     with_top_k = len(classes) >= 3 and args.top_k < len(classes)
@@ -103,6 +132,8 @@ def evaluate(folds_of_data, candidates, args, log):
     try:
         for k, fold in enumerate(folds_of_data):
             y_test_noisy = noisy_test_labels(fold.y_test, args, k)
+            where = f"estimating the noise of fold {k + 1}/{args.folds}"
+            transition = fold_transition(fold, args)
             folds.append(
                 {
                     "fold": k,
@@ -119,7 +150,7 @@ def evaluate(folds_of_data, candidates, args, log):
                     return fits, folds, f"Ctrl-C {where}"
                 seconds = time.perf_counter() - start
                 record = {"model": candidate.name, "fold": k, "fit_time": seconds}
-                record.update(score(model, fold, y_test_noisy, args))
+                record.update(score(model, fold, y_test_noisy, args, transition))
                 # One append per fit, so an interrupt never leaves a fit half recorded.
                 fits.append(record)
                 where = f"after {candidate.name} on fold {k + 1}/{args.folds}"
@@ -145,19 +176,21 @@ def per_model(fits, names):
     return table
 
 
-def selection(fits, names, n_folds):
+def selection(fits, names, n_folds, metric="noisy_accuracy"):
     """Noise-aware choice of a model, scored on clean labels without having seen them.
 
     For each fold, the model with the best accuracy on the *noisy* test labels of
-    the other folds (:func:`skloss.noise.select_by_noisy_scores`); that model's
-    clean accuracy on this fold is the nested score. None unless every fit completed.
+    the other folds (:func:`skloss.noise.select_by_noisy_scores`), or with
+    ``metric="estimated_clean_accuracy"`` the best clean accuracy estimated from
+    them; that model's clean accuracy on this fold is the nested score. None unless
+    every fit completed (and, for the estimate, every fold's T could be inverted).
     """
     from skloss.noise import select_by_noisy_scores
 
     noisy = {name: [None] * n_folds for name in names}
     clean = {name: [None] * n_folds for name in names}
     for fit in fits:
-        noisy[fit["model"]][fit["fold"]] = fit["noisy_accuracy"]
+        noisy[fit["model"]][fit["fold"]] = fit.get(metric)
         clean[fit["model"]][fit["fold"]] = fit["accuracy"]
     if any(v is None for row in noisy.values() for v in row) or n_folds < 2:
         return None
@@ -167,6 +200,13 @@ def selection(fits, names, n_folds):
         "chosen_per_fold": chosen,
         "clean_accuracy_per_fold": scores,
         "mean_clean_accuracy": float(sum(scores) / len(scores)),
-        "rule": "per fold: the model (loss or peer) with the best mean accuracy on the noisy "
-        "test labels of the other folds; scored on this fold's clean labels",
+        "score": metric,
+        "rule": "per fold: the model (loss or peer) with the best mean "
+        + (
+            "accuracy on the noisy test labels"
+            if metric == "noisy_accuracy"
+            else "clean accuracy estimated from the noisy test labels (T estimated on each "
+            "training fold)"
+        )
+        + " of the other folds; scored on this fold's clean labels",
     }

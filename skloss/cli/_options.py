@@ -188,6 +188,47 @@ def add_losses_option(group, help_text):
     )
 
 
+#: ``--selection-score`` values: what the noise-aware selection ranks models by.
+SELECTION_SCORES = ("noisy_accuracy", "clean_accuracy")
+
+
+def add_selection_option(group):
+    """Add ``--selection-score`` (how models are ranked without clean labels) to ``group``."""
+    group.add_argument(
+        "--selection-score",
+        choices=SELECTION_SCORES,
+        default="noisy_accuracy",
+        help="rank models by accuracy on the noisy validation labels, or by the clean "
+        "accuracy estimated from them through the transition matrix estimated on the "
+        "training fold (skloss.noise.clean_accuracy_scorer: 5 extra LogisticRegression "
+        "fits per fold), which suits asymmetric (pair-flip) noise (default: %(default)s)",
+    )
+
+
+def transition_estimator(X, impute):
+    """The model whose out-of-fold probabilities estimate the transition matrix of ``X``'s labels.
+
+    skloss.noise's default (``LogisticRegression(max_iter=1000)``) after the jobs'
+    preprocessing, so that CSV text columns (the non-numeric columns of a data frame,
+    as :func:`skloss.cli._data.load_csv` finds them) and missing values are handled.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from skloss.cli._data import Data
+    from skloss.cli._models import preprocessing
+
+    categorical = []
+    if hasattr(X, "dtypes"):
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        categorical = [
+            str(c) for c in X.columns if not (is_numeric_dtype(X[c]) or is_bool_dtype(X[c]))
+        ]
+    data = Data(X, None, "", categorical)
+    return make_pipeline(preprocessing(data, impute), LogisticRegression(max_iter=1000))
+
+
 def add_run_options(group, folds, max_iter, seeds_what):
     """Add ``--folds``, ``--max-iter`` and ``--seed`` with the job's defaults."""
     group.add_argument(

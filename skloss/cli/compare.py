@@ -70,6 +70,7 @@ def add_parser(sub):
     run = parser.add_argument_group("comparison")
     _options.add_losses_option(run, "comma-separated loss names")
     _options.add_noise_options(run)
+    _options.add_selection_option(run)
     run.add_argument(
         "--no-baselines",
         dest="baselines",
@@ -149,6 +150,7 @@ def _settings(args, data, classes):
         "hidden_layer_sizes": list(args.hidden),
         "batch_size": args.batch_size,
         "top_k": args.top_k,
+        "selection_score": args.selection_score,
         "seed": args.seed,
         "protocol": (
             "stratified K-fold; label noise injected into the training fold only "
@@ -180,7 +182,10 @@ def _results(args, data, classes, outcome, started):
     if interruption is not None:
         results["interrupted"] = interruption
     else:
-        chosen = selection(fits, names, args.folds)
+        metric = {"clean_accuracy": "estimated_clean_accuracy"}.get(
+            args.selection_score, "noisy_accuracy"
+        )
+        chosen = selection(fits, names, args.folds, metric)
         if chosen is not None:
             results["selection"] = chosen
     return results, summary
@@ -209,8 +214,13 @@ def _print_results(results, summary, description, args):
     if "selection" in results:
         picks = ", ".join(dict.fromkeys(results["selection"]["chosen_per_fold"]))
         print(
-            f"noise-aware selection (chosen on noisy validation labels): {picks}; clean "
-            f"accuracy {results['selection']['mean_clean_accuracy']:.3f}"
+            "noise-aware selection (chosen on noisy validation labels"
+            + (
+                ", by the clean accuracy estimated from them"
+                if results["selection"]["score"] == "estimated_clean_accuracy"
+                else ""
+            )
+            + f"): {picks}; clean accuracy {results['selection']['mean_clean_accuracy']:.3f}"
         )
 
 

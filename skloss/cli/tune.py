@@ -94,6 +94,7 @@ def add_parser(sub):
 def _add_study_options(parser):
     study = parser.add_argument_group("study")
     _options.add_losses_option(study, "losses to choose from")
+    _options.add_selection_option(study)
     study.add_argument(
         "--trials",
         type=_options.positive_int,
@@ -168,6 +169,13 @@ def _objective(data, args, X, y, n_classes):
 
     cv = StratifiedKFold(args.folds, shuffle=True, random_state=args.seed)
     fixed = {name: None for name in _fixed_params(args)}
+    scoring = None  # accuracy on the noisy validation labels
+    if args.selection_score == "clean_accuracy":
+        from skloss.noise import clean_accuracy_scorer
+
+        scoring = clean_accuracy_scorer(
+            X, y, estimator=_options.transition_estimator(X, args.impute), random_state=args.seed
+        )
 
     def objective(trial):
         params = suggest_params(
@@ -176,7 +184,7 @@ def _objective(data, args, X, y, n_classes):
         model = _model(data, args, params, [PruningCallback.for_trial(trial)])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            scores = cross_val_score(model, X, y, cv=cv, error_score="raise")
+            scores = cross_val_score(model, X, y, cv=cv, scoring=scoring, error_score="raise")
         return float(np.mean(scores))
 
     return objective
@@ -202,7 +210,7 @@ def _split(data, args):
 
 def _study_settings(args, data):
     """What defines the study's trials; a study run with others is not joined."""
-    return {
+    settings = {
         "data": data.name,
         "data_sha256": fingerprint(data.X, data.y),
         "target": args.target,
@@ -216,6 +224,10 @@ def _study_settings(args, data):
         "seed": args.seed,
         "losses": list(args.losses),
     }
+    if args.selection_score != "noisy_accuracy":
+        # Only when not the default, so that studies made before the option still match.
+        settings["selection_score"] = args.selection_score
+    return settings
 
 
 def _open(args, data, parser):
@@ -360,8 +372,14 @@ def _results(args, data, study, complete, split, spec):
         "compare (one-hot encoding of text columns, --impute) in place of StandardScaler",
         "protocol": (
             "stratified train/test split; label noise on the training labels only; "
-            "trials scored by stratified K-fold CV accuracy on the noisy training "
-            "labels, pruned by the median rule on each fit's early-stopping validation "
+            "trials scored by stratified K-fold CV on the noisy training labels ("
+            + (
+                "accuracy"
+                if args.selection_score == "noisy_accuracy"
+                else "clean accuracy estimated through the transition matrix estimated on "
+                "each training fold"
+            )
+            + "), pruned by the median rule on each fit's early-stopping validation "
             "accuracy; the selected configuration (and each loss's best) refitted on "
             "the noisy training labels and scored once on the clean test labels"
         ),
@@ -392,7 +410,8 @@ def _report(args, study, results, description, log):
     )
     print(tune_table(results["per_loss"], list(results["per_loss"])))
     print(
-        f"noise-aware selection: {results['selection']['loss']} (chosen by noisy CV), clean "
+        f"noise-aware selection: {results['selection']['loss']} (chosen by noisy CV, "
+        f"{results['settings'].get('selection_score', 'noisy_accuracy')}), clean "
         f"test accuracy {results['selection']['clean_test_accuracy']:.3f}"
     )
     print("best parameters: " + json.dumps(json_ready(results["best_params"])))

@@ -1,0 +1,94 @@
+"""``--selection-score clean_accuracy`` of ``skloss compare`` and ``skloss tune``: models
+ranked by the clean accuracy estimated from noisy labels, T estimated on each training
+fold (tiny settings)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from skloss.cli import main
+
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
+
+
+def test_compare_selects_by_estimated_clean_accuracy(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    args = ["compare", "--dataset", "wine", "--losses", "ce,sce", "--hidden", "8"]
+    args += ["--max-iter", "5", "--folds", "3", "--noise", "0.3", "--noise-kind", "pairflip"]
+    args += ["--selection-score", "clean_accuracy", "--output", str(out), "--quiet"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "chosen on noisy validation labels, by the clean accuracy estimated from them" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert results["settings"]["selection_score"] == "clean_accuracy"
+    selection = results["selection"]
+    assert selection["score"] == "estimated_clean_accuracy"
+    models = list(results["results"])
+    estimated = {name: results["results"][name]["estimated_clean_accuracy"] for name in models}
+    assert all(len(v) == 3 and all(0 <= s <= 1 for s in v) for v in estimated.values())
+    for fold, chosen in enumerate(selection["chosen_per_fold"]):
+        others = {
+            name: np.mean([s for k, s in enumerate(estimated[name]) if k != fold])
+            for name in models
+        }
+        assert chosen == max(others, key=others.get)
+        assert (
+            selection["clean_accuracy_per_fold"][fold]
+            == results["results"][chosen]["accuracy"][fold]
+        )
+
+
+def test_compare_default_records_no_estimate(tmp_path):
+    out = tmp_path / "cmp"
+    args = ["compare", "--dataset", "iris", "--losses", "ce", "--hidden", "4", "--max-iter"]
+    args += ["2", "--folds", "2", "--no-baselines", "--output", str(out), "--quiet"]
+    assert main(args) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["settings"]["selection_score"] == "noisy_accuracy"
+    assert "estimated_clean_accuracy" not in results["results"]["ce"]
+    assert results["selection"]["score"] == "noisy_accuracy"
+
+
+def test_tune_scores_trials_by_estimated_clean_accuracy(tmp_path, monkeypatch):
+    pytest.importorskip("optuna")
+    import skloss.noise.clean_accuracy as module
+
+    calls = []
+    original = module.estimated_clean_accuracy
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["transition"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, "estimated_clean_accuracy", spy)
+    out = tmp_path / "tune"
+    args = ["tune", "--dataset", "iris", "--losses", "ce", "--trials", "2", "--max-iter", "3"]
+    args += ["--folds", "2", "--noise-kind", "pairflip", "--noise", "0.3", "--quiet"]
+    args += ["--selection-score", "clean_accuracy", "--output", str(out)]
+    assert main(args) == 0
+    assert len(calls) == 4  # 2 trials x 2 folds, each scored with its fold's T
+    results = json.loads((out / "tune_results.json").read_text())
+    assert results["settings"]["selection_score"] == "clean_accuracy"
+    assert "clean accuracy estimated" in results["settings"]["protocol"]
+
+
+def test_compare_estimates_the_noise_of_a_csv_with_text_columns(tmp_path):
+    # The transition estimate one-hot encodes text columns as the models do.
+    rng = np.random.RandomState(0)
+    n = 90
+    label = np.repeat(["a", "b", "c"], n // 3)
+    num = rng.normal(size=n) + (label == "a") - (label == "c")
+    colour = np.where(label == "b", "red", rng.choice(["green", "blue"], size=n))
+    csv = tmp_path / "data.csv"
+    lines = ["num,colour,label"] + [
+        f"{a},{b},{c}" for a, b, c in zip(num, colour, label, strict=True)
+    ]
+    csv.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "cmp"
+    args = ["compare", "--csv", str(csv), "--target", "label", "--losses", "ce", "--hidden"]
+    args += ["4", "--max-iter", "2", "--folds", "2", "--no-baselines", "--noise", "0.2"]
+    args += ["--selection-score", "clean_accuracy", "--output", str(out), "--quiet"]
+    assert main(args) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert len(results["results"]["ce"]["estimated_clean_accuracy"]) == 2
