@@ -1880,6 +1880,243 @@ def _regression_cases():
 
 REGRESSION_CASES = _regression_cases()
 
+
+# ---- asymmetric noise: estimating T, clean accuracy, loss correction (issue 23) -----------
+def _asymmetric_cases():
+    import tempfile
+
+    import torch
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    from skloss import RobustLossClassifier
+    from skloss.losses import ForwardCorrection, get_loss
+    from skloss.noise import (
+        LossCorrectionClassifier,
+        clean_accuracy_scorer,
+        estimate_transition,
+        estimated_clean_accuracy,
+        transition_from_proba,
+    )
+
+    rng = np.random.RandomState(0)
+    y = np.array([0, 1, 2] * 10)
+    X = rng.normal(size=(len(y), 3))
+    proba = np.full((len(y), 3), 1 / 3)
+    y2 = y[y < 2]
+    X2 = X[y < 2]
+    T2 = np.array([[0.8, 0.2], [0.3, 0.7]])
+    T3 = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])
+    not_stochastic = np.array([[0.8, 0.1], [0.3, 0.7]])
+    singular = np.array([[0.5, 0.5], [0.5, 0.5]])
+    silent = np.array([[1.0, 0.0], [1.0, 0.0]])
+    weights = -np.ones(len(y2))
+    out = tempfile.mkdtemp(prefix="skloss-bad-asym-")
+
+    def fit_with(loss, X=X2, y=y2):
+        return lambda: RobustLossClassifier(loss=loss, max_iter=1).fit(X, y)
+
+    def correct(**params):
+        return lambda: LossCorrectionClassifier(
+            RobustLossClassifier(max_iter=1, hidden_layer_sizes=(4,)), cv=3, **params
+        ).fit(X, y)
+
+    return [
+        (
+            "transition-X-y-lengths",
+            lambda: estimate_transition(X[:-1], y),
+            ValueError,
+            r"X and y must have the same number of samples, got 29 rows in X and 30",
+            [X, y],
+        ),
+        (
+            "transition-cv-too-many-folds",
+            lambda: estimate_transition(X, y, cv=11),
+            ValueError,
+            r"cv=11 folds need at least 11 samples of every class.*Use fewer folds",
+            [X, y],
+        ),
+        (
+            "transition-estimator-regressor",
+            lambda: estimate_transition(X, y, LinearRegression()),
+            ValueError,
+            r"estimator must be a scikit-learn classifier with predict_proba",
+            [X, y],
+        ),
+        (
+            "transition-estimator-without-proba",
+            lambda: estimate_transition(X, y, LinearSVC()),
+            ValueError,
+            r"estimator must be a scikit-learn classifier with predict_proba",
+            [X, y],
+        ),
+        (
+            "transition-random-state-str",
+            lambda: estimate_transition(X, y, random_state="0"),
+            ValueError,
+            r"random_state must be None or an int in \[0, 2\*\*32 - 1\], got '0'",
+            [X, y],
+        ),
+        (
+            "transition-cv-not-a-partition",
+            lambda: estimate_transition(X, y, cv=[(np.arange(20), np.arange(20, 30))]),
+            ValueError,
+            r"cv must hold out every sample exactly once",
+            [X, y],
+        ),
+        (
+            "transition-proba-shape",
+            lambda: transition_from_proba(y, proba[:, :2]),
+            ValueError,
+            r"pred_proba must have shape \(n_samples, n_classes\) = \(30, 3\).*got shape \(30, 2\)",
+            [y, proba],
+        ),
+        (
+            "transition-proba-above-one",
+            lambda: transition_from_proba(y, proba * 4),
+            ValueError,
+            r"pred_proba must hold finite probabilities in \[0, 1\]",
+            [y, proba],
+        ),
+        (
+            "transition-classes-not-those-of-y",
+            lambda: transition_from_proba(y, proba, classes=[0, 1, 3]),
+            ValueError,
+            r"classes must be the sorted classes of y, \[0, 1, 2\]; got \[0, 1, 3\]",
+            [y, proba],
+        ),
+        (
+            "clean-accuracy-not-row-stochastic",
+            lambda: estimated_clean_accuracy(y2, y2, transition=not_stochastic),
+            ValueError,
+            r"transition must be row-stochastic: row 0 .* sums to 0.9",
+            [y2, not_stochastic],
+        ),
+        (
+            "clean-accuracy-wrong-size",
+            lambda: estimated_clean_accuracy(y2, y2, transition=T3),
+            ValueError,
+            r"transition is 3 x 3, but there are 2 classes",
+            [y2, T3],
+        ),
+        (
+            "clean-accuracy-near-singular",
+            lambda: estimated_clean_accuracy(y2, y2, transition=singular),
+            ValueError,
+            r"transition is near-singular \(condition number .* > 100\).*forward correction",
+            [y2, singular],
+        ),
+        (
+            "clean-accuracy-label-not-in-labels",
+            lambda: estimated_clean_accuracy(y2, y2 + 1, transition=T2, labels=[0, 1]),
+            ValueError,
+            r"labels \['2'\] of y_true or y_pred are not in labels \[0, 1\]",
+            [y2],
+        ),
+        (
+            "clean-accuracy-negative-weights",
+            lambda: estimated_clean_accuracy(y2, y2, transition=T2, sample_weight=weights),
+            ValueError,
+            r"sample_weight must hold one finite, non-negative weight per sample",
+            [y2, weights],
+        ),
+        (
+            "clean-scorer-X-y-lengths",
+            lambda: clean_accuracy_scorer(X[:-1], y),
+            ValueError,
+            r"X and y must have the same number of samples, got 29 rows in X and 30",
+            [X, y],
+        ),
+        (
+            "clean-scorer-unknown-rows",
+            lambda: clean_accuracy_scorer(X, y, cv=3)(LogisticRegression().fit(X, y), X + 1.0, y),
+            ValueError,
+            r"not among the rows of X this scorer was built on",
+            [X, y],
+        ),
+        (
+            "forward-transition-string",
+            lambda: get_loss("forward", transition="estimate"),
+            ValueError,
+            r"transition must be an \(n_classes, n_classes\) array of probabilities, got "
+            r"'estimate'",
+            [],
+        ),
+        (
+            "forward-transition-negative",
+            lambda: ForwardCorrection([[1.2, -0.2], [0.0, 1.0]]).validate(),
+            ValueError,
+            r"transition must hold finite, non-negative probabilities",
+            [],
+        ),
+        (
+            "forward-transition-silent-label",
+            lambda: ForwardCorrection(silent).validate(),
+            ValueError,
+            r"gives noisy label 1 probability 0 under every true class",
+            [silent],
+        ),
+        (
+            "backward-transition-singular",
+            lambda: get_loss("backward", transition=singular),
+            ValueError,
+            r"near-singular.*Use the forward correction",
+            [singular],
+        ),
+        (
+            "forward-logits-columns",
+            lambda: ForwardCorrection(T3)(torch.zeros(2, 2), torch.tensor([0, 1])),
+            ValueError,
+            r"logits have 2 columns but transition is 3 x 3",
+            [T3],
+        ),
+        (
+            "forward-transition-size-vs-classes",
+            fit_with(ForwardCorrection(T3)),
+            ValueError,
+            r"3 x 3 transition matrix, but y has 2 classes.*estimate_transition",
+            [X2, y2, T3],
+        ),
+        (
+            "correction-unknown",
+            correct(correction="sideways"),
+            ValueError,
+            r"'correction' parameter of LossCorrectionClassifier must be a str among",
+            [X, y],
+        ),
+        (
+            "correction-transition-word",
+            correct(transition="guess"),
+            ValueError,
+            r"'transition' parameter of LossCorrectionClassifier must be",
+            [X, y],
+        ),
+        (
+            "correction-transition-wrong-size",
+            correct(transition=T2),
+            ValueError,
+            r"transition is 2 x 2, but there are 3 classes",
+            [X, y, T2],
+        ),
+        (
+            "correction-estimator-without-loss",
+            lambda: LossCorrectionClassifier(LogisticRegression()).fit(X, y),
+            ValueError,
+            r"estimator must take a 'loss' parameter.*make_pipeline",
+            [X, y],
+        ),
+        (
+            "cli-selection-score-unknown",
+            lambda: _cli(*_TINY_COMPARE, "--selection-score", "f1", "--output", out),
+            ValueError,
+            r"argument --selection-score: invalid choice: 'f1'",
+            [],
+        ),
+    ]
+
+
+ASYMMETRIC_CASES = _asymmetric_cases()
+
 CASES = (
     ESTIMATOR_CASES
     + LOSS_CASES
@@ -1891,6 +2128,7 @@ CASES = (
     + TUNING_CASES
     + LOSS2_CASES
     + REGRESSION_CASES
+    + ASYMMETRIC_CASES
 )
 
 
