@@ -274,15 +274,15 @@ def estimate_transition(X, y, estimator=None, cv=5, *, random_state=None):
     >>> from sklearn.datasets import load_digits
     >>> from skloss.noise import estimate_transition, make_noisy_labels
     >>> X, y = load_digits(return_X_y=True)
-    >>> y_noisy, _ = make_noisy_labels(y, 0.3, kind="pairflip", random_state=0)
+    >>> y_noisy, _ = make_noisy_labels(y, 0.2, kind="pairflip", random_state=0)
     >>> estimate = estimate_transition(X / 16, y_noisy, random_state=0)
     >>> estimate.transition.shape
     (10, 10)
     >>> # Each class flips to the next: the estimate finds that pattern.
     >>> bool((estimate.transition.argsort(axis=1)[:, -2] == (np.arange(10) + 1) % 10).all())
     True
-    >>> float(estimate.noise_rate.mean().round(1))
-    0.3
+    >>> estimate.noise_rate.round(1)  # 20% of each class's labels were flipped
+    array([0.2, 0.3, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.3, 0.2])
     """
     n_samples = _n_samples(X)
     y, classes, codes = _check_labels(y)
