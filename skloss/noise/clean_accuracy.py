@@ -297,6 +297,11 @@ def clean_accuracy_scorer(X, y, *, estimator=None, cv=5, random_state=0):
     models that learn the flips; this score ranks by an estimate of the clean
     accuracy instead. Under symmetric noise both rank alike in expectation.
 
+    A search with ``n_jobs > 1`` in worker processes gives each task its own copy
+    of the scorer, so a fold's ``T`` is then estimated once per task rather than
+    once per fold (cheap with the default ``LogisticRegression``); threads share
+    the cache.
+
     Parameters
     ----------
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
