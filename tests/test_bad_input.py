@@ -57,7 +57,37 @@ def _estimator_cases():
     class NeedsTeacher(CrossEntropy):
         requires = ("teacher_scores",)
 
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    colours = ["red", "blue", "red"] * (len(y) // 3) + ["red"] * (len(y) % 3)
+    frame["colour"] = pd.Categorical(colours)
+    numeric_categories = frame.drop(columns="colour").assign(
+        size=pd.Categorical([1, 2] * (len(y) // 2) + [1] * (len(y) % 2))
+    )
+
     return [
+        (
+            "fit_category_column",
+            lambda: RobustLossClassifier(max_iter=1).fit(frame, y),
+            ValueError,
+            r"categorical columns \['colour'\].*OneHotEncoder",
+            [y],
+        ),
+        (
+            "fit_numeric_category_column",
+            lambda: RobustLossClassifier(max_iter=1).fit(numeric_categories, y),
+            ValueError,
+            r"categorical columns \['size'\]",
+            [y],
+        ),
+        (
+            "predict_category_column",
+            lambda: fitted.predict(frame.drop(columns="d")),
+            ValueError,
+            r"categorical columns \['colour'\]",
+            [],
+        ),
         (
             "loss_needs_teacher_scores_not_given",
             fit(loss=NeedsTeacher()),
@@ -920,7 +950,9 @@ NOISE_CASES = _noise_cases()
 
 # ---- analytic (AnalyticIncrementalClassifier) ---------------------------------------
 def _analytic_cases():
+    import pandas as pd
     import torch
+    from sklearn.exceptions import NotFittedError
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
     from skloss.analytic import AnalyticIncrementalClassifier
@@ -952,6 +984,15 @@ def _analytic_cases():
 
         def transform(self, X):
             return np.asarray(X)[:, : self.width]
+
+    mixed = np.array([1, "a"] * 20, dtype=object)
+    mixed_text_first = np.array(["a", 1] * 20, dtype=object)
+    text = np.array(["a", "b"] * 20)
+    codes = rng.randint(0, 3, size=40).astype(float)
+    frame = pd.DataFrame(
+        {"size": X[:, 0], "colour": pd.Categorical(np.array(["red", "blue", "green"])[y])}
+    )
+    frame_numeric_categories = pd.DataFrame({"size": X[:, 0], "grade": pd.Categorical(codes)})
 
     def refitted_backbone():
         backbone = Refitted()
@@ -1080,8 +1121,87 @@ def _analytic_cases():
             "analytic-merge-bool-and-int-labels",
             lambda: make().fit(X, y > 0).merge(make().fit(X, y)),
             ValueError,
-            r"one label type",
+            r"other\.classes_ has labels of dtype int64.*one label type",
             [X, y],
+        ),
+        (
+            "analytic-fit-labels-mixed-types",
+            lambda: make().fit(X, mixed),
+            ValueError,
+            r"y mixes labels of types \['int', 'str'\].*astype\(str\)",
+            [X, mixed],
+        ),
+        (
+            "analytic-first-partial_fit-labels-mixed-types",
+            lambda: make().partial_fit(X, mixed_text_first),
+            ValueError,
+            r"y mixes labels of types \['int', 'str'\]",
+            [X, mixed_text_first],
+        ),
+        (
+            "analytic-partial_fit-labels-mixed-types",
+            lambda: make().partial_fit(X, text).partial_fit(X, mixed_text_first),
+            ValueError,
+            r"y mixes labels of types \['int', 'str'\]",
+            [X, text, mixed_text_first],
+        ),
+        (
+            "analytic-partial_fit-classes-mixed-types",
+            lambda: make().partial_fit(X, y, classes=np.array([0, "a"], dtype=object)),
+            ValueError,
+            r"classes mixes labels of types \['int', 'str'\].*classes = numpy\.asarray",
+            [X, y],
+        ),
+        (
+            "analytic-partial_fit-after-drop_learning_state",
+            lambda: fitted().drop_learning_state().partial_fit(X, y),
+            ValueError,
+            r"partial_fit needs inverse_autocorrelation_.*drop_learning_state\(\) removed "
+            r"from this estimator.*Call fit to learn afresh",
+            [X, y],
+        ),
+        (
+            "analytic-merge-other-after-drop_learning_state",
+            lambda: fitted().merge(fitted().drop_learning_state()),
+            ValueError,
+            r"merge needs inverse_autocorrelation_.*removed from the other estimator",
+            [X, y],
+        ),
+        (
+            "analytic-drop_learning_state-unfitted",
+            lambda: make().drop_learning_state(),
+            NotFittedError,
+            r"not fitted yet",
+            [],
+        ),
+        (
+            "analytic-fit-categorical-column",
+            lambda: make().fit(frame, y),
+            ValueError,
+            r"X has categorical columns \['colour'\], which AnalyticIncrementalClassifier "
+            r"cannot use as numbers.*OneHotEncoder",
+            [frame, y],
+        ),
+        (
+            "analytic-fit-numeric-categorical-column",
+            lambda: make().fit(frame_numeric_categories, y),
+            ValueError,
+            r"X has categorical columns \['grade'\]",
+            [frame_numeric_categories, y],
+        ),
+        (
+            "analytic-partial_fit-categorical-column-torch-backbone",
+            lambda: make(backbone=torch.nn.Linear(2, 3)).partial_fit(frame, y),
+            ValueError,
+            r"X has categorical columns \['colour'\]",
+            [frame, y],
+        ),
+        (
+            "analytic-predict-categorical-column",
+            lambda: make().fit(frame.assign(colour=codes), y).predict(frame),
+            ValueError,
+            r"X has categorical columns \['colour'\]",
+            [frame, y],
         ),
     ]
 

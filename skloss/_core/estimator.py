@@ -24,7 +24,7 @@ from skloss._core.epochs import run_epochs
 from skloss._core.fit_mode import FitMode, FitPlan
 from skloss._core.mlp_attributes import MLPAttributes
 from skloss._devices import resolve_device
-from skloss._input_checks import check_float32_range
+from skloss._input_checks import check_float32_range, check_no_categorical
 from skloss._training.batches import (
     TrainingData,
     as_feature_tensor,
@@ -162,6 +162,7 @@ class BaseLossEstimator(
             loss = self._checked_loss()
         else:
             loss = self._continued_loss()
+        check_no_categorical(X, type(self).__name__)
         X, y = validate_data(
             self,
             X,
@@ -422,6 +423,7 @@ class BaseLossEstimator(
         rather than all the outputs.
         """
         check_is_fitted(self)
+        check_no_categorical(X, type(self).__name__)
         X = validate_data(self, X, accept_sparse="csr", dtype="numeric", reset=False)
         check_float32_range(X)
         module = self.net_.module_
