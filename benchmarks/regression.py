@@ -124,6 +124,7 @@ def skorch_defaults(args, seed):
         # skorch wants float32 inputs and (n, 1) targets; nothing else differs.
         def fit(self, X, y, **kwargs):
             torch.manual_seed(seed)
+            self.set_params(module__n_features=X.shape[1])
             return super().fit(X.astype(np.float32), y.reshape(-1, 1).astype(np.float32))
 
         def predict(self, X):
@@ -137,8 +138,6 @@ def evaluate(model, X_train, y_train, X_test, y_test):
     model.fit(X_train, y_train)
     seconds = time.perf_counter() - start
     predicted = model.predict(X_test)
-    if hasattr(model, "regressor") and hasattr(model.regressor, "module"):
-        pass
     return {
         "rmse": float(np.sqrt(np.mean((predicted - y_test) ** 2))),
         "mae": float(mean_absolute_error(y_test, predicted)),
