@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from ..exceptions import NoGradientWarning
-from ._base import ProbabilityLoss
-from ._state import PerSampleState, is_training_step, read_rows, weighted_batch_mean, write_rows
+from ._base import ProbabilityLoss, weighted_batch_mean
+from ._state import PerSampleState, is_training_step, read_rows, write_rows
 from ._validation import real_parameter
 from .compsum import GCE
 
