@@ -5,9 +5,9 @@
 For the built-in optimisers ("adam", "adamw", "sgd") the penalty is applied by
 :class:`WeightPenalty` in one foreach call before the step, so the optimiser
 itself has a single parameter group and its fused kernel runs once per step
-rather than once per group: in ``benchmarks/fit_speed.py``'s setting the second
-group cost about 10% of the whole fit. A user's optimiser class gets the usual
-two parameter groups instead.
+rather than once per group (a second group is a measurable share of a small
+network's step). A user's optimiser class gets the usual two parameter groups
+instead.
 """
 
 import torch
