@@ -152,6 +152,8 @@ callable, default="f1"
         class_weight=None,
         callbacks=None,
         fused="auto",
+        precision="32",
+        inference_precision="32",
     ):
         self.metric = metric
         self.beta = beta
@@ -176,6 +178,8 @@ callable, default="f1"
         self.class_weight = class_weight
         self.callbacks = callbacks
         self.fused = fused
+        self.precision = precision
+        self.inference_precision = inference_precision
 
     def _make_loss(self):
         return get_loss(

@@ -212,6 +212,8 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
         class_weight=None,
         callbacks=None,
         fused="auto",
+        precision="32",
+        inference_precision="32",
     ):
         self.boxcox_lambda = boxcox_lambda
         self.lambda_resample_every = lambda_resample_every
@@ -236,6 +238,8 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
         self.class_weight = class_weight
         self.callbacks = callbacks
         self.fused = fused
+        self.precision = precision
+        self.inference_precision = inference_precision
 
     def _make_loss(self):
         return get_loss(

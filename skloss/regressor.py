@@ -124,6 +124,8 @@ class RobustLossRegressor(BaseLossRegressor):  # numpydoc ignore=PR01,PR02,PR04,
         module=None,
         device="auto",
         callbacks=None,
+        precision="32",
+        inference_precision="32",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -143,6 +145,8 @@ class RobustLossRegressor(BaseLossRegressor):  # numpydoc ignore=PR01,PR02,PR04,
         self.module = module
         self.device = device
         self.callbacks = callbacks
+        self.precision = precision
+        self.inference_precision = inference_precision
 
     def _make_loss(self):
         return get_loss(self.loss)

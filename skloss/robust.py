@@ -83,6 +83,8 @@ class RobustLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR0
         class_weight=None,
         callbacks=None,
         fused="auto",
+        precision="32",
+        inference_precision="32",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -104,6 +106,8 @@ class RobustLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR0
         self.class_weight = class_weight
         self.callbacks = callbacks
         self.fused = fused
+        self.precision = precision
+        self.inference_precision = inference_precision
 
     def _make_loss(self):
         return get_loss(self.loss)

@@ -210,6 +210,13 @@ def _estimator_cases():
         ),
         ("batch_size_zero", fit(batch_size=0), ValueError, r"'batch_size' parameter", [X, y]),
         (
+            "precision_unknown",
+            fit(precision="16"),
+            ValueError,
+            r"'precision' parameter of RobustLossClassifier must be a str among",
+            [X, y],
+        ),
+        (
             "learning_rate_zero",
             fit(learning_rate_init=0.0),
             ValueError,

@@ -42,6 +42,7 @@ from skloss._training.build import (
 )
 from skloss._training.net import LossModule
 from skloss._training.optim import OptimizerFactory
+from skloss._training.precision import PRECISIONS, autocast_dtype, forward_precision
 from skloss.fused import choose_backend
 from skloss.modules import ACTIVATIONS
 
@@ -85,6 +86,8 @@ class BaseLossEstimator(
         "module": [None, callable],
         "device": [str, torch.device],
         "callbacks": [list, None],
+        "precision": [StrOptions(set(PRECISIONS))],
+        "inference_precision": [StrOptions(set(PRECISIONS))],
     }
 
     # ---- what a public estimator provides -------------------------------------------
@@ -430,13 +433,16 @@ class BaseLossEstimator(
         device = module_device(module)
         criterion = self.net_.criterion_
         rows_per_block = evaluation_rows(self.loss_function_.n_outputs(criterion.n_targets))
+        dtype = autocast_dtype(self.inference_precision, device)
         was_training = module.training
         module.eval()
         parts = []
         try:
             with torch.no_grad():
                 for rows in iterate_rows(as_feature_tensor(X, device), rows_per_block, device):
-                    block = part(rows).to(device="cpu", dtype=torch.float64)
+                    with forward_precision(dtype, device):
+                        block = part(rows)
+                    block = block.to(device="cpu", dtype=torch.float64)
                     parts.append(block if each_block is None else each_block(block))
         finally:
             module.train(was_training)
