@@ -82,7 +82,7 @@ def autocast_dtype(precision, device):
             "bfloat16 is emulated and many times slower than float32; training and "
             "predicting in float32 instead.",
             PrecisionWarning,
-            stacklevel=3,
+            stacklevel=2,
         )
     return None
 
