@@ -24,6 +24,7 @@ from skloss._training.batches import (
     evaluation_rows,
     iterate_rows,
 )
+from skloss._training.optim import step_function
 from skloss._training.precision import forward_precision
 from skloss.losses import KNOWN_REQUIREMENTS, Loss
 
@@ -70,6 +71,11 @@ class SklossNet(NeuralNet):
     row) and ``interrupted_`` is set. skorch's ``EarlyStopping``, which raises
     ``KeyboardInterrupt`` at the end of an epoch to stop, is a plain stop.
     """
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_step", None)  # remade every epoch; holds a function pickle cannot name
+        return state
 
     def get_default_callbacks(self):
         # skorch's defaults but its PrintLog (the estimators print their own log;
@@ -207,6 +213,8 @@ class SklossNet(NeuralNet):
                 loss.n_outputs(self.criterion_.n_targets), max(self.batch_size, 4096)
             )
         )
+        if training:
+            self._step = step_function(self.optimizer_)
         # Checked once per epoch: a loss whose objective is not a loss value
         # (EnsLoss) reports another one per batch; the others cost nothing here.
         self._reports_loss = type(loss).reported_loss is not Loss.reported_loss
@@ -281,7 +289,7 @@ class SklossNet(NeuralNet):
 
             optimizer.step(closure)
         else:
-            optimizer.step()
+            self._step()
         return step
 
     def train_step_single(self, batch, **fit_params):
