@@ -63,7 +63,7 @@ class ClassificationTask(Task):
 
         from skloss.losses import get_loss
 
-        if getattr(args, "top_k", None) is None:
+        if "top_k" in vars(args) and args.top_k is None:  # compare's option; tune has none
             args.top_k = DEFAULT_TOP_K
         self.check_noise(args, parser)
         self.check_losses(args, parser, y)
@@ -100,7 +100,8 @@ class ClassificationTask(Task):
         return f"{len(classes)} classes"
 
     def settings(self, classes, args):
-        return {"classes": classes.tolist(), "top_k": args.top_k}
+        top_k = {"top_k": args.top_k} if "top_k" in vars(args) else {}
+        return {"classes": classes.tolist(), **top_k}
 
     def folds(self, X, y, args):
         from skloss.noise import noisy_folds
@@ -212,15 +213,12 @@ class ClassificationTask(Task):
         return StratifiedKFold(args.folds, shuffle=True, random_state=args.seed)
 
     def scoring(self, args):
-        """The trials' CV score (None: the estimator's ``score``, accuracy); maximised."""
-        return None
+        return None  # the classifier's score: accuracy
 
     def cv_score(self, trial_value):
-        """A trial's value as the metric reported (``noisy_cv_<tune_metric>``)."""
         return trial_value
 
     def test_scores(self, y_test, predicted):
-        """The clean test scores of a refitted configuration, ``tune_metric`` first."""
         from sklearn.metrics import accuracy_score
 
         return {"accuracy": float(accuracy_score(y_test, predicted))}

@@ -118,6 +118,10 @@ class Task:
     chart = (None, None, None)
     #: The history column that tune's pruning reads.
     monitor = None
+    #: The metric tune's trials are chosen by (``noisy_cv_<metric>`` in its reports).
+    tune_metric = None
+    #: How compare's folds and noise, the selection and tune's trials work, for the JSON.
+    protocol = selection_rule = tune_protocol = None
 
     def estimator(self, **params):
         """A new skloss estimator of this task with ``params``."""
@@ -189,6 +193,39 @@ class Task:
 
     def peer(self, name, args):
         """A new peer estimator ``name``, configured from ``args``."""
+        raise NotImplementedError
+
+    def table_columns(self, args):
+        """``(header, metric)`` of the table's score columns."""
+        raise NotImplementedError
+
+    def describe(self, about_y):
+        """What :meth:`check` found, for the description line ("3 classes")."""
+        raise NotImplementedError
+
+    def settings(self, about_y, args):
+        """What :meth:`check` found, for the settings in the JSON reports."""
+        raise NotImplementedError
+
+    # ---- skloss tune ---------------------------------------------------------------------
+    def split(self, X, y, args):
+        """``(X_train, X_test, y_noisy, y_test)``: one split, noise on the training part."""
+        raise NotImplementedError
+
+    def cv(self, args):
+        """The splitter of the trials' cross-validation."""
+        raise NotImplementedError
+
+    def scoring(self, args):
+        """The trials' CV scorer, higher is better (None: the estimator's ``score``)."""
+        raise NotImplementedError
+
+    def cv_score(self, trial_value):
+        """A trial's value as the metric reported (``noisy_cv_<tune_metric>``)."""
+        raise NotImplementedError
+
+    def test_scores(self, y_test, predicted):
+        """The clean test scores of a refitted configuration, ``tune_metric`` first."""
         raise NotImplementedError
 
 
