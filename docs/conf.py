@@ -95,6 +95,7 @@ intersphinx_mapping = {}
 # ---- doctest (sphinx-build -b doctest docs docs/_build/doctest) ----------------------
 doctest_global_setup = "import numpy as np"
 
+
 # ---- sphinx-gallery -------------------------------------------------------------------
 # examples/*.py become docs/auto_examples/ (git-ignored), executed at every build with
 # their printed output and figures. Each is sized to run in seconds on 2 cores; the

@@ -91,7 +91,8 @@ class RobustLossRegressor(BaseLossRegressor):  # numpydoc ignore=PR01,PR02,PR04,
     >>> from skloss import RobustLossRegressor
     >>> X, y = load_diabetes(return_X_y=True)
     >>> X = StandardScaler().fit_transform(X)
-    >>> reg = RobustLossRegressor(loss="huber", max_iter=30, random_state=0).fit(X, y)
+    >>> reg = RobustLossRegressor(loss="huber", learning_rate_init=0.01, max_iter=30, tol=1e-2,
+    ...                           n_iter_no_change=3, random_state=0).fit(X, y)
     >>> reg.predict(X[:2]).shape
     (2,)
     >>> reg.score(X, y) > 0.4
