@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from skloss.cli._tasks import Fold, Task, is_numeric, n_iter
+from skloss.cli._task import Fold, Task, is_numeric, n_iter
 
 DEFAULT_LOSSES = ("ce", "gce", "mae", "sce", "focal", "comp_sum")
 DEFAULT_TOP_K = 2

@@ -11,7 +11,7 @@ can shrink, and one such error can outweigh every difference between models.
 
 import numpy as np
 
-from skloss.cli._tasks import Fold, Task, n_iter
+from skloss.cli._task import Fold, Task, n_iter
 
 BASE_LOSSES = ("squared_error", "absolute_error", "huber", "hl_gauss")
 
