@@ -310,6 +310,21 @@ def plot(records, path):
     fig.savefig(path, dpi=110)
 
 
+def save(output, command, args, records, start):
+    output.parent.mkdir(parents=True, exist_ok=True)
+    settings = {k: v for k, v in vars(args).items() if k not in ("output", "resume")}
+    environment = {"python": platform.python_version(), "torch": torch.__version__}
+    saved = {
+        "command": command,
+        "settings": settings,
+        "environment": environment,
+        "datasets": {n: REGRESSION_DATASETS[n] for n in args.datasets.split(",")},
+        "minutes": (time.perf_counter() - start) / 60,
+        "records": records,
+    }
+    output.with_suffix(".json").write_text(json.dumps(saved, indent=1))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="diabetes,california,bikeshare,wage")
@@ -320,43 +335,36 @@ def main():
     parser.add_argument("--max-rows", type=int, default=10000, help="subsample larger sets")
     parser.add_argument("--quick", action="store_true", help="one seed, small data: a smoke test")
     parser.add_argument("--output", default=str(OUTPUT))
+    parser.add_argument("--resume", action="store_true", help="keep the saved cells, run the rest")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from JSON")
     args = parser.parse_args()
     args.hidden = tuple(int(h) for h in args.hidden.split(","))
     if args.quick:
         args.seeds, args.max_iter, args.max_rows = 1, 5, 600
     output = Path(args.output)
-    command = "python benchmarks/regression.py " + " ".join(sys.argv[1:])
+    shown = [a for a in sys.argv[1:] if a != "--resume"]
+    command = " ".join(["python benchmarks/regression.py", *shown])
     if args.report_only:
         saved = json.loads(output.with_suffix(".json").read_text())
         records, command = saved["records"], saved["command"]
     else:
         torch.set_num_threads(1)
         warnings.simplefilter("ignore")
+        # Each finished cell is saved at once, so a stopped run resumes where it stopped.
         records = []
+        if args.resume and output.with_suffix(".json").exists():
+            records = json.loads(output.with_suffix(".json").read_text())["records"]
+        done = {(r["dataset"], r["noise"], r["seed"]) for r in records}
         start = time.perf_counter()
         for name in args.datasets.split(","):
             for rate in (float(r) for r in args.noise.split(",")):
                 for seed in range(args.seeds):
+                    if (name, rate, seed) in done:
+                        continue
                     records.append(run_cell(name, rate, seed, args))
                     print(f"{name} {rate:.0%} seed {seed}: {time.perf_counter() - start:.0f} s")
-        output.parent.mkdir(parents=True, exist_ok=True)
-        settings = {k: v for k, v in vars(args).items() if k != "output"}
-        environment = {"python": platform.python_version(), "torch": torch.__version__}
-        output.with_suffix(".json").write_text(
-            json.dumps(
-                {
-                    "command": command,
-                    "settings": settings,
-                    "environment": environment,
-                    "datasets": {n: REGRESSION_DATASETS[n] for n in args.datasets.split(",")},
-                    "minutes": (time.perf_counter() - start) / 60,
-                    "records": records,
-                },
-                indent=1,
-            )
-        )
-    report = markdown(records, args, command)
+                    save(output, command, args, records, start)
+        report = markdown(records, args, command)
     output.with_suffix(".md").write_text(report)
     plot(records, output.with_suffix(".png"))
     print(report)
