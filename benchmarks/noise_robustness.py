@@ -1456,12 +1456,15 @@ def main(argv=None):
         )
 
     if args.jobs == 1:
-        for cell in cells:
+        for i, cell in enumerate(cells):
             recs = []
             for rec in run_cell(*cell):  # saved after every fit
                 record(rec)
                 recs.append(rec)
             report_cell(cell, recs)
+            if i + 1 < len(cells) and cells[i + 1][0] != cell[0]:
+                # A data set is done: its tables too, so that a stopped run leaves them.
+                write_reports(base, payload, echo=False)
     else:
         # Whole cells (dataset, seed, noise) go to worker processes of one thread each;
         # the results file is written here, after every finished cell.
