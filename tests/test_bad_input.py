@@ -2419,6 +2419,26 @@ def _asymmetric_cases():
             r"argument --selection-score: invalid choice: 'f1'",
             [],
         ),
+        (
+            "cli-selection-score-clean-accuracy-for-regression",
+            lambda: _cli(
+                "compare",
+                "--dataset",
+                "diabetes",
+                "--folds",
+                "2",
+                "--quiet",
+                "--output",
+                out,
+                "--selection-score",
+                "clean_accuracy",
+            ),
+            ValueError,
+            r"argument --selection-score: clean_accuracy estimates the clean accuracy through "
+            r"a label transition matrix, and this run's task is regression; drop "
+            r"--selection-score",
+            [],
+        ),
     ]
 
 
