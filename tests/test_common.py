@@ -27,6 +27,7 @@ from skloss import (
     RobustLossClassifier,
     RobustLossRegressor,
 )
+from skloss.noise import LossCorrectionClassifier
 
 _REGRESSOR_FAST = {"learning_rate_init": 0.03, "max_iter": 50, "random_state": 0}
 
@@ -45,6 +46,17 @@ INIT_PARAMS = {
     RobustLossRegressor: [
         {"hidden_layer_sizes": (16,), **_REGRESSOR_FAST},
         {"loss": "hl_gauss", "hidden_layer_sizes": (16,), **_REGRESSOR_FAST},
+    ],
+    # The meta-estimator of loss correction: T estimated by 2 extra LogisticRegression
+    # fits, then the forward-corrected loss trained inside the wrapped classifier.
+    LossCorrectionClassifier: [
+        {
+            "estimator": RobustLossClassifier(
+                hidden_layer_sizes=(16,), max_iter=100, random_state=0
+            ),
+            "cv": 2,
+            "random_state": 0,
+        }
     ],
 }
 # No instances for skloss.tuning.OptunaSearchCV (present with optuna-integration): a
@@ -97,6 +109,10 @@ EXPECTED_FAILED_CHECKS = {
         "check_sample_weight_equivalence_on_sparse_data": _STOCHASTIC_WEIGHTS,
         "check_class_weight_classifiers": _METRIC_LOSS_CLASS_WEIGHT,
         "check_methods_subset_invariance": _FLOAT32_BLOCKING,
+    },
+    LossCorrectionClassifier: {
+        "check_sample_weight_equivalence_on_dense_data": _STOCHASTIC_WEIGHTS,
+        "check_sample_weight_equivalence_on_sparse_data": _STOCHASTIC_WEIGHTS,
     },
     EnsLossClassifier: {
         "check_sample_weight_equivalence_on_dense_data": _RANKED_WEIGHTS,

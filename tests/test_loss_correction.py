@@ -2,16 +2,12 @@
 the meta-estimator that estimates T inside fit, and cleanlab's CleanLearning around a
 skloss classifier (skipped without cleanlab)."""
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
 from sklearn.datasets import make_classification
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skloss import RobustLossClassifier
 from skloss.losses import BackwardCorrection, ForwardCorrection, get_loss
@@ -222,24 +218,7 @@ def test_meta_estimator_in_a_grid_search_and_string_labels():
 # ---- scikit-learn's common checks ---------------------------------------------------------
 
 
-@parametrize_with_checks(
-    [
-        LossCorrectionClassifier(
-            RobustLossClassifier(hidden_layer_sizes=(16,), max_iter=100, random_state=0),
-            cv=2,
-            random_state=0,
-        )
-    ],
-    expected_failed_checks=lambda estimator: {
-        # As for RobustLossClassifier (tests/test_common.py).
-        "check_sample_weight_equivalence_on_dense_data": "minibatch shuffling",
-        "check_sample_weight_equivalence_on_sparse_data": "minibatch shuffling",
-    },
-)
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
+# scikit-learn's common checks of LossCorrectionClassifier: tests/test_common.py.
 
 
 # ---- cleanlab's CleanLearning around a skloss classifier --------------------------------
