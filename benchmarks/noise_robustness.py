@@ -313,8 +313,8 @@ def select_by_cv(candidates, cfg, seed, X_tr, y_noisy, n_folds):
     for method in candidates:
         fold_scores = []
         for (train, valid), transition in zip(folds, transitions, strict=True):
-            est = make_estimator(method, cfg, seed, transition)
             try:
+                est = make_estimator(method, cfg, seed, transition)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     est.fit(X_tr[train], y_noisy[train])
