@@ -11,6 +11,7 @@ import torch
 
 from ._base import KNOWN_REQUIREMENTS, Loss, ProbabilityLoss, reduce_loss
 from ._fused_form import STATISTICS, StatisticsForm
+from .adversarial import TRADES, AdvCompSum, PGDAdversarialTraining
 from .auc import MWAUC
 from .compsum import GCE, MAE, CompSum, CrossEntropy, SumExp
 from .dco import DCO
@@ -46,6 +47,9 @@ __all__ = [
     "ZLoss",
     "DCO",
     "MWAUC",
+    "AdvCompSum",
+    "TRADES",
+    "PGDAdversarialTraining",
     "TorchLoss",
     "StatisticsForm",
     "STATISTICS",
@@ -140,6 +144,9 @@ LOSSES = _registry(
         ZLoss,
         DCO,
         MWAUC,
+        AdvCompSum,
+        TRADES,
+        PGDAdversarialTraining,
     ],
     _ANYLOSS_PRESETS,
 )
