@@ -209,8 +209,8 @@ def pgd_accuracy(
     steps : int, default=20
         Ascent steps per restart.
     restarts : int, default=1
-        Attacks per row: the first starts at ``x + 0.001 N(0, 1)``, the others
-        at uniform draws in the set. More restarts find at least the same errors.
+        Attacks per row: the first starts at ``x``, the others at uniform draws
+        in the set. More restarts find at least the same errors.
     step_size : float, default=None
         Each step as a fraction of ``epsilon``; None gives ``2.5 / steps``.
     objective : {"margin", "ce"}, default="margin"
@@ -220,8 +220,9 @@ def pgd_accuracy(
         cross-entropy's gradient spreads over every class, the margin's goes to
         the nearest one. On two classes both take the same signed steps.
     random_state : int, RandomState instance or None, default=None
-        Seeds the random starts (restart ``r`` draws from its own stream, so
-        adding restarts keeps the first ones' draws).
+        Seeds the uniform starts of the restarts after the first (restart ``r``
+        draws from its own stream, so adding restarts keeps the earlier ones'
+        draws); one restart draws nothing.
     return_adversarial : bool, default=False
         Also return the attacked inputs.
 
@@ -293,7 +294,7 @@ def pgd_accuracy(
                 fooled = attack.predicted(attack.module(inputs)) != block_codes
             found = inputs.clone()
             for restart, generator in enumerate(generators):
-                start_rule = "normal" if restart == 0 else "uniform"
+                start_rule = "clean" if restart == 0 else "uniform"
                 last = attack.run(inputs, block_codes, fooled, found, generator, start_rule)
             n_robust += int((~fooled).sum())
             if return_adversarial:

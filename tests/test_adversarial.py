@@ -307,7 +307,7 @@ def test_l2_ascent_ends_at_the_maximiser_on_the_ellipsoid(epsilon):
 
 
 @pytest.mark.parametrize("norm", ["linf", "l2"])
-@pytest.mark.parametrize("start", ["normal", "uniform"])
+@pytest.mark.parametrize("start", ["normal", "clean", "uniform"])
 def test_start_and_every_step_stay_in_the_set(norm, start):
     points = []
     inputs = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))

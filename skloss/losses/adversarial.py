@@ -161,6 +161,8 @@ def _start(inputs, scale, norm, start, generator):
     """The first point of the ascent, in the coordinates ``u = delta / epsilon``."""
     active = scale > 0
     shape, options = inputs.shape, {"device": inputs.device, "dtype": inputs.dtype}
+    if start == "clean":
+        return torch.zeros(shape, **options)
     if start == "normal":
         noise = _START_SCALE * torch.randn(shape, generator=generator, **options)
         u = torch.where(active, noise / torch.where(active, scale, 1.0), 0.0)
@@ -216,9 +218,10 @@ def projected_gradient_ascent(
     generator : torch.Generator, default=None
         The source of the random start, on the inputs' device; None uses the
         global torch RNG.
-    start : {"normal", "uniform"}, default="normal"
-        ``x + 0.001 N(0, 1)`` (TRADES), or a uniform draw in the set (a PGD
-        restart).
+    start : {"normal", "clean", "uniform"}, default="normal"
+        ``x + 0.001 N(0, 1)`` (TRADES: off ``x``, where the gradient of a
+        divergence from the clean prediction vanishes), ``x`` itself, or a
+        uniform draw in the set (a PGD restart).
     track : callable, default=None
         Called as ``track(points, logits)`` for every point evaluated (the start
         and each step but the last): an evaluation uses it to keep the
