@@ -103,8 +103,9 @@ def _encoded_labels(classifier, y, n_samples):
 
 
 #: What the attack raises: ``"margin"``, the best other class's score minus the
-#: label's (Carlini and Wagner's), or ``"ce"``, the cross-entropy (Madry et al.).
-OBJECTIVES = ("margin", "ce")
+#: label's (Carlini and Wagner's), ``"ce"``, the cross-entropy (Madry et al.), or
+#: ``"both"``, one attack with each from every start.
+OBJECTIVES = ("both", "margin", "ce")
 
 
 def _class_scores(logits):
@@ -128,14 +129,22 @@ class _Attack:
         self.module = classifier.net_.module_
         self.link = classifier.loss_function_.link
         self.epsilon, self.norm, self.steps, self.step_size = epsilon, norm, steps, step_size
-        self.objective = objective
+        if objective != "both":
+            self.objectives = (objective,)
+        elif len(classifier.classes_) <= 2:
+            # On two classes both step the same way (the cross-entropy is an increasing
+            # function of the margin); the margin's gradient never underflows.
+            self.objectives = ("margin",)
+        else:
+            self.objectives = ("ce", "margin")
 
     def predicted(self, logits):
         # The estimator's own rule (predict): argmax of its probability columns.
         return probability_columns(self.link(logits)).argmax(dim=1)
 
-    def run(self, inputs, codes, fooled, found, generator, start):
-        # Attack one block; mark (fooled) and keep (found) the misclassified points.
+    def run(self, inputs, codes, fooled, found, generator, start, name):
+        # Attack one block with the objective `name`; mark (fooled) and keep (found)
+        # the misclassified points.
 
         def record(points, logits):
             wrong = (self.predicted(logits) != codes) & ~fooled
@@ -144,7 +153,7 @@ class _Attack:
 
         def objective(logits):
             scores = _class_scores(logits)
-            if self.objective == "margin":
+            if name == "margin":
                 return _margin(scores, codes)
             return F.cross_entropy(scores, codes, reduction="none")
 
@@ -175,15 +184,15 @@ def pgd_accuracy(
     steps=20,
     restarts=1,
     step_size=None,
-    objective="margin",
+    objective="both",
     random_state=None,
     return_adversarial=False,
 ):
     """Accuracy of a fitted classifier under an untargeted PGD attack.
 
     Each row ``x`` may be moved anywhere within ``epsilon`` in the network's
-    input space; the attack raises the best other class's score over the
-    label's (or the cross-entropy) by projected gradient ascent
+    input space; the attack raises the cross-entropy of the label and the best
+    other class's score over the label's by projected gradient ascent
     (:func:`skloss.losses.adversarial.projected_gradient_ascent`: signed steps
     for L-infinity, normalised steps for L2, the network in eval mode). A row
     counts as robust only if the classifier predicts its label at ``x`` and at
@@ -209,16 +218,16 @@ def pgd_accuracy(
     steps : int, default=20
         Ascent steps per restart.
     restarts : int, default=1
-        Attacks per row: the first starts at ``x``, the others at uniform draws
-        in the set. More restarts find at least the same errors.
+        Starts per row and objective: the first at ``x``, the others at uniform
+        draws in the set. More restarts find at least the same errors.
     step_size : float, default=None
         Each step as a fraction of ``epsilon``; None gives ``2.5 / steps``.
-    objective : {"margin", "ce"}, default="margin"
-        What the attack raises: ``max_{k != y} h_k(x') - h_y(x')`` (Carlini and
-        Wagner's margin), or the cross-entropy of the label (Madry et al.'s
-        PGD). On several classes the margin finds more errors: the
-        cross-entropy's gradient spreads over every class, the margin's goes to
-        the nearest one. On two classes both take the same signed steps.
+    objective : {"both", "margin", "ce"}, default="both"
+        What the attack raises: the cross-entropy of the label (Madry et al.'s
+        PGD), ``max_{k != y} h_k(x') - h_y(x')`` (Carlini and Wagner's margin),
+        or each in turn from every start (``"both"``: twice the work on more
+        than two classes, where neither finds every error the other finds; on
+        two classes both take the same steps and the margin alone runs).
     random_state : int, RandomState instance or None, default=None
         Seeds the uniform starts of the restarts after the first (restart ``r``
         draws from its own stream, so adding restarts keeps the earlier ones'
@@ -242,8 +251,8 @@ def pgd_accuracy(
         If ``estimator`` is not a skloss classifier or a Pipeline ending in one.
     ValueError
         For a bad ``epsilon``, ``norm``, ``steps``, ``restarts``,
-        ``step_size`` or ``objective``, labels the classifier does not know, or shapes that do
-        not match.
+        ``step_size`` or ``objective``, labels the classifier does not know,
+        or shapes that do not match.
 
     See Also
     --------
@@ -295,7 +304,10 @@ def pgd_accuracy(
             found = inputs.clone()
             for restart, generator in enumerate(generators):
                 start_rule = "clean" if restart == 0 else "uniform"
-                last = attack.run(inputs, block_codes, fooled, found, generator, start_rule)
+                for name in attack.objectives:
+                    last = attack.run(
+                        inputs, block_codes, fooled, found, generator, start_rule, name
+                    )
             n_robust += int((~fooled).sum())
             if return_adversarial:
                 blocks.append(torch.where(fooled[:, None], found, last).cpu().numpy())
@@ -312,7 +324,7 @@ def make_pgd_scorer(
     steps=20,
     restarts=1,
     step_size=None,
-    objective="margin",
+    objective="both",
     random_state=0,
 ):
     """A scorer ``scorer(estimator, X, y)`` returning :func:`pgd_accuracy`.
@@ -334,7 +346,7 @@ def make_pgd_scorer(
         Attacks per row.
     step_size : float, default=None
         Each step as a fraction of ``epsilon``; None gives ``2.5 / steps``.
-    objective : {"margin", "ce"}, default="margin"
+    objective : {"both", "margin", "ce"}, default="both"
         What the attack raises (see :func:`pgd_accuracy`).
     random_state : int, RandomState instance or None, default=0
         Seeds the random starts; an int scores every candidate against the same
@@ -350,7 +362,7 @@ def make_pgd_scorer(
     >>> scorer = make_pgd_scorer(epsilon=0.1)
     >>> scorer  # doctest: +NORMALIZE_WHITESPACE
     make_pgd_scorer(epsilon=0.1, norm='linf', steps=20, restarts=1, step_size=None,
-                    objective='margin', random_state=0)
+                    objective='both', random_state=0)
     """
     settings = {
         "epsilon": epsilon,

@@ -1659,7 +1659,7 @@ def _adversarial_cases():
             "pgd-accuracy-objective",
             attack(objective="cw"),
             ValueError,
-            r"objective must be one of \('margin', 'ce'\)",
+            r"objective must be one of \('both', 'margin', 'ce'\)",
             [X, y],
         ),
         ("pgd-accuracy-steps", attack(steps=0), ValueError, "steps must be an integer >= 1", [X]),
