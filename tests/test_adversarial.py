@@ -539,6 +539,29 @@ def test_more_restarts_find_at_least_the_same_errors():
     assert pgd_accuracy(clf, X, y, 0.3, steps=5, random_state=0) == one  # seeded
 
 
+def test_the_default_attack_counts_a_row_robust_only_if_both_objectives_fail():
+    # On more than two classes the default runs the cross-entropy and the margin
+    # attacks from x; a row is robust exactly when each attack alone leaves it robust.
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16, y[:300]
+    clf = RobustLossClassifier(hidden_layer_sizes=(16,), max_iter=10, random_state=0).fit(X, y)
+
+    def robust_rows(objective):
+        _, points = pgd_accuracy(clf, X, y, 0.05, objective=objective, return_adversarial=True)
+        return clf.predict(points) == y
+
+    ce, margin, both = robust_rows("ce"), robust_rows("margin"), robust_rows("both")
+    np.testing.assert_array_equal(both, ce & margin)
+    assert pgd_accuracy(clf, X, y, 0.05) == np.mean(ce & margin)
+    assert (ce & ~margin).any() or (margin & ~ce).any()  # the two attacks differ here
+
+
+def test_on_two_classes_the_default_attack_is_the_margin_attack():
+    X, y = scaled_breast_cancer()
+    clf = RobustLossClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y)
+    assert pgd_accuracy(clf, X, y, 0.2) == pgd_accuracy(clf, X, y, 0.2, objective="margin")
+
+
 def test_pipeline_is_attacked_in_the_last_steps_input_space():
     X, y = load_breast_cancer(return_X_y=True)
     pipe = make_pipeline(
