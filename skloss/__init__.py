@@ -4,12 +4,14 @@ from skloss import fused, losses, noise
 from skloss._version import __version__
 from skloss.analytic import AnalyticIncrementalClassifier
 from skloss.anyloss import AnyLossClassifier
+from skloss.distillation import DistillationClassifier
 from skloss.ensloss import EnsLossClassifier
 from skloss.robust import RobustLossClassifier
 
 __all__ = [
     "AnalyticIncrementalClassifier",
     "AnyLossClassifier",
+    "DistillationClassifier",
     "EnsLossClassifier",
     "RobustLossClassifier",
     "fused",

@@ -15,6 +15,7 @@ from .auc import MWAUC
 from .compsum import GCE, MAE, CompSum, CrossEntropy, SumExp
 from .dco import DCO
 from .dice import Dice
+from .distillation import KD, PLD
 from .ensemble import EnsLoss
 from .focal import Focal
 from .ldr import ALDRKL, LDRKL
@@ -46,6 +47,8 @@ __all__ = [
     "ZLoss",
     "DCO",
     "MWAUC",
+    "PLD",
+    "KD",
     "TorchLoss",
     "StatisticsForm",
     "STATISTICS",
@@ -140,6 +143,8 @@ LOSSES = _registry(
         ZLoss,
         DCO,
         MWAUC,
+        PLD,
+        KD,
     ],
     _ANYLOSS_PRESETS,
 )
