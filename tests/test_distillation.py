@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from scipy.special import log_softmax
+from scipy.special import log_softmax, logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import load_iris
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -35,6 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 from skloss import DistillationClassifier
 from skloss.distillation import out_of_fold_scores, teacher_scores
 from skloss.losses import KD, LOSSES, PLD, get_loss
+from skloss.losses.distillation import cumulative_logsumexp
 
 pytestmark = [
     pytest.mark.usefixtures("single_torch_thread"),
@@ -60,7 +61,7 @@ def np_pld(s, t, y, temperature):
         total = 0.0
         for position, k in enumerate(ranking):
             rest = s[row, ranking[position:]]
-            total += weight[k] * (np.log(np.sum(np.exp(rest))) - s[row, k])
+            total += weight[k] * (logsumexp(rest) - s[row, k])
         values.append(total)
     return np.array(values)
 
@@ -126,6 +127,36 @@ def test_matches_the_numpy_formula(loss):
     values = loss(logits, target, reduction="none", teacher_scores=teacher)
     expected = numpy_formula(loss, logits.numpy(), teacher.numpy(), target.numpy())
     np.testing.assert_allclose(values.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("spread", [5.0, 60.0, 200.0, 2000.0])
+def test_cumulative_logsumexp_matches_scipy_on_both_paths(dtype, spread, monkeypatch):
+    # Small spreads take the cumulative-sum path on the CPU, large ones the
+    # logcumsumexp path; both must give scipy's values and finite gradients.
+    generator = torch.Generator().manual_seed(9)
+    values = (spread * torch.rand(6, 7, generator=generator, dtype=torch.float64)).to(dtype)
+    values.requires_grad_(True)
+    calls = []
+    original = torch.logcumsumexp
+    monkeypatch.setattr(torch, "logcumsumexp", lambda *a, **k: calls.append(1) or original(*a, **k))
+    got = cumulative_logsumexp(values)
+    limit = 70 if dtype == torch.float32 else 670
+    assert bool(calls) == (spread > limit)
+    rows = values.detach().double().numpy()
+    expected = [[logsumexp(row[: k + 1]) for k in range(7)] for row in rows]
+    tolerance = 1e-6 if dtype == torch.float32 else 1e-12
+    np.testing.assert_allclose(got.detach().double().numpy(), expected, rtol=tolerance)
+    got.sum().backward()
+    assert torch.isfinite(values.grad).all()
+
+
+@pytest.mark.parametrize("scale", [1.0, 100.0])
+def test_pld_matches_the_numpy_formula_for_widely_spread_logits(scale):
+    logits, teacher, target = random_problem(seed=10)
+    values = PLD()(scale * logits, target, reduction="none", teacher_scores=teacher)
+    expected = np_pld(scale * logits.numpy(), teacher.numpy(), target.numpy(), 1.0)
+    np.testing.assert_allclose(values.numpy(), expected, rtol=1e-10, atol=1e-10)
 
 
 def test_pld_breaks_teacher_ties_by_column_order():
@@ -587,3 +618,20 @@ def test_teacher_scores_function_matches_predict_proba(iris):
     np.testing.assert_allclose(scores, expected)
     reordered = teacher_scores(teacher, X, classes=[2, 0])
     np.testing.assert_allclose(reordered, expected[:, [2, 0]])
+
+
+def test_assembled_docstring_is_valid():
+    # As tests/test_docstrings.py checks the other estimators (its ASSEMBLED list).
+    import re
+    from pathlib import Path
+
+    from numpydoc.validate import validate
+
+    text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    block = re.search(r"\[tool\.numpydoc_validation\].*?checks = \[(.*?)\]", text, re.S).group(1)
+    ignored = set(re.findall(r'"(\w+)"', block)) - {"all"}
+    assert "SA01" in ignored
+    errors = validate("skloss.distillation.DistillationClassifier")["errors"]
+    assert [(code, message) for code, message in errors if code not in ignored] == []
+    for name in DistillationClassifier._get_param_names():
+        assert f"    {name} : " in DistillationClassifier.__doc__, name

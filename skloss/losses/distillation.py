@@ -21,7 +21,43 @@ import torch.nn.functional as F
 from ._base import Loss
 from ._validation import real_parameter
 
-__all__ = ["PLD", "KD"]
+__all__ = ["PLD", "KD", "cumulative_logsumexp"]
+
+
+def cumulative_logsumexp(values):
+    """``logsumexp(values[:, :k + 1])`` for every column ``k``, row by row.
+
+    ``torch.logcumsumexp``, except on the CPU, where its backward is slow (it
+    was most of a PLD training step there): there the sums are one cumulative
+    sum of ``exp(values - row max)``, accurate to rounding as long as every
+    partial sum is at least ``tiny / eps`` of the dtype (any term that underflows
+    is then below the rounding of the sum). A batch with a smaller one (a row
+    whose first logits lie more than about 70 below its largest in float32, 670
+    in float64) takes the ``logcumsumexp`` path.
+
+    Parameters
+    ----------
+    values : torch.Tensor of shape (n_rows, n_columns)
+        Floating-point values.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_rows, n_columns)
+        Column ``k`` holds ``log(sum(exp(values[:, :k + 1])))``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> cumulative_logsumexp(torch.tensor([[0.0, 0.0, 0.0]])).exp()
+    tensor([[1., 2., 3.]])
+    """
+    if values.device.type == "cpu":
+        shift = values.detach().amax(dim=1, keepdim=True)
+        sums = torch.exp(values - shift).cumsum(dim=1)
+        finfo = torch.finfo(values.dtype)
+        if bool((sums.detach()[:, 0] >= finfo.tiny / finfo.eps).all()):
+            return torch.log(sums) + shift
+    return torch.logcumsumexp(values, dim=1)
 
 
 def _checked_teacher(teacher_scores, logits, name):
@@ -95,8 +131,9 @@ class PLD(_TeacherLoss):
     Notes
     -----
     Classes with equal teacher scores keep the order of their columns. The
-    suffix log-sum-exps come from one ``logcumsumexp`` over the reversed
-    ranking, finite for logits of any size.
+    log-sum-exps over the rest of the ranking come from one cumulative sum over
+    the ranking read backwards (:func:`cumulative_logsumexp`), finite for logits
+    of any size.
 
     References
     ----------
@@ -145,11 +182,12 @@ class PLD(_TeacherLoss):
         # The label goes first whatever the teacher says; the rest by falling score.
         key = teacher.scatter(1, target[:, None], float("inf"))
         order = torch.sort(key, dim=1, descending=True, stable=True).indices
-        ranked = logits.gather(1, order)
-        weights = torch.softmax(teacher / float(self.temperature), dim=1).gather(1, order)
-        # logsumexp over positions k..K for every k: a cumulative sum from the end.
-        suffix = torch.logcumsumexp(ranked.flip(1), dim=1).flip(1)
-        return (weights * (suffix - ranked)).sum(dim=1)
+        # The ranking read backwards: the log-sum-exp over positions k..K of the
+        # ranking is then a cumulative one, and the sum over k does not mind the order.
+        backwards = order.flip(1)
+        ranked = logits.gather(1, backwards)
+        weights = torch.softmax(teacher / float(self.temperature), dim=1).gather(1, backwards)
+        return (weights * (cumulative_logsumexp(ranked) - ranked)).sum(dim=1)
 
 
 class KD(_TeacherLoss):
