@@ -12,7 +12,7 @@ poor trials early, inside the cross-validation.
 The training labels carry 40% symmetric noise; the test labels stay clean and
 are used once, at the end. Cross-validating on noisy labels still ranks
 configurations correctly in expectation (see
-:func:`skloss.tuning.expected_noisy_accuracy`).
+:func:`skloss.noise.expected_noisy_accuracy`).
 
 """
 

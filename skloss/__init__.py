@@ -1,4 +1,4 @@
-"""PyTorch classifiers for scikit-learn, trained through skorch, with pluggable losses."""
+"""PyTorch estimators for scikit-learn, trained through skorch, with pluggable losses."""
 
 from skloss import fused, losses, noise
 from skloss._version import __version__
@@ -6,6 +6,7 @@ from skloss.analytic import AnalyticIncrementalClassifier
 from skloss.anyloss import AnyLossClassifier
 from skloss.distillation import DistillationClassifier
 from skloss.ensloss import EnsLossClassifier
+from skloss.regressor import RobustLossRegressor
 from skloss.robust import RobustLossClassifier
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "DistillationClassifier",
     "EnsLossClassifier",
     "RobustLossClassifier",
+    "RobustLossRegressor",
     "fused",
     "losses",
     "noise",

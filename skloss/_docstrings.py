@@ -141,14 +141,27 @@ default="relu"
         "auto" does it when a batch's float32 logits would exceed
         ``skloss.fused.DEFAULT_CHUNK_BYTES`` (16 MiB, e.g. 200 rows x 21,000
         classes); True always does it (an error if it is not possible); False never.""",
+    "precision": """    precision : {"32", "bf16-mixed"}, default="32"
+        Arithmetic of training. ``"bf16-mixed"`` runs the forward pass under
+        bfloat16 autocast while the weights, gradients and optimiser state stay
+        float32 and the loss is computed from float32 outputs. It is fast only
+        where the hardware computes bfloat16 natively (CUDA GPUs that support it;
+        CPUs with ``avx512_bf16`` or AMX); elsewhere the estimator trains in
+        float32 and warns once (:class:`~skloss.exceptions.PrecisionWarning`).""",
+    "inference_precision": """    inference_precision : {"32", "bf16-mixed"}, default="32"
+        Arithmetic of ``predict``, ``predict_proba``, ``decision_function`` and
+        ``transform``: float32 unless asked (with the same fallback as
+        ``precision``); outputs are returned as float64 either way.""",
 }
 
 
-def parameter_block(**overrides):
+def parameter_block(exclude=(), **overrides):
     """The common parameters' entries in order, some replaced by name.
 
     Parameters
     ----------
+    exclude : tuple of str, default=()
+        Parameters the estimator does not have.
     **overrides : str
         Replacement entries keyed by parameter name; an unknown name is an error.
 
@@ -157,10 +170,16 @@ def parameter_block(**overrides):
     str
         The entries, one per line block, ready for a ``Parameters`` section.
     """
-    unknown = set(overrides) - set(COMMON_PARAMETERS)
+    return _block(COMMON_PARAMETERS, "parameter", exclude, overrides)
+
+
+def _block(entries, what, exclude, overrides):
+    unknown = (set(overrides) | set(exclude)) - set(entries)
     if unknown:
-        raise KeyError(f"no common parameter named {sorted(unknown)}")
-    return "\n".join(overrides.get(name, text) for name, text in COMMON_PARAMETERS.items())
+        raise KeyError(f"no common {what} named {sorted(unknown)}")
+    return "\n".join(
+        overrides.get(name, text) for name, text in entries.items() if name not in exclude
+    )
 
 
 #: One numpydoc entry per fitted attribute of the classifiers, with the meaning
@@ -212,11 +231,13 @@ COMMON_ATTRIBUTES = {
 }
 
 
-def attribute_block(**overrides):
+def attribute_block(exclude=(), **overrides):
     """The common fitted attributes' entries in order, some replaced by name.
 
     Parameters
     ----------
+    exclude : tuple of str, default=()
+        Attributes the estimator does not have.
     **overrides : str
         Replacement entries keyed by attribute name; an unknown name is an error.
 
@@ -225,7 +246,4 @@ def attribute_block(**overrides):
     str
         The entries, ready for an ``Attributes`` section.
     """
-    unknown = set(overrides) - set(COMMON_ATTRIBUTES)
-    if unknown:
-        raise KeyError(f"no common attribute named {sorted(unknown)}")
-    return "\n".join(overrides.get(name, text) for name, text in COMMON_ATTRIBUTES.items())
+    return _block(COMMON_ATTRIBUTES, "attribute", exclude, overrides)

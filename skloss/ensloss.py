@@ -41,12 +41,19 @@ _ATTRIBUTES = {
         The training binary cross-entropy of the last epoch (not the objective,
         see Notes).""",
     "loss_curve_": """    loss_curve_ : list of float
-        Mean training binary cross-entropy of each epoch (not the objective).""",
+        Mean training binary cross-entropy of each epoch (not the objective;
+        summed over the one-vs-rest columns for more than two classes).""",
     "best_loss_": """    best_loss_ : float or None
         Lowest training binary cross-entropy; None when the last call validated
         (``early_stopping``).""",
     "loss_function_": """    loss_function_ : skloss.losses.EnsLoss
         The loss trained with.""",
+    "classes_": """    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted; with two classes ``classes_[1]`` is the positive
+        class.""",
+    "out_activation_": """    out_activation_ : str
+        ``"logistic"``: one sigmoid per output (one-vs-rest columns for more
+        than two classes, normalised by ``predict_proba``).""",
 }
 
 
@@ -55,7 +62,7 @@ _ATTRIBUTES = {
     common_attributes=attribute_block(**_ATTRIBUTES),
 )
 class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,PR07
-    """A binary neural-network classifier trained on random losses, against overfitting.
+    """A neural-network classifier trained on random losses, against overfitting.
 
     EnsLoss (Dai, ICML 2025) ensembles losses within one training run, as
     Dropout ensembles networks: every batch draws random loss *derivatives*
@@ -66,8 +73,9 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
     :class:`skloss.losses.EnsLoss` for the draw and the user guide
     (``docs/user_guide/ensloss.rst``) for measurements.
 
-    Binary only (one output logit); for more classes wrap it in
-    :class:`sklearn.multiclass.OneVsRestClassifier` (see Notes).
+    Two classes train one logit, as in the paper; more classes train one
+    one-vs-rest logit per class in the same network, each column on the
+    binary EnsLoss of its class against the rest (see Notes).
 
     Parameters
     ----------
@@ -100,6 +108,8 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
         that estimator's defaults.
     sklearn.calibration.CalibratedClassifierCV : Post-hoc calibration of
         ``predict_proba``.
+    sklearn.multiclass.OneVsRestClassifier : One separate binary model per class,
+        where this estimator trains one-vs-rest heads in one network.
 
     Notes
     -----
@@ -108,11 +118,12 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
     (and ``valid_loss`` with ``early_stopping``), the ``verbose`` log, the stopping
     rule and ``loss_curve_`` record the batch's binary cross-entropy instead.
 
-    **Scores and probabilities.** ``decision_function`` is the logit ``f(x)``;
-    ``predict`` is ``f(x) > 0``. ``predict_proba`` returns ``sigmoid(f(x))``,
-    which is *not* a calibrated probability: the random losses are calibrated
-    for classification (their minimiser has the sign of ``2 P(y=1|x) - 1``) but
-    not proper scoring rules, so their minimiser is not ``logit P(y=1|x)``.
+    **Scores and probabilities.** For two classes ``decision_function`` is the
+    logit ``f(x)``; ``predict`` is ``f(x) > 0``. ``predict_proba`` returns
+    ``sigmoid(f(x))``, which is *not* a calibrated probability: the random
+    losses are calibrated for classification (their minimiser has the sign of
+    ``2 P(y=1|x) - 1``) but not proper scoring rules, so their minimiser is not
+    ``logit P(y=1|x)``.
     Wrap the estimator in
     ``sklearn.calibration.CalibratedClassifierCV(..., method="sigmoid")`` (Platt
     scaling on held-out folds) when probabilities matter.
@@ -126,21 +137,28 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
     **Sample weights** multiply each sample's term: the gradient of sample ``i``
     is ``w_i g_i y_i / B``; a weight is not a repetition (a copy takes a rank).
 
-    **More than two classes** are not handled by the loss: one-vs-rest
-    (``OneVsRestClassifier(EnsLossClassifier())``) trains one binary EnsLoss
-    model per class, each keeping the three conditions for its own binary
-    problem. The argmax of those logits is Bayes-consistent only where some
-    class has ``P(y = k | x) > 1/2``: a classification-calibrated (not proper)
-    loss recovers the sign of ``P(y = k | x) - 1/2``, not the probability. The
-    user guide measures it.
+    **More than two classes** train one-vs-rest heads in one network: ``K``
+    logits, column ``k`` the binary EnsLoss of class ``k`` against the rest
+    (margins ``y_ik f_k(x_i)``, ``y_ik = +1`` for class ``k``, -1 otherwise).
+    Every batch, each column draws its own derivatives, ranked among its own
+    margins (ties shared within the column) and scaled past margin 1, so each
+    keeps the three conditions for its binary problem; the columns' objectives
+    are summed, so head ``k`` gets the gradient ``w_i g_ik y_ik / B`` a binary
+    model of class ``k`` would get, and a row's weight multiplies all its
+    columns. ``decision_function`` returns the ``K`` logits,
+    ``(n_samples, n_classes)``; ``predict`` their argmax; ``predict_proba`` the
+    column sigmoids divided by their sum (as ``OneVsRestClassifier``), rows
+    summing to 1, argmax that of ``predict``, and not calibrated. The argmax is
+    Bayes-consistent only where some class has ``P(y = k | x) > 1/2``: a
+    classification-calibrated (not proper) loss recovers the sign of
+    ``P(y = k | x) - 1/2``, not the probability. How the heads compare with
+    one-vs-rest models, BCE heads and softmax cross-entropy, and why to keep
+    batch normalisation with Adam: the EnsLoss user guide.
 
     **Defaults** are the paper's recipe (SGD with momentum 0.9, cosine schedule,
     batch normalisation, batch 128) at learning rate 0.01 and 100 epochs at
-    most, on one hidden layer of 100 (``MLPClassifier``'s). In
-    ``benchmarks/ensloss_defaults.py`` (six binary tasks, 3 trials) this recipe
-    averaged 0.898 test accuracy against 0.885-0.887 for Adam at lr 1e-3
-    (batch 32, 128 or 512, with or without the schedule) and 0.887 for SGD at
-    lr 0.1; ``docs/benchmarks/ensloss_defaults.md`` has the table.
+    most, on one hidden layer of 100 (``MLPClassifier``'s); the EnsLoss user
+    guide has the measurements behind them.
 
     References
     ----------
@@ -194,6 +212,8 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
         class_weight=None,
         callbacks=None,
         fused="auto",
+        precision="32",
+        inference_precision="32",
     ):
         self.boxcox_lambda = boxcox_lambda
         self.lambda_resample_every = lambda_resample_every
@@ -218,6 +238,8 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
         self.class_weight = class_weight
         self.callbacks = callbacks
         self.fused = fused
+        self.precision = precision
+        self.inference_precision = inference_precision
 
     def _make_loss(self):
         return get_loss(
@@ -261,7 +283,7 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
         y : array-like of shape (n_samples,)
             Labels of this chunk.
         classes : array-like of shape (n_classes,), default=None
-            Both classes of the stream; required on the first call.
+            Every class of the stream; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights, normalised to mean 1 within this call.
 
@@ -274,16 +296,12 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
             self._resolved_batch_size(_num_samples(X))  # raises, naming the fix
         return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
-    def _check_targets(self, targets, loss, n_samples, mode):
-        n_classes = targets.n_targets
-        if n_classes > 2:
-            # scikit-learn's wording for binary-only classifiers, which its checks expect.
-            raise ValueError(
-                f"Only binary classification is supported. y has {n_classes} classes; "
-                "EnsLoss is defined for two classes only: wrap the estimator in "
-                "sklearn.multiclass.OneVsRestClassifier for more."
-            )
-        super()._check_targets(targets, loss, n_samples, mode)
+    @property
+    def out_activation_(self):
+        """str: ``"logistic"``, the sigmoid of each (one-vs-rest) output."""
+        if "net_" not in self.__dict__:
+            raise AttributeError("the estimator is not fitted yet.")
+        return "logistic"
 
     def _default_module(self, n_features, n_outputs, seed):
         if not self.batch_norm:

@@ -57,7 +57,37 @@ def _estimator_cases():
     class NeedsTeacher(CrossEntropy):
         requires = ("teacher_scores",)
 
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    colours = ["red", "blue", "red"] * (len(y) // 3) + ["red"] * (len(y) % 3)
+    frame["colour"] = pd.Categorical(colours)
+    numeric_categories = frame.drop(columns="colour").assign(
+        size=pd.Categorical([1, 2] * (len(y) // 2) + [1] * (len(y) % 2))
+    )
+
     return [
+        (
+            "fit_category_column",
+            lambda: RobustLossClassifier(max_iter=1).fit(frame, y),
+            ValueError,
+            r"categorical columns \['colour'\].*OneHotEncoder",
+            [y],
+        ),
+        (
+            "fit_numeric_category_column",
+            lambda: RobustLossClassifier(max_iter=1).fit(numeric_categories, y),
+            ValueError,
+            r"categorical columns \['size'\]",
+            [y],
+        ),
+        (
+            "predict_category_column",
+            lambda: fitted.predict(frame.drop(columns="d")),
+            ValueError,
+            r"categorical columns \['colour'\]",
+            [],
+        ),
         (
             "loss_needs_teacher_scores_not_given",
             fit(loss=NeedsTeacher()),
@@ -179,6 +209,13 @@ def _estimator_cases():
             [X, y],
         ),
         ("batch_size_zero", fit(batch_size=0), ValueError, r"'batch_size' parameter", [X, y]),
+        (
+            "precision_unknown",
+            fit(precision="16"),
+            ValueError,
+            r"'precision' parameter of RobustLossClassifier must be a str among",
+            [X, y],
+        ),
         (
             "learning_rate_zero",
             fit(learning_rate_init=0.0),
@@ -548,6 +585,33 @@ class _NoHead(torch.nn.Module):
         return self.lin(x)
 
 
+class _FailingProbe(torch.nn.Module):
+    """Declares a fused head (``features`` + a linear ``head``) whose features raise."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = torch.nn.Linear(8, 4)
+        self.head = torch.nn.Linear(4, 3000)
+        self.features.register_forward_pre_hook(self._refuse)
+
+    @staticmethod
+    def _refuse(module, inputs):
+        raise RuntimeError("features expect images, not rows")
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class _ConvHead(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = torch.nn.Linear(8, 4)
+        self.head = torch.nn.Conv1d(4, 3000, 1)
+
+    def forward(self, x):
+        return self.head(self.features(x)[:, :, None])[:, :, 0]
+
+
 def _loss_with_bad_form():
     class BadForm(_losses().CrossEntropy):
         def fused_form(self, n_classes):
@@ -635,7 +699,43 @@ FUSED_CASES = [
         "choose-backend-fused-true-no-head",
         lambda: _fused().choose_backend("ce", _NoHead(), 2000, True, 3000),
         ValueError,
-        "fused=True is not possible: the module does not expose `features`",
+        "fused=True is not possible: the module has no `features` submodule",
+        [],
+    ),
+    (
+        "choose-backend-fused-true-probe-raises",
+        lambda: _fused().choose_backend("ce", _FailingProbe(), 2000, True, 3000),
+        ValueError,
+        r"fused=True is not possible: the probe .* shape \(3, 8\) .*raised RuntimeError: "
+        r"features expect images.*Use fused='auto'",
+        [],
+    ),
+    (
+        "choose-backend-fused-true-head-not-linear",
+        lambda: _fused().choose_backend("ce", _ConvHead(), 2000, True, 3000),
+        ValueError,
+        "fused=True is not possible: module.head is Conv1d, not an nn.Linear",
+        [],
+    ),
+    (
+        "why-not-fused-zero-classes",
+        lambda: _fused().why_not_fused("ce", _mlp(), 0),
+        ValueError,
+        "n_classes must be a positive integer",
+        [],
+    ),
+    (
+        "why-not-fused-not-a-module",
+        lambda: _fused().why_not_fused("ce", "mlp", 3000),
+        TypeError,
+        "module must be a torch.nn.Module",
+        [],
+    ),
+    (
+        "why-not-fused-unknown-loss",
+        lambda: _fused().why_not_fused("cross_entropy", _mlp(), 3000),
+        ValueError,
+        "Unknown loss 'cross_entropy'",
         [],
     ),
     (
@@ -857,7 +957,9 @@ NOISE_CASES = _noise_cases()
 
 # ---- analytic (AnalyticIncrementalClassifier) ---------------------------------------
 def _analytic_cases():
+    import pandas as pd
     import torch
+    from sklearn.exceptions import NotFittedError
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
     from skloss.analytic import AnalyticIncrementalClassifier
@@ -889,6 +991,15 @@ def _analytic_cases():
 
         def transform(self, X):
             return np.asarray(X)[:, : self.width]
+
+    mixed = np.array([1, "a"] * 20, dtype=object)
+    mixed_text_first = np.array(["a", 1] * 20, dtype=object)
+    text = np.array(["a", "b"] * 20)
+    codes = rng.randint(0, 3, size=40).astype(float)
+    frame = pd.DataFrame(
+        {"size": X[:, 0], "colour": pd.Categorical(np.array(["red", "blue", "green"])[y])}
+    )
+    frame_numeric_categories = pd.DataFrame({"size": X[:, 0], "grade": pd.Categorical(codes)})
 
     def refitted_backbone():
         backbone = Refitted()
@@ -1017,8 +1128,87 @@ def _analytic_cases():
             "analytic-merge-bool-and-int-labels",
             lambda: make().fit(X, y > 0).merge(make().fit(X, y)),
             ValueError,
-            r"one label type",
+            r"other\.classes_ has labels of dtype int64.*one label type",
             [X, y],
+        ),
+        (
+            "analytic-fit-labels-mixed-types",
+            lambda: make().fit(X, mixed),
+            ValueError,
+            r"y mixes labels of types \['int', 'str'\].*astype\(str\)",
+            [X, mixed],
+        ),
+        (
+            "analytic-first-partial_fit-labels-mixed-types",
+            lambda: make().partial_fit(X, mixed_text_first),
+            ValueError,
+            r"y mixes labels of types \['int', 'str'\]",
+            [X, mixed_text_first],
+        ),
+        (
+            "analytic-partial_fit-labels-mixed-types",
+            lambda: make().partial_fit(X, text).partial_fit(X, mixed_text_first),
+            ValueError,
+            r"y mixes labels of types \['int', 'str'\]",
+            [X, text, mixed_text_first],
+        ),
+        (
+            "analytic-partial_fit-classes-mixed-types",
+            lambda: make().partial_fit(X, y, classes=np.array([0, "a"], dtype=object)),
+            ValueError,
+            r"classes mixes labels of types \['int', 'str'\].*classes = numpy\.asarray",
+            [X, y],
+        ),
+        (
+            "analytic-partial_fit-after-drop_learning_state",
+            lambda: fitted().drop_learning_state().partial_fit(X, y),
+            ValueError,
+            r"partial_fit needs inverse_autocorrelation_.*drop_learning_state\(\) removed "
+            r"from this estimator.*Call fit to learn afresh",
+            [X, y],
+        ),
+        (
+            "analytic-merge-other-after-drop_learning_state",
+            lambda: fitted().merge(fitted().drop_learning_state()),
+            ValueError,
+            r"merge needs inverse_autocorrelation_.*removed from the other estimator",
+            [X, y],
+        ),
+        (
+            "analytic-drop_learning_state-unfitted",
+            lambda: make().drop_learning_state(),
+            NotFittedError,
+            r"not fitted yet",
+            [],
+        ),
+        (
+            "analytic-fit-categorical-column",
+            lambda: make().fit(frame, y),
+            ValueError,
+            r"X has categorical columns \['colour'\], which AnalyticIncrementalClassifier "
+            r"cannot use as numbers.*OneHotEncoder",
+            [frame, y],
+        ),
+        (
+            "analytic-fit-numeric-categorical-column",
+            lambda: make().fit(frame_numeric_categories, y),
+            ValueError,
+            r"X has categorical columns \['grade'\]",
+            [frame_numeric_categories, y],
+        ),
+        (
+            "analytic-partial_fit-categorical-column-torch-backbone",
+            lambda: make(backbone=torch.nn.Linear(2, 3)).partial_fit(frame, y),
+            ValueError,
+            r"X has categorical columns \['colour'\]",
+            [frame, y],
+        ),
+        (
+            "analytic-predict-categorical-column",
+            lambda: make().fit(frame.assign(colour=codes), y).predict(frame),
+            ValueError,
+            r"X has categorical columns \['colour'\]",
+            [frame, y],
         ),
     ]
 
@@ -1047,24 +1237,26 @@ def _cli(*args):
 
     Any fit is an error here: a usage error must come before training.
     """
-    from skloss import RobustLossClassifier
+    from skloss import RobustLossClassifier, RobustLossRegressor
     from skloss.cli import main
 
     def no_training(self, *a, **k):
         raise AssertionError("skloss compare trained a model before rejecting its options")
 
     stderr = io.StringIO()
-    original = RobustLossClassifier.fit
-    RobustLossClassifier.fit = no_training
+    originals = {cls: cls.fit for cls in (RobustLossClassifier, RobustLossRegressor)}
+    for cls in originals:
+        cls.fit = no_training
     try:
-        with contextlib.redirect_stderr(stderr):
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
             main(list(args))
     except SystemExit as exc:
         if exc.code == 2:
             raise ValueError(stderr.getvalue()) from None
         raise
     finally:
-        RobustLossClassifier.fit = original
+        for cls, fit in originals.items():
+            cls.fit = fit
 
 
 def _cli_cases():
@@ -1082,8 +1274,56 @@ def _cli_cases():
     (with_dir_json / "results.json").mkdir(parents=True)
     csv_inf = root / "inf.csv"
     csv_inf.write_text("f,g,label\n1,2,a\ninf,3,b\n2,1,a\n4,-inf,b\n")
+    csv_gap = root / "gap.csv"
+    csv_gap.write_text("f,g,label\n1,2,a\n,3,b\n2,1,a\n4,5,b\n")
+    sqlite = root / "study.db"
+    sqlite.write_bytes(b"SQLite format 3\x00" + bytes(84))
     out = str(root / "out")
+    tune = ["tune", "--dataset", "iris", "--folds", "2", "--max-iter", "2", "--quiet"]
     return [
+        *_tune_study_cases(root, tune),
+        *_cli_task_cases(root, out),
+        (
+            "cli-csv-missing-values-without-impute",
+            lambda: _cli(
+                *_TINY_COMPARE[:1],
+                "--csv",
+                str(csv_gap),
+                "--target",
+                "label",
+                "--folds",
+                "2",
+                "--output",
+                out,
+            ),  # fmt: skip
+            ValueError,
+            r"missing values in column\(s\) f; pass --impute median \(or mean, most_frequent\)",
+            [],
+        ),
+        (
+            "cli-na-values-without-csv",
+            lambda: _cli(*_TINY_COMPARE, "--na-values", "?", "--output", out),
+            ValueError,
+            r"--na-values only applies to --csv",
+            [],
+        ),
+        (
+            "cli-impute-unknown-strategy",
+            lambda: _cli(*_TINY_COMPARE, "--impute", "zero", "--output", out),
+            ValueError,
+            # Python 3.12.8+ quotes the choices no more
+            r"argument --impute: invalid choice: 'zero' \(choose from '?median'?, '?mean'?, "
+            r"'?most_frequent'?\)",
+            [],
+        ),
+        (
+            "cli-tune-storage-sqlite-file-as-a-path",
+            lambda: _cli(*tune, "--storage", str(sqlite), "--output", out),
+            ValueError,
+            r"argument --storage: .*study\.db is an SQLite database, not a journal file; pass it "
+            r"as a URL: --storage sqlite:///",
+            [],
+        ),
         (
             "cli-output-is-a-file",
             lambda: _cli(*_TINY_COMPARE, "--output", str(a_file)),
@@ -1110,7 +1350,8 @@ def _cli_cases():
             "cli-seed-overflows-fold-seeds",
             lambda: _cli(*_TINY_COMPARE, "--seed", str(2**32 - 1), "--output", out),
             ValueError,
-            r"argument --seed: must be at most 2\*\*32 - --folds = 4294967294, got 4294967295",
+            r"argument --seed: random_state must be at most 2\*\*32 - 2 for 2 folds, got "
+            r"4294967295",
             [],
         ),
         (
@@ -1140,6 +1381,168 @@ def _cli_cases():
     ]
 
 
+def _cli_task_cases(root, out):
+    """Rows of ``--task`` and of what the task decides: losses, noise, targets."""
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=40).round(4)
+    text = root / "text-target.csv"
+    text.write_text("x,y\n" + "".join(f"{v},{'ab'[i % 2]}\n" for i, v in enumerate(x)))
+    negative = root / "negative-target.csv"
+    negative.write_text("x,y\n" + "".join(f"{v},{v * 3 - 1:.3f}\n" for v in x))
+    constant = root / "constant-target.csv"
+    constant.write_text("x,y\n" + "".join(f"{v},7.5\n" for v in x))
+    diabetes = ["compare", "--dataset", "diabetes", "--folds", "2", "--quiet", "--output", out]
+    iris = [*_TINY_COMPARE, "--output", out]
+
+    def csv(path, *more):
+        return _cli("compare", "--csv", str(path), "--target", "y", *more, "--output", out)
+
+    return [
+        (
+            "cli-task-classification-on-a-regression-data-set",
+            lambda: _cli(*diabetes, "--task", "classification"),
+            ValueError,
+            r"argument --task: --dataset diabetes is a regression data set, not classification; "
+            r"pass --task regression \(or auto\)",
+            [],
+        ),
+        (
+            "cli-task-regression-on-a-classification-data-set",
+            lambda: _cli(*iris, "--task", "regression"),
+            ValueError,
+            r"argument --task: --dataset iris is a classification data set, not regression",
+            [],
+        ),
+        (
+            "cli-task-unknown",
+            lambda: _cli(*iris, "--task", "ranking"),
+            ValueError,
+            r"argument --task: invalid choice: 'ranking'",
+            [],
+        ),
+        (
+            "cli-task-regression-with-text-targets",
+            lambda: csv(text, "--task", "regression"),
+            ValueError,
+            r"argument --task: regression needs numeric targets, but --target 'y' holds text "
+            r"such as 'a'; pass --task classification \(or auto\)",
+            [],
+        ),
+        (
+            "cli-classification-loss-on-a-regression-task",
+            lambda: _cli(*diabetes, "--losses", "huber,gce"),
+            ValueError,
+            r"argument --losses: gce is a classification loss, and this run's task is "
+            r"regression; choose from absolute_error, hl_gauss, .*, or pass --task "
+            r"classification",
+            [],
+        ),
+        (
+            "cli-regression-loss-on-a-classification-task",
+            lambda: _cli(*iris, "--losses", "ce,huber,quantile"),
+            ValueError,
+            r"argument --losses: huber, quantile are regression losses, and this run's task "
+            r"is classification",
+            [],
+        ),
+        (
+            "cli-label-noise-kind-on-a-regression-task",
+            lambda: _cli(*diabetes, "--noise-kind", "pairflip"),
+            ValueError,
+            r"argument --noise-kind: pairflip corrupts classification labels, and this run's "
+            r"task is regression; choose outliers or shuffle",
+            [],
+        ),
+        (
+            "cli-target-noise-kind-on-a-classification-task",
+            lambda: _cli(*iris, "--noise-kind", "outliers"),
+            ValueError,
+            r"argument --noise-kind: outliers corrupts regression targets, and this run's task "
+            r"is classification; choose symmetric or pairflip",
+            [],
+        ),
+        (
+            "cli-regression-noise-out-of-range",
+            lambda: _cli(*diabetes, "--noise", "1.0"),
+            ValueError,
+            r"argument --noise: rate must be in \[0, 1\) for kind='outliers', got 1\.0",
+            [],
+        ),
+        (
+            "cli-top-k-on-a-regression-task",
+            lambda: _cli(*diabetes, "--top-k", "3"),
+            ValueError,
+            r"argument --top-k: top-k accuracy is a classification score, and this run's task "
+            r"is regression",
+            [],
+        ),
+        (
+            "cli-poisson-on-negative-targets",
+            lambda: csv(negative, "--losses", "squared_error,poisson"),
+            ValueError,
+            r"argument --losses: loss 'poisson' needs non-negative targets .* Use another loss",
+            [],
+        ),
+        (
+            "cli-regression-constant-target",
+            lambda: csv(constant, "--task", "regression"),
+            ValueError,
+            r"every target is 7\.5: there is nothing to predict",
+            [],
+        ),
+        (
+            "cli-continuous-labels-for-classification",
+            lambda: csv(negative, "--task", "classification"),
+            ValueError,
+            r"the labels look continuous .* pass --task regression to predict the values",
+            [],
+        ),
+        (
+            "cli-tune-classification-loss-on-a-regression-task",
+            lambda: _cli("tune", "--dataset", "diabetes", "--losses", "ce", "--output", out),
+            ValueError,
+            r"argument --losses: ce is a classification loss, and this run's task is regression",
+            [],
+        ),
+    ]
+
+
+def _tune_study_cases(root, tune):
+    """Rows of ``skloss tune --resume``: nothing to resume, a study run with other settings."""
+    try:
+        import optuna
+    except ImportError:  # the tune extra is not installed: no rows
+        return []
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    empty = root / "empty.log"
+    other = root / "other.log"
+    storage = JournalStorage(JournalFileBackend(str(other)))
+    study = optuna.create_study(study_name="noise20", storage=storage)
+    study.set_user_attr("skloss_settings", {"noise": 0.2})
+    return [
+        (
+            "cli-tune-resume-nothing-to-resume",
+            lambda: _cli(*tune, "--resume", "--storage", str(empty), "--output", str(root)),
+            ValueError,
+            r"argument --resume: no skloss tune study in journal:.*empty\.log to resume; leave "
+            "out --resume to start one",
+            [],
+        ),
+        (
+            "cli-tune-resume-other-settings",
+            lambda: _cli(
+                *tune, "--resume", "--noise", "0.4", "--storage", str(other), "--output", str(root)
+            ),
+            ValueError,
+            r"study 'noise20' in journal:.*other\.log was run with other settings \(.*noise: "
+            r"study 0\.2, this run 0\.4.*\); its trials would mix with this run's",
+            [],
+        ),
+    ]
+
+
 CLI_CASES = _cli_cases()
 
 
@@ -1149,11 +1552,12 @@ def _ensloss_cases():
 
     from skloss import EnsLossClassifier, RobustLossClassifier
     from skloss.losses import EnsLoss, get_loss
+    from skloss.losses.ensemble import draw_derivatives
 
     X, y = load_breast_cancer(return_X_y=True)
     X, y = X[::10].copy(), y[::10].copy()
     X3, y3 = load_iris(return_X_y=True)
-    X3, y3 = X3[::5].copy(), y3[::5].copy()
+    X3, y_one = X3[::5].copy(), np.ones(len(y3[::5]), dtype=int)
     one_logit, target = torch.zeros(4, 1), torch.tensor([0, 1, 0, 1])
 
     def fit(**params):
@@ -1214,20 +1618,21 @@ def _ensloss_cases():
             r"batch_norm=True cannot train on 1 row\(s\).*chunks of 2 rows",
             [X, y],
         ),
+        # More than two classes train one-vs-rest heads (tests/test_ensloss.py); one
+        # class is what is left to refuse.
         (
-            "ensloss-multiclass-y",
-            lambda: EnsLossClassifier(max_iter=1, hidden_layer_sizes=(4,)).fit(X3, y3),
+            "ensloss-one-class-y",
+            lambda: EnsLossClassifier(max_iter=1, hidden_layer_sizes=(4,)).fit(X3, y_one),
             ValueError,
-            r"Only binary classification is supported\. y has 3 classes.*"
-            r"OneVsRestClassifier",
-            [X3, y3],
+            r"EnsLossClassifier needs samples of at least 2 classes in y; got only \[1\]",
+            [X3, y_one],
         ),
         (
-            "ensloss-through-robust-on-multiclass",
-            lambda: RobustLossClassifier(loss="ensloss", max_iter=1).fit(X3, y3),
+            "ensloss-through-robust-one-class-y",
+            lambda: RobustLossClassifier(loss="ensloss", max_iter=1).fit(X3, y_one),
             ValueError,
-            r"defined for two classes only, but y has 3 classes.*OneVsRestClassifier",
-            [X3, y3],
+            r"RobustLossClassifier needs samples of at least 2 classes in y; got only \[1\]",
+            [X3, y_one],
         ),
         (
             "ensloss-loss-lambda-out-of-range",
@@ -1262,7 +1667,25 @@ def _ensloss_cases():
             "ensloss-loss-two-logits",
             lambda: EnsLoss()(torch.zeros(4, 2), target, generator=torch.Generator()),
             ValueError,
-            r"one logit per sample.*logits\[:, 1:\] - logits\[:, :1\]",
+            r"one logit per sample for two classes.*one one-vs-rest logit per class for "
+            r"three or more; got logits of shape \(4, 2\).*logits\[:, 1:\] - logits\[:, :1\]",
+            [],
+        ),
+        (
+            "ensloss-loss-multiclass-target-out-of-range",
+            lambda: EnsLoss()(
+                torch.zeros(4, 3), torch.tensor([0, 1, 2, 3]), generator=torch.Generator()
+            ),
+            ValueError,
+            r"class index 3, outside the valid range \[0, 3\) for logits with 3 logit columns",
+            [],
+        ),
+        (
+            "ensloss-draw-margins-three-dimensional",
+            lambda: draw_derivatives(torch.zeros(2, 2, 2)),
+            ValueError,
+            r"margins must have shape \(n_samples,\) or \(n_samples, n_columns\), got shape "
+            r"\(2, 2, 2\)",
             [],
         ),
         (
@@ -1279,13 +1702,6 @@ def _ensloss_cases():
             r"batch-level loss.*reduction='mean'",
             [],
         ),
-        (
-            "ensloss-loss-n-outputs-multiclass",
-            lambda: EnsLoss().n_outputs(3),
-            ValueError,
-            r"two classes only, got n_classes=3.*OneVsRestClassifier",
-            [],
-        ),
     ]
 
 
@@ -1299,13 +1715,17 @@ def _tuning_cases():
     except ImportError:  # the tune extra is not installed: no rows
         return []
     from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import KFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
-    from skloss import RobustLossClassifier, tuning
+    from skloss import AnyLossClassifier, RobustLossClassifier, RobustLossRegressor, tuning
 
     X, y = load_iris(return_X_y=True)
     weight = np.ones(len(y))
     clf = RobustLossClassifier(loss="gce", max_iter=2, hidden_layer_sizes=(4,))
+    pipe = make_pipeline(StandardScaler(), clf)
 
     def search(**kwargs):
         return tuning.OptunaSearchCV(
@@ -1381,6 +1801,117 @@ def _tuning_cases():
             lambda: tuning.params_from_trial(3),
             TypeError,
             r"trial_or_params must be a FrozenTrial, a Study or a dict",
+            [],
+        ),
+        (
+            "tuning-suggest-pipeline-without-skloss-step",
+            lambda: tuning.suggest_params(
+                trial(), make_pipeline(StandardScaler(), LogisticRegression())
+            ),
+            TypeError,
+            r"Pipeline holds no skloss estimator to tune\. Pass a skloss estimator .* or a "
+            r"Pipeline with one as a step",
+            [],
+        ),
+        (
+            "tuning-param-distributions-unknown-step",
+            lambda: tuning.param_distributions(pipe, step="model"),
+            ValueError,
+            r"step='model' names no skloss estimator in Pipeline; its skloss steps are "
+            r"\['robustlossclassifier'\]",
+            [],
+        ),
+        (
+            "tuning-loss-grid-unknown-loss",
+            lambda: tuning.loss_grid({"ce": {}, "gcee": {}}),
+            ValueError,
+            r"Unknown loss 'gcee'\. Valid names are",
+            [],
+        ),
+        (
+            "tuning-loss-grid-unknown-parameter",
+            lambda: tuning.loss_grid({"gce": {"tau": [1.0]}}),
+            ValueError,
+            r"Invalid parameter 'tau' for loss 'gce' \(GCE\)\. Valid parameters are: \['q'\]",
+            [],
+        ),
+        (
+            "tuning-loss-grid-value-out-of-range",
+            lambda: tuning.loss_grid({"gce": {"q": [0.5, 2.0]}}),
+            ValueError,
+            r"GCE parameter 'q' must be in \(0, 1\], got 2\.0",
+            [],
+        ),
+        (
+            "tuning-loss-grid-value-not-a-list",
+            lambda: tuning.loss_grid({"gce": {"q": 0.5}}),
+            ValueError,
+            r"losses\['gce'\]\['q'\] must be a list of values to try, got 0\.5; write \[0\.5\]",
+            [],
+        ),
+        (
+            "tuning-loss-grid-empty",
+            lambda: tuning.loss_grid({}),
+            ValueError,
+            r"losses must be a dict of registry names to their parameter values",
+            [],
+        ),
+        (
+            "tuning-suggest-classification-loss-for-a-regressor",
+            lambda: tuning.suggest_params(trial(), RobustLossRegressor(), losses=["huber", "gce"]),
+            ValueError,
+            r"loss 'gce' is a classification loss, and RobustLossRegressor trains regression "
+            r"losses: choose from \['absolute_error', 'hl_gauss'",
+            [],
+        ),
+        (
+            "tuning-search-space-regression-loss-for-a-classifier",
+            lambda: tuning.search_space(pipe, loss="huber"),
+            ValueError,
+            r"loss 'huber' is a regression loss, and RobustLossClassifier trains "
+            r"classification losses",
+            [],
+        ),
+        (
+            "tuning-param-distributions-classification-loss-for-a-regressor",
+            lambda: tuning.param_distributions(RobustLossRegressor(loss="gce")),
+            ValueError,
+            r"loss 'gce' is a classification loss, and RobustLossRegressor trains regression",
+            [],
+        ),
+        (
+            "tuning-loss-grid-classification-loss-for-a-regressor",
+            lambda: tuning.loss_grid({"huber": {"delta": [1.0]}, "ce": {}}, RobustLossRegressor()),
+            ValueError,
+            r"loss 'ce' is a classification loss, and RobustLossRegressor trains regression",
+            [],
+        ),
+        (
+            "tuning-loss-choices-n-classes-for-a-regressor",
+            lambda: tuning.loss_choices(RobustLossRegressor(), n_classes=3),
+            ValueError,
+            r"n_classes=3 was given, but RobustLossRegressor is a regressor; leave n_classes out",
+            [],
+        ),
+        (
+            "tuning-loss-choices-n-classes-below-two",
+            lambda: tuning.loss_choices(clf, n_classes=1),
+            ValueError,
+            r"n_classes must be an int >= 2 \(the classes of y\), got 1",
+            [],
+        ),
+        (
+            "tuning-suggest-loss-that-cannot-train-n-classes",
+            lambda: tuning.suggest_params(trial(), clf, losses=["ce", "z_loss"], n_classes=2),
+            ValueError,
+            r"losses names 'z_loss', which cannot train here: loss ZLoss.* needs three classes",
+            [],
+        ),
+        (
+            "tuning-loss-grid-estimator-without-loss",
+            lambda: tuning.loss_grid(["ce"], AnyLossClassifier()),
+            TypeError,
+            r"AnyLossClassifier has no 'loss' parameter to choose",
             [],
         ),
     ]
@@ -1491,6 +2022,22 @@ def _loss2_cases():
             ValueError,
             "two classes only.*OneVsRestClassifier",
             [X, y],
+        ),
+        (
+            "loss2-z-loss-binary-fit",
+            lambda: RobustLossClassifier(loss="z_loss", max_iter=1).fit(X[y < 2], y[y < 2]),
+            ValueError,
+            r"ZLoss.*needs three classes or more.*\+1 or -1.*Use another loss",
+            [X, y],
+        ),
+        (
+            "loss2-anyloss-accuracy-five-classes-fit",
+            lambda: RobustLossClassifier(loss="anyloss_accuracy", max_iter=1).fit(
+                np.repeat(X, 2, axis=0)[:100], np.arange(100) % 5
+            ),
+            ValueError,
+            r"AnyLoss.*metric='accuracy'.*cannot train 5 classes.*collapses.*metric='f1'",
+            [X],
         ),
     ]
 
@@ -1692,6 +2239,149 @@ def _distillation_cases():
 
 DISTILLATION_CASES = _distillation_cases()
 
+
+# ---- the regressor, its losses and noisy targets ---------------------------------------
+def _regression_cases():
+    import warnings
+
+    from sklearn.datasets import load_diabetes
+
+    from skloss import RobustLossRegressor
+    from skloss.losses import get_loss
+    from skloss.noise import make_noisy_targets
+
+    X, y = load_diabetes(return_X_y=True)
+    X, y = X[::10].copy(), y[::10].copy()
+    negative = y.copy()
+    negative[[2, 5]] = -1.0
+
+    def fit(**params):
+        params = {"max_iter": 1, "hidden_layer_sizes": (4,), **params}
+        return lambda: RobustLossRegressor(**params).fit(X, y)
+
+    fitted = RobustLossRegressor(max_iter=1, hidden_layer_sizes=(4,), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted.fit(X, y)
+    warm = RobustLossRegressor(max_iter=1, hidden_layer_sizes=(4,), warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warm.fit(X, y)
+
+    return [
+        (
+            "regressor-classification-loss",
+            fit(loss="ce"),
+            ValueError,
+            r"trains classification targets.*list_losses\(kind='regression'\)",
+            [X, y],
+        ),
+        ("regressor-unknown-loss", fit(loss="hubber"), ValueError, r"Unknown loss 'hubber'", [X]),
+        (
+            "regressor-poisson-negative-targets",
+            lambda: RobustLossRegressor(loss="poisson", max_iter=1).fit(X, negative),
+            ValueError,
+            r"'poisson' needs non-negative targets.*2 row\(s\).*\[2, 5\]",
+            [X, negative],
+        ),
+        (
+            "regressor-string-targets",
+            lambda: RobustLossRegressor(max_iter=1).fit(
+                X, np.array(["low", "high"] * 22 + ["low"])
+            ),
+            ValueError,
+            r"[Cc]ould not convert|numeric",
+            [X],
+        ),
+        (
+            "regressor-nan-targets",
+            lambda: RobustLossRegressor(max_iter=1).fit(X, np.r_[np.nan, y[1:]]),
+            ValueError,
+            r"Input y contains NaN",
+            [X],
+        ),
+        (
+            "regressor-huber-delta-zero",
+            fit(loss=get_loss("huber").set_params(delta=0.0)),
+            ValueError,
+            r"'delta' must be > 0",
+            [X, y],
+        ),
+        (
+            "regressor-hl-gauss-bins-one",
+            lambda: get_loss("hl_gauss", n_bins=1),
+            ValueError,
+            r"'n_bins' must be an int >= 2, got 1",
+            [],
+        ),
+        (
+            "regressor-quantile-level-one",
+            lambda: get_loss("quantile", alpha=1.0),
+            ValueError,
+            r"alpha must be a number in \(0, 1\)",
+            [],
+        ),
+        (
+            "regressor-warm-start-other-target-columns",
+            lambda: warm.fit(X, np.c_[y, y]),
+            ValueError,
+            r"y has 2 target column\(s\).*fitted on 1.*warm_start=False",
+            [X, y],
+        ),
+        (
+            "regressor-quantiles-of-a-point-loss",
+            lambda: fitted.predict_quantiles(X, 0.5),
+            AttributeError,
+            r"predicts a value, not a distribution.*hl_gauss",
+            [X],
+        ),
+        (
+            "regressor-interval-coverage-one",
+            lambda: fitted.predict_interval(X, coverage=1.0),
+            ValueError,
+            r"coverage must be in \(0, 1\)",
+            [X],
+        ),
+        (
+            "regressor-predict-unfitted",
+            lambda: RobustLossRegressor().predict(X),
+            Exception,
+            r"not fitted yet",
+            [X],
+        ),
+        (
+            "noisy-targets-rate-one",
+            lambda: make_noisy_targets(y, 1.0),
+            ValueError,
+            r"rate must be a number in \[0, 1\), got 1\.0",
+            [y],
+        ),
+        (
+            "noisy-targets-unknown-kind",
+            lambda: make_noisy_targets(y, 0.1, kind="flip"),
+            ValueError,
+            r"kind must be one of \['outliers', 'shuffle'\]",
+            [y],
+        ),
+        (
+            "noisy-targets-nan",
+            lambda: make_noisy_targets(np.r_[np.nan, y], 0.1),
+            ValueError,
+            r"NaN or infinite",
+            [],
+        ),
+        (
+            "noisy-targets-scale-zero",
+            lambda: make_noisy_targets(y, 0.1, scale=0.0),
+            ValueError,
+            r"scale must be a positive number",
+            [y],
+        ),
+    ]
+
+
+REGRESSION_CASES = _regression_cases()
+
 CASES = (
     ESTIMATOR_CASES
     + LOSS_CASES
@@ -1703,6 +2393,7 @@ CASES = (
     + TUNING_CASES
     + LOSS2_CASES
     + DISTILLATION_CASES
+    + REGRESSION_CASES
 )
 
 

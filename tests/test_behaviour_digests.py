@@ -29,7 +29,7 @@ DIGESTS = {
     "robust_ce_early_stopping": "cbc9486331a56740258e103b246ca61dfcfaef9877dab6535078ec3e9df1c23d",
     "robust_ce_partial_fit": "bce16c9719d46472612e9d97abc8dbea0f50b42e3bad7ca66c1ace18cef1af8a",
     "robust_gce_weighted": "766afbe524ad2855832d057dbbf70e6ddf2522d5b0bd7c18e9eebd92b93f4452",
-    "robust_aldr_kl_warm_start": "b63bfc9dcbee4ef7974ba38d43065a508195c8a4b9feff5abddb3092190b46e1",
+    "robust_aldr_kl_warm_start": "6bcd19978ce45eabe4d07b1862c91f479f36847fdc65c0add300c5d5abd6ba67",
     "robust_mw_auc_binary": "da23a2f7963bf7df6c4541105b3fa3ccc3d7b2c1e442168c44a8a667c9bab4bc",
     "anyloss_f1": "81009083c0a5548a204a8ac7f1532ae0c604538fdb03cced156218bf49a5ffea",
     "anyloss_gmean_multiclass": "4f3d0766cf9f285c863409638f4340dd0735e315df327c74c3b25abb228d5613",

@@ -11,11 +11,20 @@ import pytest
 
 from skloss.cli import format_table, load_csv, main
 
-TINY = ["--hidden", "8", "--max-iter", "5", "--folds", "2", "--batch-size", "32"]
+# Peers are tested on their own (test_peers_*); the other tests compare losses only.
+TINY = ["--hidden", "8", "--max-iter", "5", "--folds", "2", "--batch-size", "32", "--no-baselines"]
 
 
 def _run(args, tmp_path):
     return main(["compare", *args, *TINY, "--output", str(tmp_path / "out")])
+
+
+def _table(out):
+    """The lines of the ranked table in ``out``, header first."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("rank  model"))
+    rows = [line for line in lines[start + 1 :] if re.match(r" *\d+  ", line)]
+    return [lines[start], *rows]
 
 
 def test_compare_writes_table_json_and_png(tmp_path, capsys):
@@ -25,7 +34,7 @@ def test_compare_writes_table_json_and_png(tmp_path, capsys):
 
     # One progress line per fold and loss on stderr; the ranked table on stdout.
     assert sum(line.startswith("fold ") for line in err.splitlines()) == 4
-    assert "rank  loss" in out and " ce " in out and " mae " in out
+    assert "rank  model" in out and " ce " in out and " mae " in out
 
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     settings = results["settings"]
@@ -77,7 +86,7 @@ def test_csv_with_categorical_feature_and_string_labels(tmp_path, capsys):
     assert _run(["--csv", str(csv), "--target", "label", "--losses", "ce"], tmp_path) == 0
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["settings"]["one_hot_columns"] == ["colour"]
-    assert results["settings"]["n_features"] == 3  # num + colour_green + colour_red
+    assert results["settings"]["n_features"] == 2  # num, colour (one-hot encoded in each fold)
     assert results["settings"]["classes"] == ["no", "yes"]
     assert "one-hot encoded non-numeric column(s): colour" in capsys.readouterr().err
 
@@ -96,10 +105,11 @@ def test_load_csv_reports_missing_values(tmp_path):
         (["--losses", ","], "argument --losses: no loss names"),
         (
             ["--noise", "0.5", "--noise-kind", "pairflip"],
-            r"argument --noise: must be in \[0, 0.5\) for --noise-kind pairflip",
+            r"argument --noise: rate must be in \[0, 0.5\) for kind='pairflip', got 0.5: at 0.5 "
+            "or above the flipped-to class becomes the majority label",
         ),
-        (["--noise", "1"], r"argument --noise: must be in \[0, 1\)"),
-        (["--noise", "-0.1"], r"argument --noise: must be in \[0, 1\)"),
+        (["--noise", "1"], r"argument --noise: rate must be in \[0, 1\) for kind='symmetric'"),
+        (["--noise", "-0.1"], r"argument --noise: rate must be in \[0, 1\)"),
         (["--noise", "lots"], "argument --noise: expected a number"),
         (["--noise-kind", "uniform"], "argument --noise-kind: invalid choice"),
         (["--folds", "1"], "argument --folds: must be at least 2"),
@@ -109,6 +119,8 @@ def test_load_csv_reports_missing_values(tmp_path):
         (["--dataset", "mnist"], "argument --dataset: invalid choice"),
         (["--csv", "x.csv"], "--csv needs --target"),
         (["--target", "y"], "--target only applies to --csv"),
+        (["--na-values", "?"], "--na-values only applies to --csv"),
+        (["--impute", "zero"], "argument --impute: invalid choice: 'zero'"),
         (["--csv", "does-not-exist.csv", "--target", "y"], "argument --csv: no such file"),
     ],
 )
@@ -304,39 +316,42 @@ def test_seed_that_overflows_the_fold_seeds_is_a_usage_error(tmp_path, capsys, n
             ]
         )
     assert exc.value.code == 2
-    assert "argument --seed: must be at most 2**32 - --folds = 4294967294" in (
-        capsys.readouterr().err
+    assert (
+        "argument --seed: random_state must be at most 2**32 - 2 for 2 folds, got 4294967295"
+        in (capsys.readouterr().err)
     )
 
 
-def test_binary_only_loss_on_multiclass_data_is_a_usage_error(
-    tmp_path, capsys, monkeypatch, no_training
+@pytest.mark.parametrize(
+    "dataset, loss, reason",
+    [
+        ("iris", "mw_auc", "is defined for two classes only, but y has 3 classes"),
+        ("breast_cancer", "z_loss", "needs three classes or more"),
+        ("digits", "anyloss_accuracy", "cannot train 10 classes"),
+    ],
+)
+def test_loss_that_cannot_train_these_classes_is_a_usage_error(
+    dataset, loss, reason, tmp_path, capsys, no_training
 ):
-    from skloss.losses import LOSSES, CrossEntropy
-
-    class TwoClassOnly(CrossEntropy):
-        binary_only = True
-
-    monkeypatch.setitem(LOSSES, "two_class_only", TwoClassOnly)
+    # Loss.why_cannot_train decides, not binary_only alone: z_loss on two classes and
+    # anyloss_accuracy on five or more are refused before any fit.
     with pytest.raises(SystemExit) as exc:
         main(
             [
                 "compare",
                 "--dataset",
-                "iris",
+                dataset,
                 "--losses",
-                "ce,two_class_only",
+                f"ce,{loss}",
                 *TINY,
                 "--output",
                 str(tmp_path / "out"),
             ]
         )
     assert exc.value.code == 2
-    assert re.search(
-        r"argument --losses: two_class_only handle\(s\) two classes only, and "
-        "the labels have 3",
-        capsys.readouterr().err,
-    )
+    err = capsys.readouterr().err
+    assert f"argument --losses: {loss} cannot train on these labels: " in err
+    assert reason in err and f"Drop {loss} from --losses" in err
 
 
 # ---- interrupts: partial results, exit status 130 -------------------------------------
@@ -373,7 +388,7 @@ def test_interrupted_fit_writes_partial_results_and_exits_130(how, tmp_path, cap
     out, err = capsys.readouterr()
     assert "interrupted (Ctrl-C during ce on fold 2/2): 2 of 4 fits completed" in out
     assert "PARTIAL RESULTS: 2 of 4 fits" in out
-    table = out[out.index("rank  loss") :].splitlines()
+    table = out[out.index("rank  model") :].splitlines()
     assert table[0].endswith("folds")
     assert sorted(line.split()[1] for line in table[1:3]) == ["ce", "mae"]
     assert all(line.endswith("1/2") for line in table[1:3])
@@ -406,7 +421,7 @@ def test_interrupt_during_predict_before_any_fit_completed(tmp_path, capsys, mon
     assert _run(["--dataset", "iris", "--losses", "ce,mae"], tmp_path) == 130
     out = capsys.readouterr().out
     assert "interrupted (Ctrl-C during ce on fold 1/2): 0 of 4 fits completed" in out
-    assert "rank  loss" not in out
+    assert "rank  model" not in out
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["complete"] is False and results["completed"] == []
     assert results["ranking"] == [] and results["results"]["ce"]["accuracy"] == []
@@ -423,9 +438,13 @@ def test_interrupt_between_fits(tmp_path, capsys, monkeypatch):
         logged.append(message)
         raise KeyboardInterrupt
 
-    real_run = compare._run
+    real_evaluate = compare.evaluate
     monkeypatch.setattr(
-        compare, "_run", lambda X, y, args, log: real_run(X, y, args, log_then_interrupt)
+        compare,
+        "evaluate",
+        lambda folds, rows, args, log, task: real_evaluate(
+            folds, rows, args, log_then_interrupt, task
+        ),
     )
     assert _run(["--dataset", "iris", "--losses", "ce,mae"], tmp_path) == 130
     out = capsys.readouterr().out
@@ -455,7 +474,7 @@ def test_complete_run_is_marked_complete_and_reemits_other_warnings(tmp_path, mo
 def test_top_k_accuracy_column_only_where_it_means_something(tmp_path, capsys):
     assert _run(["--dataset", "iris", "--losses", "ce,dco", "--top-k", "2"], tmp_path) == 0
     out, _ = capsys.readouterr()
-    assert "top-2 acc" in out.splitlines()[1]
+    assert "top-2 acc" in _table(out)[0]
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["settings"]["top_k"] == 2
     for record in results["results"].values():
@@ -472,3 +491,287 @@ def test_top_k_accuracy_column_only_where_it_means_something(tmp_path, capsys):
         assert "top-" not in out
         results = json.loads((tmp_path / "out" / "results.json").read_text())
         assert "top_k_accuracy" not in results["results"]["ce"]
+
+
+# ---- peers, ROC AUC, missing values -----------------------------------------------------
+PEER_ARGS = ["--hidden", "8", "--max-iter", "5", "--folds", "2", "--batch-size", "32"]
+
+
+def _peer_accuracies(X, y, make_model, metric="accuracy", noise=0.4, folds=2, seed=0):
+    """Each fold's clean-test score of ``make_model()``, by the noisy-fold protocol."""
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    from skloss.noise import noisy_folds
+
+    scores = []
+    for fold in noisy_folds(X, y, noise, "symmetric", cv=folds, random_state=seed):
+        model = make_model().fit(fold.X_train, fold.y_train)
+        if metric == "accuracy":
+            scores.append(accuracy_score(fold.y_test, model.predict(fold.X_test)))
+        else:
+            positive = model.classes_[1]
+            proba = model.predict_proba(fold.X_test)[:, 1]
+            scores.append(roc_auc_score(fold.y_test == positive, proba))
+    return scores
+
+
+def test_peers_run_in_the_same_folds_and_are_marked(tmp_path, capsys):
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    status = main(
+        ["compare", "--dataset", "breast_cancer", "--losses", "ce", *PEER_ARGS,
+         "--output", str(tmp_path / "out"), "--quiet"]
+    )  # fmt: skip
+    assert status == 0
+    out = capsys.readouterr().out
+    for name in ("LogisticRegression", "HistGradientBoosting", "MLPClassifier"):
+        assert f"{name} (peer)" in out
+    assert "ROC AUC" in _table(out)[0]
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["settings"]["peers"] == [
+        "LogisticRegression",
+        "HistGradientBoosting",
+        "MLPClassifier",
+    ]
+    assert results["results"]["ce"]["peer"] is False
+    assert all(results["results"][name]["peer"] for name in results["settings"]["peers"])
+    # independently: the scikit-learn models on the noisy-fold protocol
+    X, y = load_breast_cancer(return_X_y=True)
+
+    def logistic():
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+
+    record = results["results"]["LogisticRegression"]
+    assert record["accuracy"] == pytest.approx(_peer_accuracies(X, y, logistic), abs=1e-12)
+    assert record["roc_auc"] == pytest.approx(
+        _peer_accuracies(X, y, logistic, metric="roc_auc"), abs=1e-12
+    )
+    assert record["mean_roc_auc"] == pytest.approx(np.mean(record["roc_auc"]))
+    assert len(results["results"]["ce"]["roc_auc"]) == 2
+
+
+def test_no_baselines_and_no_auc_for_more_classes(tmp_path, capsys):
+    assert _run(["--dataset", "iris", "--losses", "ce"], tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "(peer)" not in out and "ROC AUC" not in out
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert list(results["results"]) == ["ce"] and results["settings"]["peers"] == []
+    assert "roc_auc" not in results["results"]["ce"]
+
+
+def _csv_with_gaps(path, placeholder=""):
+    rng = np.random.RandomState(0)
+    n = 120
+    label = np.repeat(["yes", "no"], n // 2)
+    num = rng.normal(size=n) + 2 * (label == "yes")
+    other = rng.normal(size=n)
+    cells = [f"{v:.6f}" for v in num]
+    for i in (3, 10, 31, 47):
+        cells[i] = placeholder
+    lines = ["num,other,label"] + [
+        f"{a},{b:.6f},{c}" for a, b, c in zip(cells, other, label, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_impute_fills_missing_values_inside_each_fold(tmp_path, capsys):
+    import pandas as pd
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    csv = _csv_with_gaps(tmp_path / "gaps.csv")
+    args = ["compare", "--csv", str(csv), "--target", "label", "--losses", "ce", *PEER_ARGS]
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--output", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    assert "missing values in column(s) num; pass --impute median" in capsys.readouterr().err
+    assert main([*args, "--impute", "median", "--quiet", "--output", str(tmp_path / "out")]) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["settings"]["impute"] == "median"
+    # independently: the imputer's median comes from each training fold only
+    frame = pd.read_csv(csv)
+    X, y = frame[["num", "other"]], frame["label"].to_numpy()
+
+    def logistic():
+        return make_pipeline(
+            SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(max_iter=1000)
+        )
+
+    assert results["results"]["LogisticRegression"]["accuracy"] == pytest.approx(
+        _peer_accuracies(X, y, logistic), abs=1e-12
+    )
+
+
+def test_na_values_mark_placeholders_as_missing(tmp_path, capsys):
+    csv = _csv_with_gaps(tmp_path / "unknown.csv", placeholder="?")
+    args = ["compare", "--csv", str(csv), "--target", "label", "--losses", "ce", *TINY]
+    # without --na-values, '?' makes the column text: said, and encoded as categories
+    assert main([*args, "--output", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "column 'num' holds numbers and the text '?'" in err
+    assert "pass --na-values ? (and --impute)" in err
+    results = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert results["settings"]["one_hot_columns"] == ["num"]
+    # with it, the column is numeric with 4 missing values, filled by --impute
+    assert (
+        main([*args, "--na-values", "?", "--impute", "mean", "--output", str(tmp_path / "b")]) == 0
+    )
+    results = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert results["settings"]["one_hot_columns"] == []
+    assert results["settings"]["na_values"] == ["?"]
+
+
+# ---- the task: classification or regression ----------------------------------------------
+REG_TINY = ["--hidden", "8", "--max-iter", "5", "--folds", "2", "--batch-size", "64"]
+
+
+def _write_csv(path, columns):
+    names = list(columns)
+    rows = zip(*(columns[name] for name in names), strict=True)
+    path.write_text(",".join(names) + "\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    "target, task, reason",
+    [
+        # 60 distinct non-integer values: a quantity
+        (np.round(np.linspace(-3, 5, 60), 3), "regression", "is numeric with 60 distinct values"),
+        # 40 distinct counts: a quantity too
+        (np.arange(60) % 40, "regression", "is numeric with 40 distinct values"),
+        # 3 distinct integers: classes
+        (np.arange(60) % 3, "classification", "is numeric with 3 distinct values"),
+        (np.where(np.arange(60) % 2, "yes", "no"), "classification", "holds text"),
+    ],
+    ids=["floats", "counts", "few-integers", "text"],
+)
+def test_auto_task_is_said_on_the_first_line(target, task, reason, tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    csv = _write_csv(tmp_path / "d.csv", {"a": rng.normal(size=60).round(4), "y": target})
+    status = main(
+        ["compare", "--csv", str(csv), "--target", "y", "--losses",
+         "squared_error" if task == "regression" else "ce", *REG_TINY, "--no-baselines",
+         "--quiet", "--output", str(tmp_path / "out")]
+    )  # fmt: skip
+    assert status == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(f"task: {task} (auto: --target 'y' {reason}")
+    settings = json.loads((tmp_path / "out" / "results.json").read_text())["settings"]
+    assert settings["task"] == task and reason in settings["task_reason"]
+
+
+def _regression_folds(X, y, rate, kind, folds=2, seed=0):
+    """The protocol, redone: shuffled K-fold, gross errors in each training fold's targets."""
+    from sklearn.model_selection import KFold
+
+    from skloss.noise import make_noisy_targets
+
+    for k, (train, test) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(X)):
+        y_noisy, corrupted = make_noisy_targets(y[train], rate, kind, random_state=seed + k)
+        test_noisy, _ = make_noisy_targets(y[test], rate, kind, random_state=seed + 7919 * (k + 1))
+        yield X[train], y_noisy, X[test], y[test], test_noisy, corrupted
+
+
+def test_regression_on_diabetes_ranks_by_rmse_beside_the_peers(tmp_path, capsys):
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    status = main(
+        ["compare", "--dataset", "diabetes", "--losses", "squared_error,absolute_error",
+         "--noise", "0.3", *REG_TINY, "--quiet", "--output", str(tmp_path / "out")]
+    )  # fmt: skip
+    assert status == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "task: regression (--dataset diabetes is a regression data set)"
+    header = _table(out)[0]
+    assert header.split()[2:5] == ["RMSE", "MAE", "R^2"] and "accuracy" not in out
+    for peer in ("Ridge", "HistGradientBoosting", "HistGradientBoosting-absolute", "MLPRegressor"):
+        assert f"{peer} (peer)" in out
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    settings = results["settings"]
+    assert settings["task"] == "regression" and settings["noise_kind"] == "outliers"
+    assert settings["targets"]["min"] == 25.0 and settings["targets"]["max"] == 346.0
+    assert "classes" not in settings and "top_k" not in settings
+    # ranked by mean RMSE on the clean test folds, lowest first
+    means = [results["results"][name]["mean_rmse"] for name in results["ranking"]]
+    assert means == sorted(means) and len(means) == 6
+    # independently: Ridge on the same folds, noisy training targets, clean test targets
+    X, y = load_diabetes(return_X_y=True)
+    record = results["results"]["Ridge"]
+    expected = {"rmse": [], "mae": [], "r2": [], "noisy_rmse": []}
+    for fold, (X_tr, y_tr, X_te, y_te, y_te_noisy, corrupted) in enumerate(
+        _regression_folds(X, y, 0.3, "outliers")
+    ):
+        # 0.3 * 221 = 66.3 corrupted rows, rounded to 66
+        assert results["folds"][fold]["realised_noise_rate"] == pytest.approx(66 / 221)
+        assert corrupted.sum() == 66
+        predicted = make_pipeline(StandardScaler(), Ridge()).fit(X_tr, y_tr).predict(X_te)
+        error = predicted - y_te
+        expected["rmse"].append(np.sqrt(np.mean(error**2)))
+        expected["mae"].append(np.mean(np.abs(error)))
+        expected["r2"].append(1 - np.sum(error**2) / np.sum((y_te - y_te.mean()) ** 2))
+        # the noise-aware score: noisy test targets, the largest 30% of residuals left out
+        kept = np.sort(np.abs(predicted - y_te_noisy))[: len(y_te) - round(0.3 * len(y_te))]
+        expected["noisy_rmse"].append(np.sqrt(np.mean(kept**2)))
+    for metric, values in expected.items():
+        assert record[metric] == pytest.approx(values, rel=1e-9), metric
+    assert record["mean_rmse"] == pytest.approx(np.mean(expected["rmse"]))
+    assert results["results"]["Ridge"]["peer"] is True
+    assert results["results"]["squared_error"]["peer"] is False
+
+
+def test_regression_noise_aware_selection_uses_the_other_folds(tmp_path):
+    status = main(
+        ["compare", "--dataset", "diabetes", "--losses", "squared_error,huber", "--folds", "3",
+         "--hidden", "8", "--max-iter", "5", "--no-baselines", "--quiet",
+         "--output", str(tmp_path / "out")]
+    )  # fmt: skip
+    assert status == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    selection = results["selection"]
+    noisy = {name: results["results"][name]["noisy_rmse"] for name in ("squared_error", "huber")}
+    clean = {name: results["results"][name]["rmse"] for name in ("squared_error", "huber")}
+    for fold, chosen in enumerate(selection["chosen_per_fold"]):
+        others = {name: np.mean(np.delete(values, fold)) for name, values in noisy.items()}
+        assert chosen == min(others, key=others.get)  # the lowest noisy RMSE elsewhere
+        assert selection["clean_rmse_per_fold"][fold] == clean[chosen][fold]
+    assert selection["mean_clean_rmse"] == pytest.approx(np.mean(selection["clean_rmse_per_fold"]))
+
+
+def test_regression_default_losses_add_poisson_for_counts_only(tmp_path):
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=80).round(4)
+    args = ["--target", "y", *REG_TINY, "--no-baselines", "--quiet"]
+    counts = _write_csv(tmp_path / "counts.csv", {"x": x, "y": rng.poisson(30, 80)})
+    real = _write_csv(tmp_path / "real.csv", {"x": x, "y": (3 * x + rng.normal(size=80)).round(3)})
+    expected = {
+        counts: ["squared_error", "absolute_error", "huber", "hl_gauss", "poisson"],
+        real: ["squared_error", "absolute_error", "huber", "hl_gauss"],
+    }
+    for csv, losses in expected.items():
+        out = tmp_path / csv.stem
+        assert main(["compare", "--csv", str(csv), *args, "--output", str(out)]) == 0
+        results = json.loads((out / "results.json").read_text())
+        assert results["settings"]["losses"] == losses
+        assert results["ranking"] and sorted(results["ranking"]) == sorted(losses)
+
+
+def test_trimmed_rmse_leaves_out_the_largest_residuals():
+    from skloss.cli._regression import trimmed_rmse
+
+    y = np.array([0.0, 0.0, 0.0, 0.0])
+    predicted = np.array([1.0, -2.0, 3.0, 10.0])
+    assert trimmed_rmse(y, predicted) == pytest.approx(np.sqrt((1 + 4 + 9 + 100) / 4))
+    # 0.25 of 4 residuals: the largest (10) is left out
+    assert trimmed_rmse(y, predicted, 0.25) == pytest.approx(np.sqrt(14 / 3))
+    # 0.3 * 4 = 1.2 rounds to 1; 0.4 * 4 = 1.6 rounds to 2
+    assert trimmed_rmse(y, predicted, 0.3) == pytest.approx(np.sqrt(14 / 3))
+    assert trimmed_rmse(y, predicted, 0.4) == pytest.approx(np.sqrt(5 / 2))

@@ -199,6 +199,128 @@ def test_loss_call_checks_its_inputs_and_context():
     assert EnsLoss.search_space == {"boxcox_lambda": ("float", -1.0, 1.0)}
 
 
+# ---- more than two classes: one-vs-rest columns ------------------------------------------------
+
+
+def column_draws(n_samples, n_columns, seed, dtype=torch.float64):
+    """The normal draws of each column: column k takes the k-th block of n_samples."""
+    generator = torch.Generator().manual_seed(seed)
+    return (
+        torch.randn(n_columns * n_samples, generator=generator, dtype=dtype)
+        .numpy()
+        .reshape(n_columns, n_samples)
+    )
+
+
+def numpy_ovr_margins(f, target):
+    """``z_ik = y_ik f_ik`` with ``y_ik = +1`` for the labelled class, -1 for the rest."""
+    signs = np.where(np.arange(f.shape[1]) == np.asarray(target)[:, None], 1.0, -1.0)
+    return signs * f, signs
+
+
+@pytest.mark.parametrize("boxcox_lambda", LAMBDAS)
+@pytest.mark.parametrize("n, n_columns", [(1, 3), (7, 3), (128, 4), (300, 10)])
+def test_column_derivatives_match_numpy_column_by_column(n, n_columns, boxcox_lambda):
+    rng = np.random.default_rng(n + n_columns)
+    margins = rng.normal(scale=3.0, size=(n, n_columns))
+    margins[: n // 3] = np.round(margins[: n // 3])  # ties within each column
+    margins[:, 1] = margins[:, 0]  # two columns with the same margins draw their own g
+    got = draw_derivatives(
+        torch.tensor(margins), torch.Generator().manual_seed(9), boxcox_lambda
+    ).numpy()
+    eps = column_draws(n, n_columns, 9)
+    expected = np.column_stack(
+        [numpy_derivatives(margins[:, k], eps[k], boxcox_lambda) for k in range(n_columns)]
+    )
+    assert got.shape == (n, n_columns)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_ties_are_shared_within_a_column_never_across_columns():
+    # Every margin of both columns is 0.25: each column's rows share the mean of
+    # that column's own draws, and the two columns' means differ.
+    g = draw_derivatives(torch.full((50, 2), 0.25), torch.Generator().manual_seed(3)).numpy()
+    eps = column_draws(50, 2, 3, torch.float32).astype(np.float64)
+    for k in range(2):
+        expected = np.maximum(np.sort(-np.exp(eps[k])), -1).mean() - 1e-6
+        np.testing.assert_allclose(g[:, k], expected, rtol=1e-6)
+    assert g[0, 0] != g[0, 1]
+
+
+@pytest.mark.parametrize("boxcox_lambda", LAMBDAS)
+def test_every_column_of_every_draw_satisfies_the_three_conditions(boxcox_lambda):
+    generator = torch.Generator().manual_seed(0)
+    rng = np.random.default_rng(2)
+    for n in [1, 2, 5, 64, 129, 1000]:
+        for draw in range(10):
+            margins = rng.normal(scale=4.0, size=(n, 5)).astype(np.float32)
+            if draw % 2:
+                margins = np.round(margins, 0)
+            g = draw_derivatives(torch.from_numpy(margins), generator, boxcox_lambda)
+            assert g.dtype == torch.float32 and g.shape == (n, 5)
+            for k in range(5):
+                _check_conditions(margins[:, k], g[:, k].numpy())
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_column_gradient_is_g_times_y_over_batch_size(weighted):
+    rng = np.random.default_rng(6)
+    n, n_classes = 41, 4
+    f = rng.normal(scale=2.0, size=(n, n_classes))
+    target = rng.integers(0, n_classes, size=n)
+    weight = rng.uniform(0.2, 3.0, size=n) if weighted else np.ones(n)
+    logits = torch.tensor(f, requires_grad=True)
+    EnsLoss().batch_loss(
+        logits,
+        torch.from_numpy(target),
+        generator=torch.Generator().manual_seed(13),
+        sample_weight=torch.from_numpy(weight) if weighted else None,
+    ).backward()
+    z, y = numpy_ovr_margins(f, target)
+    eps = column_draws(n, n_classes, 13)
+    g = np.column_stack([numpy_derivatives(z[:, k], eps[k], 0.0) for k in range(n_classes)])
+    # Each head gets what a binary model of its class against the rest would get,
+    # and a row's weight multiplies all of its columns.
+    np.testing.assert_allclose(logits.grad.numpy(), weight[:, None] * g * y / n, rtol=1e-12)
+
+
+def test_column_objective_and_reported_bce_sum_the_columns():
+    rng = np.random.default_rng(8)
+    n, n_classes = 25, 3
+    f = rng.normal(size=(n, n_classes))
+    target = rng.integers(0, n_classes, size=n)
+    weight = rng.uniform(0.5, 2.0, size=n)
+    logits, t, w = torch.tensor(f), torch.from_numpy(target), torch.from_numpy(weight)
+    z, _ = numpy_ovr_margins(f, target)
+    eps = column_draws(n, n_classes, 1)
+    g = np.column_stack([numpy_derivatives(z[:, k], eps[k], 0.0) for k in range(n_classes)])
+    loss = EnsLoss()
+    value = loss(logits, t, sample_weight=w, generator=torch.Generator().manual_seed(1))
+    np.testing.assert_allclose(value.item(), np.mean(weight * (g * z).sum(axis=1)), rtol=1e-12)
+    bce = np.log1p(np.exp(-z)).sum(axis=1)
+    np.testing.assert_allclose(loss.reported_loss(logits, t, w).item(), np.mean(weight * bce))
+    np.testing.assert_allclose(loss.reported_loss(logits, t).item(), np.mean(bce), rtol=1e-12)
+
+
+def test_link_is_the_normalised_column_sigmoids():
+    rng = np.random.default_rng(0)
+    f = rng.normal(scale=4.0, size=(30, 5))
+    sigmoid = 1 / (1 + np.exp(-f))
+    got = EnsLoss().link(torch.tensor(f)).numpy()
+    np.testing.assert_allclose(got, sigmoid / sigmoid.sum(axis=1, keepdims=True), rtol=1e-12)
+    # Far below zero every sigmoid underflows (float32 below -104): the rows still
+    # sum to 1 and keep the order of the logits, the ratio of the sigmoids.
+    extreme = torch.tensor([[-1000.0, -1001.0, -2000.0], [500.0, -500.0, 499.0]])
+    p = EnsLoss().link(extreme)
+    assert torch.isfinite(p).all()
+    torch.testing.assert_close(p.sum(dim=1), torch.ones(2))
+    torch.testing.assert_close(p[0, :2], torch.tensor([1 / (1 + np.e**-1), 1 / (1 + np.e)]))
+    assert p[0, 2] == 0 and p[1].argmax() == 0
+    # One logit keeps the binary link.
+    np.testing.assert_allclose(EnsLoss().link(torch.tensor([[0.5]])).item(), 1 / (1 + np.exp(-0.5)))
+    assert EnsLoss().n_outputs(2) == 1 and EnsLoss().n_outputs(7) == 7
+
+
 # ---- the estimator ----------------------------------------------------------------------------
 
 
@@ -390,13 +512,65 @@ def test_sample_weight_scales_the_gradient(cancer):
     assert c[:, 1].mean() > b[:, 1].mean()
 
 
-def test_multiclass_is_refused_and_one_vs_rest_works():
+@pytest.fixture(scope="module")
+def iris():
     X, y = load_iris(return_X_y=True)
-    with pytest.raises(ValueError, match="Only binary classification.*OneVsRestClassifier"):
-        small().fit(X, y)
-    ovr = OneVsRestClassifier(small(max_iter=30)).fit(StandardScaler().fit_transform(X), y)
-    assert ovr.score(StandardScaler().fit_transform(X), y) > 0.7
-    assert not small().__sklearn_tags__().classifier_tags.multi_class
+    names = np.array(["setosa", "versicolor", "virginica"])
+    return StandardScaler().fit_transform(X), names[y]
+
+
+def test_three_classes_train_one_vs_rest_heads_in_one_network(iris):
+    X, y = iris
+    clf = small(max_iter=30, learning_rate_init=0.05, batch_size=32).fit(X, y)
+    assert clf.score(X, y) > 0.9
+    assert clf.__sklearn_tags__().classifier_tags.multi_class
+    assert clf.net_.module_.head.out_features == 3
+    np.testing.assert_array_equal(clf.classes_, ["setosa", "versicolor", "virginica"])
+    module = clf.net_.module_.eval()  # batch norm: its running statistics
+    with torch.no_grad():
+        logits = module(torch.as_tensor(X, dtype=torch.float32)).double().numpy()
+    decision = clf.decision_function(X)
+    assert decision.shape == (len(y), 3)
+    np.testing.assert_allclose(decision, logits, rtol=1e-6, atol=1e-7)
+    proba = clf.predict_proba(X)
+    sigmoid = 1 / (1 + np.exp(-logits))
+    np.testing.assert_allclose(proba, sigmoid / sigmoid.sum(axis=1, keepdims=True), rtol=1e-6)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[logits.argmax(axis=1)])
+
+
+def test_multiclass_loss_curve_records_the_summed_column_bce(iris):
+    X, y = iris
+    # One batch, weights practically unchanged, no batch norm: the record is the
+    # BCE of every column, summed per row, of the network predict uses.
+    clf = small(batch_size=len(y), learning_rate_init=1e-12, max_iter=1, batch_norm=False)
+    clf.fit(X, y)
+    f = clf.decision_function(X)
+    signs = np.where(clf.classes_ == y[:, None], 1.0, -1.0)
+    expected = np.mean(np.log1p(np.exp(-signs * f)).sum(axis=1))
+    np.testing.assert_allclose(clf.loss_curve_[0], expected, rtol=1e-5)
+
+
+def test_multiclass_partial_fit_and_the_registry_loss(iris):
+    X, y = iris
+    clf = small(batch_size=32)
+    order = np.random.default_rng(0).permutation(len(y))
+    for chunk in np.array_split(order, 5):
+        clf.partial_fit(X[chunk], y[chunk], classes=np.unique(y))
+    assert clf.n_iter_ == 5 and clf.decision_function(X).shape == (len(y), 3)
+    robust = RobustLossClassifier(
+        loss="ensloss", hidden_layer_sizes=(8,), max_iter=2, random_state=0
+    ).fit(X, y)
+    assert robust.net_.module_.head.out_features == 3
+    np.testing.assert_allclose(robust.predict_proba(X).sum(axis=1), 1.0)
+
+
+def test_one_vs_rest_wrapper_still_trains_binary_models(iris):
+    X, y = iris
+    ovr = OneVsRestClassifier(small(max_iter=30)).fit(X, y)
+    assert ovr.score(X, y) > 0.7
+    assert all(est.net_.module_.head.out_features == 1 for est in ovr.estimators_)
 
 
 def test_calibrated_classifier_cv_calibrates_predict_proba(cancer):
@@ -419,6 +593,7 @@ def test_skloss_compare_accepts_the_loss(tmp_path, capsys):
             "breast_cancer",
             "--losses",
             "ce,ensloss",
+            "--no-baselines",
             "--noise",
             "0",
             "--hidden",

@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 from skloss import RobustLossClassifier
-from skloss.losses import GCE, LOSSES, Loss, ProbabilityLoss
+from skloss.losses import GCE, LOSSES, Loss, ProbabilityLoss, list_losses
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -612,20 +612,10 @@ def test_skorch_net_is_exposed(iris, tmp_path):
     np.testing.assert_allclose(other.predict_proba(X), clf.predict_proba(X))
 
 
-#: Registered losses whose default cannot train from a random start, by definition.
-STARTS_TRUNCATED = {
-    "tgce": "the stateless truncated GCE gives no gradient where p_y < k = 0.5, which is "
-    "every sample at a uniform start with 3 classes (tests/test_losses2.py trains "
-    "it with the paper's pruning schedule)",
-}
-
-
-@pytest.mark.parametrize("name", sorted(LOSSES))
+@pytest.mark.parametrize("name", list_losses(kind="classification"))
 def test_every_registered_loss_trains_and_gives_probabilities(iris, name):
     X, y = iris
     loss = LOSSES[name]()
-    if name in STARTS_TRUNCATED:
-        pytest.skip(STARTS_TRUNCATED[name])
     if loss.binary_only:
         X, y = X[y < 2], y[y < 2]
     clf = small(loss=name, max_iter=30).fit(X, y)

@@ -15,7 +15,9 @@ float32/float16 shapes.
 import importlib
 import math
 import os
+import re
 import sys
+import warnings
 
 import pytest
 import torch
@@ -63,7 +65,7 @@ LOSS_CASES = [
     ("focal", {"gamma": 0.5}),
     ("focal", {"gamma": 1.0, "alpha": [0.5 + (k % 3) / 2 for k in range(N_CLASSES)]}),
     ("sce", {"alpha": 0.1, "beta": 1.0, "A": -4.0}),
-    ("tgce", {"q": 0.7, "k": 0.5}),
+    ("tgce", {"q": 0.7, "k": 0.5, "prune_start": None}),
     ("dco", {"n": 4}),
     ("z_loss", {"a": 1.0, "b": 0.0}),
     ("z_loss", {"a": 2.0, "b": 1.0}),
@@ -127,9 +129,10 @@ def assert_close(actual, expected, rtol=1e-9, atol=1e-11):
 
 
 def test_every_probability_loss_in_the_registry_has_a_fused_form():
+    # ... unless it keeps per-sample state (requires), which a fused head cannot pass.
     for name, cls in LOSSES.items():
         loss = cls()
-        if isinstance(loss, ProbabilityLoss):
+        if isinstance(loss, ProbabilityLoss) and not loss.requires:
             assert supports(loss, n_classes=3), name
             assert set(fused_form(loss, 3).statistics) <= set(STATISTICS)
         elif type(loss).fused_form is Loss.fused_form:
@@ -707,6 +710,95 @@ def test_has_fused_head_probes_the_composition():
 
     assert not has_fused_head(Skewed(4, 3, (8,)))
     assert not has_fused_head(_PlainModule())
+
+
+class _FailingFeatures(MLP):
+    """An MLP whose ``features`` raise: declares a fused head, cannot run one."""
+
+    def __init__(self):
+        super().__init__(8, 3000, (16,))
+        self.features.register_forward_pre_hook(self._refuse)
+
+    @staticmethod
+    def _refuse(module, inputs):
+        raise RuntimeError("features expect images, not rows")
+
+
+class _SequentialHead(MLP):
+    """An MLP whose ``head`` is not an ``nn.Linear``."""
+
+    def __init__(self):
+        super().__init__(8, 3000, (16,))
+        self.head = torch.nn.Sequential(self.head)
+
+
+class _Skewed(MLP):
+    """An MLP whose forward is not ``head(features(x))``."""
+
+    def __init__(self):
+        super().__init__(8, 3000, (16,))
+
+    def forward(self, x):
+        return super().forward(x) + 1.0
+
+
+def test_fused_true_names_the_probe_error_and_chains_it():
+    with pytest.raises(ValueError, match=r"fused=True is not possible") as caught:
+        choose_backend("ce", _FailingFeatures(), batch_size=2000, fused=True, n_classes=3000)
+    message = str(caught.value)
+    assert "raised RuntimeError: features expect images, not rows" in message
+    assert "shape (3, 8)" in message and "fused='auto'" in message
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert str(caught.value.__cause__) == "features expect images, not rows"
+
+
+@pytest.mark.parametrize(
+    "module, reason",
+    [
+        (_FailingFeatures(), r"raised RuntimeError: features expect images"),
+        (_SequentialHead(), r"module.head is Sequential, not an nn.Linear"),
+        (_Skewed(), r"module\(x\) differs from module.head\(module.features\(x\)\)"),
+    ],
+    ids=["probe-raises", "head-not-linear", "not-composed"],
+)
+def test_fused_auto_stays_unfused_and_says_why(module, reason):
+    from skloss.fused import why_not_fused
+
+    assert not has_fused_head(module)
+    assert re.search(reason, why_not_fused("ce", module, n_classes=3000))
+    with pytest.raises(ValueError, match=rf"fused=True is not possible: .*{reason}"):
+        choose_backend("ce", module, batch_size=2000, fused=True, n_classes=3000)
+    if isinstance(module.head, torch.nn.Linear):
+        # The module declares a fused head (features + a linear head), so training
+        # it unfused with large logits is a surprise worth a warning.
+        warning = rf"fused='auto' trains without a fused head.*{reason}"
+        with pytest.warns(UserWarning, match=warning):
+            backend = choose_backend("ce", module, batch_size=2000, fused="auto", n_classes=3000)
+    else:
+        backend = choose_backend("ce", module, batch_size=2000, fused="auto", n_classes=3000)
+    assert backend is None
+
+
+@pytest.mark.parametrize(
+    "loss, module",
+    [("nce_rce", MLP(8, 3000, (16,))), ("ce", _PlainModule())],
+    ids=["loss-without-form", "module-without-head"],
+)
+def test_fused_auto_is_quiet_where_unfused_is_the_documented_path(loss, module):
+    # A loss without a fused form, or a module that never declared one, trains
+    # unfused as documented: no warning, but the reason is there to be read.
+    from skloss.fused import why_not_fused
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert choose_backend(loss, module, batch_size=2000, fused="auto", n_classes=3000) is None
+    assert why_not_fused(loss, module, n_classes=3000) is not None
+
+
+def test_why_not_fused_is_none_for_the_default_mlp():
+    from skloss.fused import why_not_fused
+
+    assert why_not_fused("gce", MLP(8, 3000, (16,)), n_classes=3000) is None
 
 
 # ---- the Triton backend, interpreted on the CPU ---------------------------------------------

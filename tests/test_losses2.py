@@ -77,7 +77,7 @@ def np_tgce(z, y, q, k):
             LDRKL(lam=1.0, margin=0.0, transform=None),
             [0.407606 - math.log(3), 2.407606 - math.log(3)],
         ),
-        (TGCE(), [0.354614, 0.549183]),
+        (TGCE(prune_start=None), [0.354614, 0.549183]),
         (ZLoss(), [0.257609, 1.482354]),
         (ZLoss(a=1.0, b=1.0), [0.587075, 2.327387]),
         (DCO(n=4), [0.0126378, 1.15727]),
@@ -119,7 +119,7 @@ def test_mw_auc_reference_values(tau, expected):
         (ZLoss(a=2.0, b=0.5), lambda z, y: np_z_loss(z, y, 2.0, 0.5)),
         (DCO(n=3), lambda z, y: np_dco(z, y, 3)),
         (DCO(n=16), lambda z, y: np_dco(z, y, 16)),
-        (TGCE(q=0.4, k=0.3), lambda z, y: np_tgce(z, y, 0.4, 0.3)),
+        (TGCE(q=0.4, k=0.3, prune_start=None), lambda z, y: np_tgce(z, y, 0.4, 0.3)),
     ],
     # Ids from the loss only: a function's repr holds an address, which differs
     # between xdist workers.
@@ -146,6 +146,87 @@ def test_ldr_kl_limits():
     np.testing.assert_allclose(hinge.numpy(), a.max(axis=1), atol=1e-3)
     mean = LDRKL(lam=1e6, margin=0.2, transform=None)(z, y, reduction="none")
     np.testing.assert_allclose(mean.numpy(), a.mean(axis=1), atol=1e-5)
+
+
+def np_aldr_kl_first_step(z, y, lam0, alpha, margin):
+    """ALDR-KL at its first step (every lam_i = lam0), softplus transform, in float64."""
+    f = np.logaddexp(0.0, z)
+    f = f / f.mean(axis=1, keepdims=True)
+    n_classes = z.shape[1]
+    p_hat = np_softmax(f / lam0) + 1e-5
+    p_hat /= p_hat.sum(axis=1, keepdims=True)
+    kl = (p_hat * np.log(n_classes * p_hat)).sum(axis=1)
+    lam = lam0 - lam0 * kl / (alpha * math.log(n_classes))
+    a = margin * (np.arange(n_classes) != y[:, None]) + f - f[np.arange(len(y)), y][:, None]
+    tempered = lam * np.log(np.mean(np.exp(a / lam[:, None]), axis=1))
+    return tempered - alpha * math.log(n_classes) / (2.0 * lam0) * (lam - lam0) ** 2
+
+
+def np_gradient(function, z, step=1e-6):
+    """Central finite differences of ``sum(function(z))`` in float64."""
+    gradient = np.zeros_like(z)
+    for i, j in np.ndindex(*z.shape):
+        up, down = z.copy(), z.copy()
+        up[i, j] += step
+        down[i, j] -= step
+        gradient[i, j] = (function(up).sum() - function(down).sum()) / (2.0 * step)
+    return gradient
+
+
+# Shifts of every logit of a row (a drifting bias): at -90 and below, float32's softplus
+# underflows for every logit and the old quotient softplus / mean(softplus) was 0 / 0.
+# float64 still resolves the formula directly at all of them (softplus(-600) ~ 1e-261).
+SHIFTS = [0.0, 20.0, 200.0, -20.0, -90.0, -110.0, -200.0, -600.0]
+
+
+@pytest.mark.parametrize("dtype, atol", [(torch.float32, 5e-5), (torch.float64, 1e-11)])
+@pytest.mark.parametrize("shift", SHIFTS)
+def test_ldr_kl_softplus_transform_holds_at_shifted_logits(shift, dtype, atol):
+    generator = torch.Generator().manual_seed(5)
+    z = (2.0 * torch.randn(8, 4, generator=generator, dtype=torch.float64) + shift).to(dtype)
+    y = torch.arange(8) % 4
+    # The reference reads the same (rounded) logits, in float64.
+    z64, y_np = z.double().numpy(), y.numpy()
+    z.requires_grad_(True)
+    values = LDRKL()(z, y, reduction="none")
+    expected = np_ldr_kl(z64, y_np, 10.0, 0.1)
+    np.testing.assert_allclose(values.detach().double().numpy(), expected, rtol=0, atol=atol)
+    (gradient,) = torch.autograd.grad(values.sum(), z)
+    expected_gradient = np_gradient(lambda v: np_ldr_kl(v, y_np, 10.0, 0.1), z64)
+    np.testing.assert_allclose(
+        gradient.double().numpy(), expected_gradient, rtol=0, atol=max(atol, 1e-7)
+    )
+
+    aldr = ALDRKL()(z, y, reduction="none", index=torch.arange(8), n_samples=8)
+    expected = np_aldr_kl_first_step(z64, y_np, 10.0, 2.0, 0.1)
+    np.testing.assert_allclose(aldr.detach().double().numpy(), expected, rtol=0, atol=atol)
+
+
+def test_z_loss_of_two_classes_is_a_step_and_is_refused():
+    # Two logits standardise to +-1 whatever their gap: past a gap of ~1e-3 the loss
+    # is flat (numpy, from the definition), so an estimator refuses two classes.
+    gaps = np.array([0.1, 1.0, 10.0, 100.0])
+    z = np.stack([np.zeros_like(gaps), gaps], axis=1)
+    y = np.zeros(len(gaps), dtype=int)
+    values = np_z_loss(z, y, 1.0, 0.0)
+    np.testing.assert_allclose(values, math.log1p(math.e), rtol=1e-3)
+    logits = torch.tensor(z, requires_grad=True)
+    ZLoss()(logits, torch.tensor(y), reduction="sum").backward()
+    # Cross-entropy's gradient is 0.5 to 1 at these wrong predictions.
+    assert logits.grad.abs().max() < 5e-3
+    assert "three classes or more" in ZLoss().why_cannot_train(2)
+    assert ZLoss().why_cannot_train(3) is None
+
+
+def test_anyloss_accuracy_is_refused_from_five_classes():
+    # The soft one-vs-rest accuracy of a row is A_y - sum_{k != y} A_k up to a
+    # constant: 1 - K/2 for an uncertain row (every A_k = 1/2), -1 for a confidently
+    # wrong one, so from K = 5 a wrong answer beats an uncertain one.
+    for n_classes in (2, 3, 4, 5, 10):
+        uncertain, wrong = 1 - n_classes / 2, -1
+        reason = get_loss("anyloss_accuracy").why_cannot_train(n_classes)
+        assert (reason is not None) == (wrong > uncertain), n_classes
+    assert get_loss("anyloss_f1").why_cannot_train(10) is None
 
 
 def test_dco_is_stable_where_the_naive_formula_overflows():
@@ -307,7 +388,7 @@ def test_aldr_kl_state_continues_through_partial_fit():
 def test_tgce_pruning_freezes_weights_between_refreshes():
     loss = TGCE(q=0.7, k=0.5, prune_start=2, prune_every=3)
     assert loss.requires == ("index", "epoch")
-    assert TGCE().requires == ()
+    assert TGCE(prune_start=None).requires == ()
     target = torch.tensor([0, 0])
     index = torch.tensor([0, 1])
     floor = (1 - 0.5**0.7) / 0.7
@@ -344,7 +425,7 @@ def test_tgce_trains_from_scratch_only_with_a_warm_up():
     X, y = load_iris(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     settings = dict(hidden_layer_sizes=(16,), batch_size=16, max_iter=40, random_state=0)
-    stateless = fit_quietly(RobustLossClassifier(loss="tgce", **settings), X, y)
+    stateless = fit_quietly(RobustLossClassifier(loss=TGCE(prune_start=None), **settings), X, y)
     assert stateless.score(X, y) < 0.5
     pruned = fit_quietly(RobustLossClassifier(loss=TGCE(prune_start=30), **settings), X, y)
     assert 0 < pruned.loss_function_.weights_.sum() < len(y)
@@ -354,11 +435,13 @@ def test_tgce_trains_from_scratch_only_with_a_warm_up():
 @pytest.mark.parametrize(
     ("loss", "n_classes", "warns"),
     [
-        (TGCE(), 3, True),  # 1/3 < k = 0.5: every sample truncated at a uniform start
-        (TGCE(k=0.4), 3, True),
-        (TGCE(k=0.3), 3, False),  # 1/3 > k
-        (TGCE(), 2, False),  # 1/2 is not below k = 0.5
+        # 1/3 < k = 0.5: every sample truncated at a uniform start
+        (TGCE(prune_start=None), 3, True),
+        (TGCE(k=0.4, prune_start=None), 3, True),
+        (TGCE(k=0.3, prune_start=None), 3, False),  # 1/3 > k
+        (TGCE(prune_start=None), 2, False),  # 1/2 is not below k = 0.5
         (TGCE(prune_start=10), 3, False),  # plain GCE until epoch 10
+        (TGCE(), 3, False),  # the default: plain GCE until epoch 40
     ],
 )
 def test_tgce_warns_before_a_fit_that_cannot_start(loss, n_classes, warns):
@@ -388,7 +471,7 @@ def test_tgce_fine_tuning_with_warm_start_does_not_warn():
     X, y = load_iris(return_X_y=True)
     settings = dict(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
     clf = fit_quietly(RobustLossClassifier(loss="ce", **settings), X, y)
-    clf.set_params(loss="tgce", warm_start=True)
+    clf.set_params(loss=TGCE(prune_start=None), warm_start=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("error", NoGradientWarning)

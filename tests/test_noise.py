@@ -1,11 +1,17 @@
-"""Tests of skloss.noise: realised rates, flip targets, matrices, determinism, errors."""
+"""Tests of skloss.noise: realised rates, flip targets, matrices, determinism, errors, selection."""
 
 import warnings
 
 import numpy as np
 import pytest
 
-from skloss.noise import make_noisy_labels, noisy_folds, transition_matrix
+from skloss.noise import (
+    expected_noisy_accuracy,
+    make_noisy_labels,
+    noisy_folds,
+    select_by_noisy_scores,
+    transition_matrix,
+)
 
 Y10 = np.repeat(np.arange(10), 50)  # 10 balanced classes, 500 samples
 
@@ -297,3 +303,49 @@ def test_noisy_folds_keep_a_dataframe_and_leave_inputs_alone():
     np.testing.assert_array_equal(fold.y_test, y.to_numpy()[fold.test_index])
     pd.testing.assert_frame_equal(X, X_before)
     pd.testing.assert_series_equal(y, y_before)
+
+
+# ---- noise-aware selection -------------------------------------------------------------
+@pytest.mark.parametrize("n_classes, rate", [(10, 0.4), (3, 0.2), (2, 0.3), (4, 0.9)])
+# 0.9 of 4 classes is past the (K-1)/K limit on purpose: make_noisy_labels warns.
+@pytest.mark.filterwarnings("ignore:rate=0.9 with 4 classes:UserWarning")
+def test_noisy_accuracy_is_the_affine_function_of_clean_accuracy(n_classes, rate):
+    """Simulated: predictions of known clean accuracy, scored on symmetric-noise labels."""
+    rng = np.random.default_rng(0)
+    n = 40_000
+    y = rng.integers(0, n_classes, n)
+    measured = []
+    accuracies = np.array([0.3, 0.6, 0.9])
+    for accuracy in accuracies:
+        wrong = rng.random(n) >= accuracy
+        shift = rng.integers(1, n_classes, n)  # a uniformly drawn other class
+        predicted = np.where(wrong, (y + shift) % n_classes, y)
+        y_noisy, _ = make_noisy_labels(y, rate, "symmetric", random_state=1)
+        clean = np.mean(predicted == y)
+        measured.append((clean, np.mean(predicted == y_noisy)))
+    for clean, noisy in measured:
+        expected = (1 - rate) * clean + rate * (1 - clean) / (n_classes - 1)
+        assert noisy == pytest.approx(expected, abs=4 / np.sqrt(n))
+        assert expected_noisy_accuracy(clean, rate, n_classes) == pytest.approx(expected)
+    noisy = [pair[1] for pair in measured]
+    # increasing below (K - 1) / K, decreasing above: noisy CV ranks like clean accuracy
+    # only below that rate
+    if rate < (n_classes - 1) / n_classes:
+        assert noisy == sorted(noisy)
+    else:
+        assert noisy == sorted(noisy, reverse=True)
+
+
+def test_select_by_noisy_scores_never_uses_the_scored_fold():
+    # gce is better everywhere except on fold 0, which must not influence fold 0's choice
+    scores = {"ce": [0.9, 0.4, 0.4], "gce": [0.1, 0.6, 0.6]}
+    assert select_by_noisy_scores(scores) == ["gce", "ce", "ce"]
+
+
+def test_selection_helpers_stay_importable_from_skloss_tuning():
+    # skloss.tuning documented them before they moved to skloss.noise.
+    pytest.importorskip("optuna")
+    from skloss import noise, tuning
+
+    assert tuning.expected_noisy_accuracy is noise.expected_noisy_accuracy
+    assert tuning.select_by_noisy_scores is noise.select_by_noisy_scores

@@ -183,6 +183,240 @@ def test_space_override_and_bad_space():
     assert params == {"learning_rate_init": 0.01, "loss": "ce", "loss__label_smoothing": 0.1}
 
 
+# ---- pipelines -------------------------------------------------------------------------
+_FIXED = {
+    "loss": "gce",
+    "gce__q": 0.5,
+    "learning_rate_init": 1e-3,
+    "alpha": 1e-4,
+    "hidden_layer_sizes": "64-64",
+    "early_stopping": False,
+}
+
+
+def _pipeline(clf=None):
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return Pipeline([("scale", StandardScaler()), ("clf", clf or RobustLossClassifier())])
+
+
+def test_suggest_params_on_a_pipeline_names_the_step():
+    pipe = _pipeline()
+    params = tuning.suggest_params(optuna.trial.FixedTrial(_FIXED), pipe, losses=["ce", "gce"])
+    assert params == {
+        "clf__loss": "gce",
+        "clf__loss__q": 0.5,
+        "clf__learning_rate_init": 1e-3,
+        "clf__alpha": 1e-4,
+        "clf__hidden_layer_sizes": (64, 64),
+        "clf__early_stopping": False,
+    }
+    pipe.set_params(**params)
+    assert pipe[-1].loss.q == 0.5 and pipe[-1].hidden_layer_sizes == (64, 64)
+    # params_from_trial gives the same names when told the estimator
+    assert tuning.params_from_trial(_FIXED, pipe) == params
+    assert "gce" in tuning.loss_choices(pipe)
+
+
+def test_search_space_and_distributions_of_a_pipeline():
+    pipe = _pipeline(RobustLossClassifier(loss="gce"))
+    expected = {
+        "clf__learning_rate_init",
+        "clf__alpha",
+        "clf__hidden_layer_sizes",
+        "clf__early_stopping",
+        "clf__loss__q",
+    }
+    assert set(tuning.search_space(pipe)) == expected
+    assert tuning.search_space(pipe)["clf__loss__q"] == ("float", 0.1, 1.0)
+    dists = tuning.param_distributions(pipe, loss="gce", space={"clf__alpha": None})
+    assert set(dists) == (expected - {"clf__alpha"}) | {"clf__loss"}
+    assert dists["clf__loss__q"] == optuna.distributions.FloatDistribution(0.1, 1.0)
+
+
+def test_skloss_step_found_inside_a_meta_estimator():
+    from sklearn.calibration import CalibratedClassifierCV
+
+    wrapped = CalibratedClassifierCV(_pipeline())
+    params = tuning.suggest_params(optuna.trial.FixedTrial(_FIXED), wrapped, losses=["gce"])
+    assert params["estimator__clf__loss__q"] == 0.5
+    wrapped.set_params(**params)
+
+
+def test_two_skloss_steps_need_a_step_name():
+    from sklearn.ensemble import VotingClassifier
+
+    vote = VotingClassifier([("a", RobustLossClassifier()), ("b", AnyLossClassifier())])
+    with pytest.raises(ValueError, match=r"several skloss estimators \(a, b\); pass step=NAME"):
+        tuning.search_space(vote)
+    assert set(tuning.search_space(vote, step="b")) >= {"b__amplification", "b__alpha"}
+
+
+def test_optuna_search_cv_tunes_a_pipeline(data):
+    X, y = data
+    pipe = _pipeline(_small(loss="gce", early_stopping=False))
+    search = tuning.OptunaSearchCV(
+        pipe,
+        tuning.param_distributions(
+            pipe, space={"early_stopping": None, "hidden_layer_sizes": None}
+        ),
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+        n_trials=2,
+        random_state=0,
+    )
+    _quiet(search.fit, X, y)
+    best = search.best_trial_.params
+    assert set(best) == {"clf__learning_rate_init", "clf__alpha", "clf__loss__q"}
+    fitted = search.best_estimator_[-1]
+    assert fitted.learning_rate_init == best["clf__learning_rate_init"]
+    assert fitted.loss.q == best["clf__loss__q"]
+
+
+# ---- grids over several losses ---------------------------------------------------------
+def test_one_grid_over_losses_with_different_parameters_says_the_fix(data):
+    X, y = data
+    grid = {"clf__loss": ["ce", "gce"], "clf__loss__q": [0.5, 0.7]}
+    search = GridSearchCV(_pipeline(_small()), grid, cv=2)
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid parameter 'q' for loss CrossEntropy.*one grid per loss.*"
+        r"\[\{'loss': \['ce'\]\}, \{'loss': \[\.\.\.\], 'loss__q'.*skloss\.tuning\.loss_grid",
+    ):
+        _quiet(search.fit, X, y)
+
+
+def test_loss_grid_searches_each_loss_with_its_own_parameters(data):
+    X, y = data
+    pipe = _pipeline(_small())
+    grids = tuning.loss_grid({"ce": {}, "gce": {"q": [0.5, 0.7]}}, pipe)
+    assert grids == [
+        {"clf__loss": ["ce"]},
+        {"clf__loss": ["gce"], "clf__loss__q": [0.5, 0.7]},
+    ]
+    search = _quiet(GridSearchCV(pipe, grids, cv=2).fit, X, y)
+    assert search.cv_results_["params"] == [
+        {"clf__loss": "ce"},
+        {"clf__loss": "gce", "clf__loss__q": 0.5},
+        {"clf__loss": "gce", "clf__loss__q": 0.7},
+    ]
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    # a list of names, no pipeline
+    assert tuning.loss_grid(["ce", "mae"]) == [{"loss": ["ce"]}, {"loss": ["mae"]}]
+
+
+# ---- regressors, and the losses a problem can train ----------------------------------
+REGRESSION_LOSSES = ["absolute_error", "hl_gauss", "huber", "poisson", "quantile", "squared_error"]
+
+
+def test_each_kind_of_estimator_is_offered_its_own_losses():
+    from skloss import RobustLossRegressor
+
+    assert tuning.loss_choices(RobustLossRegressor()) == REGRESSION_LOSSES
+    assert tuning.loss_choices(_pipeline(RobustLossRegressor())) == REGRESSION_LOSSES
+    for n_classes in (None, 2, 3, 10):
+        offered = tuning.loss_choices(RobustLossClassifier(), n_classes=n_classes)
+        assert not set(offered) & set(REGRESSION_LOSSES)
+        assert {"ce", "gce", "mae"} <= set(offered)
+
+
+@pytest.mark.parametrize(
+    "n_classes, offered, left_out",
+    [
+        # z_loss: two standardised logits are +-1, a step; mw_auc: two classes only
+        (2, {"mw_auc", "anyloss_accuracy"}, {"z_loss"}),
+        (3, {"z_loss", "anyloss_accuracy"}, {"mw_auc"}),
+        # the soft accuracy of 5 classes or more rewards confident mistakes
+        (5, {"z_loss"}, {"anyloss_accuracy", "mw_auc"}),
+    ],
+)
+def test_classifier_losses_follow_why_cannot_train(n_classes, offered, left_out):
+    choices = set(tuning.loss_choices(RobustLossClassifier(), n_classes=n_classes))
+    assert offered <= choices and not left_out & choices
+    # a trial asked to draw such a loss is refused before drawing anything
+    study = optuna.create_study()
+    trial = study.ask()
+    with pytest.raises(ValueError, match=r"losses names '.*', which cannot train here"):
+        tuning.suggest_params(
+            trial, RobustLossClassifier(), losses=["ce", *sorted(left_out)], n_classes=n_classes
+        )
+    assert trial.params == {}
+
+
+def test_suggest_params_draws_regression_losses_for_a_regressor_pipeline():
+    from sklearn.datasets import make_regression
+
+    from skloss import RobustLossRegressor
+
+    X, y = make_regression(n_samples=60, n_features=4, noise=5.0, random_state=0)
+    pipe = _pipeline(RobustLossRegressor(max_iter=2, hidden_layer_sizes=(8,), random_state=0))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    own = {
+        "squared_error": set(),
+        "absolute_error": set(),
+        "poisson": set(),
+        "huber": {"delta"},
+        "quantile": {"alpha"},
+        "hl_gauss": {"n_bins", "sigma_ratio", "tail"},
+    }
+    seen = set()
+    for _ in range(24):
+        trial = study.ask()
+        params = tuning.suggest_params(trial, pipe)
+        loss = params["clf__loss"]
+        seen.add(loss)
+        assert {k[len("clf__loss__") :] for k in params if k.startswith("clf__loss__")} == own[loss]
+        if loss == "huber":
+            assert 0.1 <= params["clf__loss__delta"] <= 3.0
+        if loss == "hl_gauss":
+            assert 20 <= params["clf__loss__n_bins"] <= 200
+            assert 0.25 <= params["clf__loss__sigma_ratio"] <= 2.0
+        study.tell(trial, 0.0)
+    assert seen == set(own)
+    # the last draw configures and fits the pipeline
+    pipe.set_params(**params)
+    assert pipe.fit(X, y - y.min()).predict(X).shape == (60,)
+
+
+def test_regression_spaces_and_distributions():
+    from skloss import RobustLossRegressor
+
+    dists = tuning.param_distributions(RobustLossRegressor(), loss="huber")
+    assert dists["loss__delta"] == optuna.distributions.FloatDistribution(0.1, 3.0, log=True)
+    assert dists["loss"].choices == ("huber",)
+    space = tuning.search_space(RobustLossRegressor(loss="hl_gauss"))
+    assert space["loss__n_bins"] == ("int", 20, 200)
+    assert space["loss__sigma_ratio"] == ("float", 0.25, 2.0, "log")
+    assert not any(k.startswith("loss__") for k in tuning.search_space(RobustLossRegressor()))
+
+
+def test_grid_search_over_delta_and_sigma_ratio():
+    from sklearn.datasets import make_regression
+    from sklearn.model_selection import KFold
+
+    from skloss import RobustLossRegressor
+
+    X, y = make_regression(n_samples=80, n_features=4, noise=5.0, random_state=0)
+    pipe = _pipeline(RobustLossRegressor(max_iter=3, hidden_layer_sizes=(8,), random_state=0))
+    grids = tuning.loss_grid(
+        {"huber": {"delta": [0.5, 2.0]}, "hl_gauss": {"sigma_ratio": [0.5, 1.0]}}, pipe
+    )
+    search = GridSearchCV(pipe, grids, cv=KFold(2, shuffle=True, random_state=0))
+    _quiet(search.fit, X, y)
+    assert search.cv_results_["params"] == [
+        {"clf__loss": "huber", "clf__loss__delta": 0.5},
+        {"clf__loss": "huber", "clf__loss__delta": 2.0},
+        {"clf__loss": "hl_gauss", "clf__loss__sigma_ratio": 0.5},
+        {"clf__loss": "hl_gauss", "clf__loss__sigma_ratio": 1.0},
+    ]
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    best = search.best_params_
+    fitted = search.best_estimator_[-1].loss_function_
+    assert fitted.name == best["clf__loss"]
+    param = "delta" if fitted.name == "huber" else "sigma_ratio"
+    assert getattr(fitted, param) == best[f"clf__loss__{param}"]
+
+
 # ---- pruning ---------------------------------------------------------------------------
 class _PruneAtStep(optuna.pruners.BasePruner):
     """Prune once the trial has reported `step` (a pruner whose decision is known)."""
@@ -203,6 +437,32 @@ def test_callback_survives_clone_and_deepcopy():
     assert cloned.callbacks[0] is not callback
     assert cloned.callbacks[0].trial_key == callback.trial_key
     assert copy.deepcopy(callback)._entry().trial is trial
+
+
+def test_a_finished_study_is_freed_with_its_trials(data):
+    import gc
+    import weakref
+
+    from skloss.tuning import pruning
+
+    X, y = data
+
+    def run_study():
+        study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
+        keys = []
+
+        def objective(trial):
+            callback = tuning.PruningCallback.for_trial(trial)
+            keys.append(callback.trial_key)
+            return float(_quiet(_small(callbacks=[callback]).fit, X, y).validation_scores_[-1])
+
+        study.optimize(objective, n_trials=2)
+        return weakref.ref(study), keys
+
+    study, keys = run_study()
+    gc.collect()
+    assert study() is None
+    assert len(keys) == 2 and not any(key in pruning._TRIALS for key in keys)
 
 
 def test_cross_val_score_reports_each_fold_at_its_own_steps(data):
@@ -364,42 +624,3 @@ def test_threaded_optuna_search_cv_matches_sequential_fits(data):
         alone = clone(clf).set_params(**tuning.params_from_trial(trial))
         expected = np.mean(_quiet(cross_val_score, alone, X, y, cv=cv))
         assert trial.user_attrs["mean_test_score"] == expected
-
-
-# ---- noise-aware selection -------------------------------------------------------------
-@pytest.mark.parametrize("n_classes, rate", [(10, 0.4), (3, 0.2), (2, 0.3), (4, 0.9)])
-# 0.9 of 4 classes is past the (K-1)/K limit on purpose: make_noisy_labels warns.
-@pytest.mark.filterwarnings("ignore:rate=0.9 with 4 classes:UserWarning")
-def test_noisy_accuracy_is_the_affine_function_of_clean_accuracy(n_classes, rate):
-    """Simulated: predictions of known clean accuracy, scored on symmetric-noise labels."""
-    from skloss.noise import make_noisy_labels
-
-    rng = np.random.default_rng(0)
-    n = 40_000
-    y = rng.integers(0, n_classes, n)
-    measured = []
-    accuracies = np.array([0.3, 0.6, 0.9])
-    for accuracy in accuracies:
-        wrong = rng.random(n) >= accuracy
-        shift = rng.integers(1, n_classes, n)  # a uniformly drawn other class
-        predicted = np.where(wrong, (y + shift) % n_classes, y)
-        y_noisy, _ = _quiet(make_noisy_labels, y, rate, "symmetric", random_state=1)
-        clean = np.mean(predicted == y)
-        measured.append((clean, np.mean(predicted == y_noisy)))
-    for clean, noisy in measured:
-        expected = (1 - rate) * clean + rate * (1 - clean) / (n_classes - 1)
-        assert noisy == pytest.approx(expected, abs=4 / np.sqrt(n))
-        assert tuning.expected_noisy_accuracy(clean, rate, n_classes) == pytest.approx(expected)
-    noisy = [pair[1] for pair in measured]
-    # increasing below (K - 1) / K, decreasing above: noisy CV ranks like clean accuracy
-    # only below that rate
-    if rate < (n_classes - 1) / n_classes:
-        assert noisy == sorted(noisy)
-    else:
-        assert noisy == sorted(noisy, reverse=True)
-
-
-def test_select_by_noisy_scores_never_uses_the_scored_fold():
-    # gce is better everywhere except on fold 0, which must not influence fold 0's choice
-    scores = {"ce": [0.9, 0.4, 0.4], "gce": [0.1, 0.6, 0.6]}
-    assert tuning.select_by_noisy_scores(scores) == ["gce", "ce", "ce"]

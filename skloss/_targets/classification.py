@@ -6,6 +6,7 @@ sees those codes and declares how many outputs it needs for the classes
 """
 
 import numpy as np
+import torch
 from sklearn.base import ClassifierMixin
 from sklearn.utils import compute_sample_weight
 from sklearn.utils._param_validation import StrOptions
@@ -14,9 +15,44 @@ from sklearn.utils.multiclass import check_classification_targets
 from skloss._core.estimator import BaseLossEstimator
 from skloss._core.fit_mode import FitMode, Targets
 from skloss._input_checks import check_class_weight_values, unique_labels
-from skloss._scores import decision_scores, probability_columns
+from skloss._scores import decision_scores, predicted_codes, probability_columns
 
-__all__ = ["BaseLossClassifier"]
+__all__ = ["BaseLossClassifier", "ClassLabels"]
+
+
+class _Accuracy:
+    """The validation accuracy of one pass, accumulated on the device."""
+
+    def __init__(self, device):
+        self.correct = torch.zeros((), device=device, dtype=torch.long)
+        self.n_rows = 0
+
+    def update(self, logits, codes, loss):
+        self.correct += (predicted_codes(logits) == codes).sum()
+        self.n_rows += codes.shape[0]
+
+    def result(self):
+        return self.correct.item() / self.n_rows
+
+
+class ClassLabels:
+    """What the net knows of classification targets: codes in ``[0, n_classes)``."""
+
+    score_name = "valid_acc"
+
+    def new_score(self, device):
+        return _Accuracy(device)
+
+    def check_encoded(self, y, n_targets):
+        if y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= n_targets:
+            raise ValueError(
+                f"y must hold encoded labels, integers in [0, {n_targets}) (positions in the "
+                "estimator's classes_); use estimator.partial_fit for the original labels."
+            )
+        return y
+
+    def net_predict(self, net, X):
+        return net.predict_proba(X).argmax(axis=1)
 
 
 class BaseLossClassifier(ClassifierMixin, BaseLossEstimator):
@@ -30,9 +66,10 @@ class BaseLossClassifier(ClassifierMixin, BaseLossEstimator):
     _parameter_constraints = {
         **BaseLossEstimator._parameter_constraints,
         "class_weight": [StrOptions({"balanced"}), dict, None],
+        "fused": [StrOptions({"auto"}), "boolean"],
     }
     _target_kind = "classification"
-    _validation_score_name = "valid_acc"
+    _target_codec = ClassLabels()
 
     def fit(self, X, y, sample_weight=None):
         """Train the network on ``(X, y)``.
@@ -81,7 +118,7 @@ class BaseLossClassifier(ClassifierMixin, BaseLossEstimator):
         return self._fit(X, y, sample_weight=sample_weight, classes=classes, incremental=True)
 
     # ---- the kind of target -----------------------------------------------------------
-    def _encode_targets(self, y, mode, incremental, classes):
+    def _encode_targets(self, y, mode, incremental, classes, loss, sample_weight):
         unique_labels(y)  # labels of mixed types: a clear error before sklearn's
         check_classification_targets(y)
         if incremental:

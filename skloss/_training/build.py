@@ -158,7 +158,7 @@ def build_net(estimator, module, loss, n_targets, backend, optimizer, batch_size
                 estimator.early_stopping,
                 estimator.tol,
                 estimator.n_iter_no_change,
-                score_name=estimator._validation_score_name,
+                score_name=estimator._target_codec.score_name,
             ),
         ),
     ]
@@ -168,7 +168,7 @@ def build_net(estimator, module, loss, n_targets, backend, optimizer, batch_size
     callbacks.extend(extra)
     net = SklossNet(
         module=module,
-        criterion=LossModule(loss, n_targets, backend),
+        criterion=LossModule(loss, n_targets, backend, kind=estimator._target_codec),
         optimizer=optimizer,
         lr=estimator.learning_rate_init,
         max_epochs=estimator.max_iter,

@@ -17,13 +17,15 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PassthroughScoring
 
-from skloss._scores import predicted_codes, probability_columns
+from skloss._scores import probability_columns
 from skloss._training.batches import (
     TrainingData,
     as_feature_tensor,
     evaluation_rows,
     iterate_rows,
 )
+from skloss._training.optim import step_function
+from skloss._training.precision import forward_precision
 from skloss.losses import KNOWN_REQUIREMENTS, Loss
 
 __all__ = ["SklossNet", "LossModule", "CONTEXT_PROVIDERS"]
@@ -69,6 +71,11 @@ class SklossNet(NeuralNet):
     row) and ``interrupted_`` is set. skorch's ``EarlyStopping``, which raises
     ``KeyboardInterrupt`` at the end of an epoch to stop, is a plain stop.
     """
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_step", None)  # remade every epoch; holds a function pickle cannot name
+        return state
 
     def get_default_callbacks(self):
         # skorch's defaults but its PrintLog (the estimators print their own log;
@@ -187,16 +194,10 @@ class SklossNet(NeuralNet):
                 "SklossNet.partial_fit needs y: pass (X, y) with y holding encoded labels "
                 "(indices into the estimator's classes_), or use the estimator's fit."
             )
-        codes = np.asarray(y)
-        n_targets = self.criterion_.n_targets
-        if codes.dtype.kind not in "iu" or codes.min() < 0 or codes.max() >= n_targets:
-            raise ValueError(
-                f"y must hold encoded labels, integers in [0, {n_targets}) (positions in the "
-                "estimator's classes_); use estimator.partial_fit for the original labels."
-            )
+        targets = self.criterion_.kind.check_encoded(np.asarray(y), self.criterion_.n_targets)
         device = self.device
         X = as_feature_tensor(X.cpu().numpy() if isinstance(X, torch.Tensor) else X, device)
-        return TrainingData(X, codes, None, device), None
+        return TrainingData(X, targets, None, device), None
 
     def run_single_epoch(self, iterator, training, prefix, step_fn=None, generator=None, **kw):
         data = iterator
@@ -204,7 +205,7 @@ class SklossNet(NeuralNet):
         loss = self.criterion_.loss
         listening = self._batch_listeners
         batch_losses, batch_sizes = [], []
-        n_correct = torch.zeros((), device=data.device, dtype=torch.long)
+        score = None if training else self.criterion_.kind.new_score(data.device)
         batch_size = (
             self.batch_size
             if training
@@ -212,6 +213,8 @@ class SklossNet(NeuralNet):
                 loss.n_outputs(self.criterion_.n_targets), max(self.batch_size, 4096)
             )
         )
+        if training:
+            self._step = step_function(self.optimizer_)
         # Checked once per epoch: a loss whose objective is not a loss value
         # (EnsLoss) reports another one per batch; the others cost nothing here.
         self._reports_loss = type(loss).reported_loss is not Loss.reported_loss
@@ -227,7 +230,7 @@ class SklossNet(NeuralNet):
                 self.notify("on_batch_begin", batch=skorch_batch, training=training)
             step = self.train_step(batch) if training else self.validation_step(batch)
             if not training:
-                n_correct += (predicted_codes(step["y_pred"]) == batch.y).sum()
+                score.update(step["y_pred"], batch.y, loss)
             if with_loss:
                 batch_losses.append(step["loss"].detach())
             batch_sizes.append(batch.y.shape[0])
@@ -255,7 +258,7 @@ class SklossNet(NeuralNet):
                     self.history.record_batch(f"{prefix}_loss", value)
                     self.history.record_batch(f"{prefix}_batch_size", size)
         if not training:
-            self.history.record(f"{prefix}_acc", n_correct.item() / len(data))
+            self.history.record(self.criterion_.kind.score_name, score.result())
 
     def train_step(self, batch, **fit_params):
         optimizer = self.optimizer_
@@ -286,7 +289,7 @@ class SklossNet(NeuralNet):
 
             optimizer.step(closure)
         else:
-            optimizer.step()
+            self._step()
         return step
 
     def train_step_single(self, batch, **fit_params):
@@ -301,7 +304,8 @@ class SklossNet(NeuralNet):
             batch_loss = self.get_loss(y_pred, batch.y, X=batch, training=True)
         else:
             y_pred = None
-            batch_loss = self.criterion_.fused_loss(self.module_, batch)
+            dtype = getattr(self, "autocast_dtype_", None)
+            batch_loss = self.criterion_.fused_loss(self.module_, batch, dtype)
         batch_loss.backward()
         return {"loss": batch_loss, "y_pred": y_pred}
 
@@ -317,7 +321,14 @@ class SklossNet(NeuralNet):
         return {"loss": batch_loss, "y_pred": y_pred}
 
     def infer(self, x, **fit_params):
-        return self.module_(x)
+        # Mixed precision: the forward pass under autocast, the outputs back in
+        # float32 for the loss (its numerics are float32's); the weights stay float32.
+        dtype = getattr(self, "autocast_dtype_", None)
+        if dtype is None:
+            return self.module_(x)
+        with forward_precision(dtype, x.device):
+            out = self.module_(x)
+        return out.float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The batch's loss, with the context its loss ``requires``.
@@ -350,8 +361,9 @@ class SklossNet(NeuralNet):
         return self.criterion_.probabilities
 
     def predict(self, X):
-        """Encoded labels (positions in the estimator's ``classes_``)."""
-        return self.predict_proba(X).argmax(axis=1)
+        """Predictions in the space the loss trains in: encoded labels (positions in the
+        estimator's ``classes_``) or scaled target values."""
+        return self.criterion_.kind.net_predict(self, X)
 
 
 class LossModule(torch.nn.Module):
@@ -371,25 +383,34 @@ class LossModule(torch.nn.Module):
         None: logits then loss. Otherwise the :mod:`skloss.fused` backend that
         computes the training loss from ``module.features(X)`` and ``module.head``
         (the estimator checked that the module and the loss allow it).
+    kind : object
+        What the kind of target (:mod:`skloss._targets`) tells the net: the
+        validation score (``score_name``, ``new_score(device)`` with
+        ``update(outputs, y, loss)`` and ``result()``), ``net_predict(net, X)``
+        and ``check_encoded(y, n_targets)``.
     """
 
-    def __init__(self, loss, n_targets, fused_backend=None):
+    def __init__(self, loss, n_targets, fused_backend=None, kind=None):
         super().__init__()
         self.loss = loss
         self.n_targets = n_targets
         self.fused_backend = fused_backend
+        self.kind = kind
 
     def forward(self, logits, target, sample_weight=None, **context):
         return self.loss.batch_loss(logits, target, sample_weight=sample_weight, **context)
 
-    def fused_loss(self, module, batch):
-        """The batch's training loss through the fused linear head."""
+    def fused_loss(self, module, batch, dtype=None):
+        """The batch's training loss through the fused linear head (float32 head and loss;
+        the layers before it under autocast to ``dtype`` when given)."""
         from skloss.fused import linear_loss
 
         head = module.head
+        with forward_precision(dtype, batch.X.device):
+            features = module.features(batch.X)
         # reduction="none" returns w * l per row: the same mean(w * l) as forward.
         values = linear_loss(
-            module.features(batch.X),
+            features.float() if dtype is not None else features,
             head.weight,
             head.bias,
             batch.y,

@@ -1,39 +1,45 @@
 """``skloss tune``: an Optuna study of one estimator's loss and training parameters.
 
-The data are split once into a training part and a test part (stratified). Label
-noise is injected into the training labels only; every trial is scored by
-cross-validation on those *noisy* labels (under symmetric noise below
-``(K - 1) / K`` the noisy accuracy is an increasing function of the clean one, see
-:func:`skloss.tuning.expected_noisy_accuracy`, so this selects correctly in
-expectation). The test part's clean labels are used once, at the end, to score
-the chosen configuration and each loss's best one: nested, no test label is seen
-while selecting.
+The data are split once into a training part and a test part (stratified for
+classification). Noise is injected into the training targets only; every trial is
+scored by cross-validation on those *noisy* targets. Classification: accuracy on
+the noisy labels (under symmetric noise below ``(K - 1) / K`` the noisy accuracy is
+an increasing function of the clean one, see
+:func:`skloss.noise.expected_noisy_accuracy`, so this selects correctly in
+expectation). Regression: the RMSE on the noisy targets without the largest
+``--noise`` share of absolute residuals (:func:`skloss.cli._regression.trimmed_rmse`;
+the study maximises its negative, scikit-learn's ``neg_`` convention). The test
+part's clean targets are used once, at the end, to score the chosen configuration
+and each loss's best one: nested, no test target is seen while selecting.
 
 Trials are pruned (:class:`skloss.tuning.PruningCallback`, median rule) from the
-validation accuracy of each fit's early-stopping split. The study lives in a
-storage (``--storage``, default a journal file in ``--output``) under ``--study``,
-so more ``skloss tune`` processes given the same two options join the study.
+validation score of each fit's early-stopping split (accuracy; R^2 for
+regression: both higher is better, as the study's objective). Each run starts a fresh
+study in its storage (``--storage``, default a journal file in ``--output``)
+unless it resumes one (``--resume``) or names one (``--study``: processes given
+the same storage and name share the study); a study whose data, task or noise
+settings differ from the run's is refused (:mod:`skloss.cli._study`).
 """
 
-import argparse
 import json
 import sys
 import time
 import warnings
-from pathlib import Path
 
-from skloss.cli._data import check_data, load_data
-from skloss.cli._parser import (
-    DEFAULT_LOSSES,
-    DEFAULT_NOISE,
-    _loss_names,
-    _noise_rate,
-    _non_negative_int,
-    _positive_int,
-    add_data_arguments,
-    check_shared_settings,
-    version,
+from skloss.cli import _options
+from skloss.cli._data import fingerprint, load_data
+from skloss.cli._models import skloss_pipeline
+from skloss.cli._report import (
+    TUNE_FILES,
+    check_output,
+    decimals,
+    json_ready,
+    metric_name,
+    tune_plots,
+    tune_table,
+    write_json,
 )
+from skloss.cli._study import open_storage, open_study, storage_spec
 
 DEFAULT_TRIALS = 20
 DEFAULT_MAX_ITER = 30
@@ -43,28 +49,8 @@ TUNE_EXTRA_HINT = 'pip install "skloss[cli,tune]"'
 INTERRUPTED_STATUS = 130
 
 
-def _test_size(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a share in (0, 1) such as 0.25, got {text!r}")
-    return value
-
-
-def _seconds(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
 def add_parser(sub):
-    """Add the ``tune`` subcommand to the ``skloss`` subparsers.
+    """Add the ``tune`` job to the ``skloss`` subparsers.
 
     Parameters
     ----------
@@ -74,66 +60,62 @@ def add_parser(sub):
     Returns
     -------
     argparse.ArgumentParser
-        The ``tune`` parser.
+        The ``tune`` parser; its namespace holds ``job`` (:func:`run_job`) and
+        ``command_parser`` (the parser itself, for usage errors).
     """
-    tune = sub.add_parser(
+    parser = sub.add_parser(
         "tune",
-        help="tune a RobustLossClassifier's loss and training with Optuna",
+        help="tune a RobustLossClassifier's or RobustLossRegressor's loss and training with Optuna",
         description=(
             "An Optuna study over the loss (and its parameters), learning rate, alpha and "
-            "hidden layer sizes of a RobustLossClassifier (after StandardScaler). The data "
-            "are split into training and test parts; the training labels get label noise "
-            "and each trial is scored by cross-validation on them (noisy labels), pruned "
-            "on the early-stopping validation accuracy. The best configuration and each "
-            "loss's best one are then scored once on the clean test labels. Writes "
-            "best_params.json, tune_results.json, optimization_history.png and "
-            "param_importances.png to --output."
+            "hidden layer sizes of a RobustLossClassifier or, for a regression task, a "
+            "RobustLossRegressor (after StandardScaler). The data are split into training "
+            "and test parts; the training targets get noise (label noise; gross errors "
+            "for regression) and each trial is scored by cross-validation on them: "
+            "accuracy on the noisy labels, or minus the RMSE on the noisy targets without "
+            "the largest --noise share of residuals (maximised), pruned on the "
+            "early-stopping validation accuracy (R^2). The best configuration and each "
+            "loss's best one are then scored once on the clean test targets. The task "
+            "chosen is the first line of the output. Writes "
+            f"{', '.join(TUNE_FILES)} to --output; best_params.json holds every "
+            "parameter of the best estimator."
         ),
         epilog=(
-            "example: skloss tune --dataset digits --noise 0.4 --trials 20 --output "
-            "skloss-tune; a second process with the same --output (or --storage) and "
-            "--study joins the study"
+            "examples: skloss tune --dataset digits --noise 0.4 --trials 20 --output "
+            "skloss-tune; skloss tune --dataset diabetes --noise 0.2 --noise-kind outliers "
+            "--output skloss-tune-diabetes. Each run starts a fresh study: --resume "
+            "continues the latest one, and processes given the same --storage and --study "
+            "share one"
         ),
     )
-    data = add_data_arguments(tune)
-    data.add_argument(
-        "--noise",
-        type=_noise_rate,
-        default=DEFAULT_NOISE,
-        metavar="RATE",
-        help="share of training labels to corrupt (default: %(default)s)",
-    )
-    data.add_argument(
-        "--noise-kind",
-        choices=("symmetric", "pairflip"),
-        default="symmetric",
-        help="(default: %(default)s)",
-    )
+    data = _options.add_data_options(parser)
+    _options.add_noise_options(data)
     data.add_argument(
         "--test-size",
-        type=_test_size,
+        type=_options.share,
         default=DEFAULT_TEST_SIZE,
         metavar="SHARE",
         help="clean test share (default: %(default)s)",
     )
-    study = tune.add_argument_group("study")
-    study.add_argument(
-        "--losses",
-        type=_loss_names,
-        default=list(DEFAULT_LOSSES),
-        metavar="NAMES",
-        help=f"losses to choose from (default: {','.join(DEFAULT_LOSSES)})",
-    )
+    _add_study_options(parser)
+    _options.add_output_options(parser, "skloss-tune", TUNE_FILES, "no progress bar")
+    parser.set_defaults(job=run_job, command_parser=parser)
+    return parser
+
+
+def _add_study_options(parser):
+    study = parser.add_argument_group("study")
+    _options.add_losses_option(study, "losses to choose from")
     study.add_argument(
         "--trials",
-        type=_positive_int,
+        type=_options.positive_int,
         default=DEFAULT_TRIALS,
         metavar="N",
         help="trials this process runs (default: %(default)s)",
     )
     study.add_argument(
         "--timeout",
-        type=_seconds,
+        type=_options.positive_seconds,
         default=None,
         metavar="SECONDS",
         help="stop starting trials after this many seconds",
@@ -141,159 +123,123 @@ def add_parser(sub):
     study.add_argument(
         "--storage",
         default=None,
-        metavar="URL",
-        help="Optuna storage URL (e.g. postgresql+psycopg://user@host/db, "
-        "sqlite:///study.db) or journal:PATH; default: journal file "
-        "study.log in --output",
+        metavar="URL_OR_PATH",
+        help="Optuna storage: a database URL (postgresql+psycopg://user@host/db, "
+        "sqlite:///study.db) or a journal file (a path, or journal:PATH); default: the "
+        "journal file study.log in --output",
     )
     study.add_argument(
         "--study",
-        default="skloss-tune",
+        default=None,
         metavar="NAME",
-        help="study name; processes with the same storage and name share it (default: %(default)s)",
+        help="study name: created, or joined if it exists (processes with the same storage "
+        "and name share it); default: a fresh study skloss-tune-N",
+    )
+    study.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the latest study in the storage (or --study NAME) instead of a "
+        "fresh one; its data and noise settings must match",
     )
     study.add_argument(
         "--n-jobs",
-        type=_positive_int,
+        type=_options.positive_int,
         default=1,
         metavar="N",
         help="trials run at once in threads (default: %(default)s)",
     )
-    study.add_argument(
-        "--folds",
-        type=_positive_int,
-        default=DEFAULT_FOLDS,
-        metavar="K",
-        help="cross-validation folds per trial, at least 2 (default: %(default)s)",
+    _options.add_run_options(
+        study, DEFAULT_FOLDS, DEFAULT_MAX_ITER, "the split, the noise, the sampler and the networks"
     )
-    study.add_argument(
-        "--max-iter",
-        type=_positive_int,
-        default=DEFAULT_MAX_ITER,
-        metavar="N",
-        help="epochs per fit (default: %(default)s)",
-    )
-    study.add_argument(
-        "--seed",
-        type=_non_negative_int,
-        default=0,
-        help="seeds the split, the noise, the sampler and the networks (default: %(default)s)",
-    )
-    out = tune.add_argument_group("output")
-    out.add_argument(
-        "--output",
-        type=Path,
-        default=Path("skloss-tune"),
-        metavar="DIR",
-        help="folder for the results (default: %(default)s)",
-    )
-    out.add_argument("--quiet", action="store_true", help="no progress bar")
-    tune.set_defaults(command_parser=tune)
-    return tune
 
 
-def _check_settings(args, parser):
-    check_shared_settings(args, parser)
-    if args.output.exists() and not args.output.is_dir():
-        parser.error(f"argument --output: {args.output} exists and is not a folder")
+def _fixed_params(args):
+    """The estimator parameters every trial shares (the rest are tuned)."""
+    # early_stopping is on, with patience of the whole budget: pruning monitors the
+    # validation score of its split, and max_iter is the pruning budget.
+    return {
+        "max_iter": args.max_iter,
+        "early_stopping": True,
+        "n_iter_no_change": args.max_iter,
+        "random_state": args.seed,
+    }
 
 
-def _storage(args):
-    import optuna
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
-    spec = args.storage
-    if spec is None:
-        spec = f"journal:{args.output / 'study.log'}"
-    if spec.startswith("journal:"):
-        path = Path(spec[len("journal:") :])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path))), spec
-    return optuna.storages.RDBStorage(spec), spec
+def _model(data, args, task, tuned, callbacks=None):
+    model = skloss_pipeline(data, args, task, **_fixed_params(args), callbacks=callbacks)
+    model[-1].set_params(**tuned)
+    return model
 
 
-def _model(args, params=None, callbacks=None):
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from skloss import RobustLossClassifier
-
-    clf = RobustLossClassifier(
-        max_iter=args.max_iter,
-        random_state=args.seed,
-        early_stopping=True,
-        n_iter_no_change=args.max_iter,
-        callbacks=callbacks,
-    )
-    if params:
-        clf.set_params(**params)
-    return make_pipeline(StandardScaler(), clf)
-
-
-#: The early-stopping switch is fixed on: pruning monitors its validation accuracy.
-_SPACE = {"early_stopping": None}
-
-
-def _objective(args, X, y, n_classes):
+def _objective(data, args, task, X, y, n_classes):
     import numpy as np
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.model_selection import cross_val_score
 
-    from skloss import RobustLossClassifier
     from skloss.tuning import PruningCallback, suggest_params
 
-    cv = StratifiedKFold(args.folds, shuffle=True, random_state=args.seed)
+    cv = task.cv(args)
+    scoring = task.scoring(args)
+    fixed = {name: None for name in _fixed_params(args)}
 
     def objective(trial):
         params = suggest_params(
-            trial, RobustLossClassifier(), losses=args.losses, n_classes=n_classes, space=_SPACE
+            trial, task.estimator(), losses=args.losses, n_classes=n_classes, space=fixed
         )
-        model = _model(args, params, [PruningCallback.for_trial(trial)])
+        callback = PruningCallback.for_trial(trial, monitor=task.monitor)
+        model = _model(data, args, task, params, [callback])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            scores = cross_val_score(model, X, y, cv=cv, error_score="raise")
+            scores = cross_val_score(model, X, y, cv=cv, scoring=scoring, error_score="raise")
         return float(np.mean(scores))
 
     return objective
 
 
-def _fit_and_score(args, params, X_train, y_train, X_test, y_test):
-    from sklearn.metrics import accuracy_score
-
-    model = _model(args, params)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(X_train, y_train)
-    return float(accuracy_score(y_test, model.predict(X_test)))
-
-
-def _plots(study, output):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from optuna.visualization import matplotlib as optuna_plots
-
-    written = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # optuna's ExperimentalWarning
-        for name, plot in (
-            ("optimization_history", optuna_plots.plot_optimization_history),
-            ("param_importances", optuna_plots.plot_param_importances),
-        ):
-            try:
-                axes = plot(study)
-            except (ValueError, RuntimeError) as error:  # e.g. fewer than two trials
-                print(f"skloss tune: no {name} plot: {error}", file=sys.stderr)
-                continue
-            path = output / f"{name}.png"
-            axes.figure.savefig(path, dpi=100, bbox_inches="tight")
-            plt.close(axes.figure)
-            written.append(path)
-    return written
+def _study_settings(args, data, task):
+    """What defines the study's trials; a study run with others is not joined."""
+    return {
+        "task": task.name,
+        "data": data.name,
+        "data_sha256": fingerprint(data.X, data.y),
+        "target": args.target,
+        "na_values": args.na_values,
+        "impute": args.impute,
+        "noise": args.noise,
+        "noise_kind": args.noise_kind,
+        "test_size": args.test_size,
+        "folds": args.folds,
+        "max_iter": args.max_iter,
+        "seed": args.seed,
+        "losses": list(args.losses),
+    }
 
 
-def run(args, parser):
+def _open(args, data, task, parser):
+    import optuna
+
+    spec = storage_spec(args)
+    storage = open_storage(spec, parser)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def make(name, load_if_exists):
+        return optuna.create_study(
+            study_name=name,
+            storage=storage,
+            direction="maximize",
+            load_if_exists=load_if_exists,
+            sampler=optuna.samplers.TPESampler(seed=args.seed),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5),
+        )
+
+    study, how = open_study(args, storage, spec, _study_settings(args, data, task), parser, make)
+    if study.trials:
+        # Another seed for each process that joins: the same seed would draw the same
+        # first configurations as the process that started the study.
+        study.sampler = optuna.samplers.TPESampler(seed=args.seed + len(study.trials))
+    return study, how, spec
+
+
+def run_job(args, parser):
     """Run ``skloss tune`` with parsed arguments.
 
     Parameters
@@ -309,7 +255,8 @@ def run(args, parser):
         0 on success, 1 without the ``tune`` extra or a completed trial, 130 when
         interrupted (the completed trials are reported).
     """
-    _check_settings(args, parser)
+    _options.check_shared_settings(args, parser, n_noise_seeds=1)
+    check_output(args.output, TUNE_FILES, parser)
     try:
         import matplotlib  # noqa: F401
         import optuna
@@ -320,45 +267,30 @@ def run(args, parser):
             file=sys.stderr,
         )
         return 1
-    from sklearn.model_selection import train_test_split
 
-    from skloss.noise import make_noisy_labels
-    from skloss.tuning import _json_ready, params_from_trial
+    def log(message):
+        print(message, file=sys.stderr, flush=True)
 
-    X, y, data_name, _ = load_data(args, parser)
-    classes = check_data(X, y, args, parser)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=args.test_size, stratify=y, random_state=args.seed
-    )
-    y_noisy = y_train
-    if args.noise > 0:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            y_noisy, _ = make_noisy_labels(
-                y_train, args.noise, args.noise_kind, random_state=args.seed
-            )
+    notes = []
+    data = load_data(args, parser, notes.append)
+    task, reason, about_y = _options.resolve_task(args, data, parser)
+    print(f"task: {task.name} ({reason})", flush=True)
+    for note in notes:
+        log(note)
+    X_train, X_test, y_noisy, y_test = task.split(data.X, data.y, args)
     args.output.mkdir(parents=True, exist_ok=True)
-    storage, storage_spec = _storage(args)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name=args.study,
-        storage=storage,
-        direction="maximize",
-        load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=args.seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5),
-    )
+    study, how, spec = _open(args, data, task, parser)
     description = (
-        f"{data_name}: {len(y_train)} training samples with {args.noise:.0%} "
-        f"{args.noise_kind} label noise, {len(y_test)} clean test samples, "
-        f"{len(classes)} classes; {args.folds}-fold CV on the noisy labels"
+        f"{data.name}: {len(y_noisy)} training samples with {args.noise:.0%} "
+        f"{args.noise_kind} noise, {len(y_test)} clean test samples, "
+        f"{task.describe(about_y)}; {args.folds}-fold CV on the noisy {task.targets}"
     )
-    print(f"skloss tune  {description}", file=sys.stderr)
+    log(f"skloss tune  {description}; {how} study {study.study_name!r} in {spec}")
     started = time.perf_counter()
     interrupted = False
     try:
         study.optimize(
-            _objective(args, X_train, y_noisy, len(classes)),
+            _objective(data, args, task, X_train, y_noisy, _n_classes(task, about_y)),
             n_trials=args.trials,
             timeout=args.timeout,
             n_jobs=args.n_jobs,
@@ -366,91 +298,108 @@ def run(args, parser):
         )
     except KeyboardInterrupt:
         interrupted = True
-    complete = [
-        t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE
-    ]
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if not complete:
         print("skloss tune: no trial completed; nothing to report.", file=sys.stderr)
         return INTERRUPTED_STATUS if interrupted else 1
+    split = (X_train, X_test, y_noisy, y_test)
+    results = _results(args, data, task, study, complete, split, spec)
+    results["settings"]["task_reason"] = reason
+    results["settings"].update(task.settings(about_y, args))
+    results["complete"] = not interrupted
+    results["total_time"] = time.perf_counter() - started
+    _report(args, task, study, results, description, log)
+    return INTERRUPTED_STATUS if interrupted else 0
 
-    best = study.best_trial
-    best_params = params_from_trial(best)
-    # Per loss: its best trial by noisy CV; the chosen loss is the overall best.
-    per_loss = {}
+
+def _n_classes(task, about_y):
+    """The class count a classification study offers losses for (None for regression)."""
+    return len(about_y) if task.name == "classification" else None
+
+
+def _per_loss(args, data, task, complete, split):
+    """Each loss's best trial by noisy CV, refitted and scored once on the clean test targets."""
+    from skloss.tuning import params_from_trial
+
+    X_train, X_test, y_noisy, y_test = split
+    best = {}
     for trial in complete:
         loss = trial.params.get("loss")
-        if loss not in per_loss or trial.value > per_loss[loss].value:
-            per_loss[loss] = trial
-    ranking = sorted(per_loss, key=lambda loss: -per_loss[loss].value)
+        if loss not in best or trial.value > best[loss].value:
+            best[loss] = trial
     table = {}
-    for loss in ranking:
-        params = params_from_trial(per_loss[loss])
+    for loss in sorted(best, key=lambda name: -best[name].value):
+        params = params_from_trial(best[loss])
+        model = _model(data, args, task, params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X_train, y_noisy)
+        scores = task.test_scores(y_test, model.predict(X_test))
         table[loss] = {
-            "noisy_cv_accuracy": per_loss[loss].value,
-            "clean_test_accuracy": _fit_and_score(args, params, X_train, y_noisy, X_test, y_test),
-            "trial": per_loss[loss].number,
-            "params": _json_ready(params),
+            f"noisy_cv_{task.tune_metric}": task.cv_score(best[loss].value),
+            **{f"clean_test_{name}": value for name, value in scores.items()},
+            "trial": best[loss].number,
+            "params": {**_fixed_params(args), **params},
         }
-    chosen = best_params["loss"]
-    n_pruned = sum(
-        t.state == optuna.trial.TrialState.PRUNED for t in study.get_trials(deepcopy=False)
-    )
-    results = {
-        "complete": not interrupted,
-        "settings": {
-            "dataset": data_name,
-            "noise": args.noise,
-            "noise_kind": args.noise_kind,
-            "test_size": args.test_size,
-            "losses": list(args.losses),
-            "trials": args.trials,
-            "timeout": args.timeout,
-            "folds": args.folds,
-            "max_iter": args.max_iter,
-            "seed": args.seed,
-            "n_jobs": args.n_jobs,
-            "storage": storage_spec,
-            "study": args.study,
-            "n_classes": int(len(classes)),
-            "protocol": (
-                "stratified train/test split; label noise on the training labels only; "
-                "trials scored by stratified K-fold CV accuracy on the noisy training "
-                "labels, pruned by the median rule on each fit's early-stopping validation "
-                "accuracy; the selected configuration (and each loss's best) refitted on "
-                "the noisy training labels and scored once on the clean test labels"
-            ),
-            "skloss_version": version(),
-        },
-        "n_trials": len(study.trials),
-        "n_complete": len(complete),
-        "n_pruned": n_pruned,
-        "best_trial": best.number,
-        "best_noisy_cv_accuracy": best.value,
-        "best_params": _json_ready(best_params),
-        "selection": {"loss": chosen, "clean_test_accuracy": table[chosen]["clean_test_accuracy"]},
-        "per_loss": table,
-        "total_time": time.perf_counter() - started,
-    }
-    (args.output / "best_params.json").write_text(
-        json.dumps(_json_ready(best_params), indent=2) + "\n"
-    )
-    (args.output / "tune_results.json").write_text(json.dumps(results, indent=2) + "\n")
-    plots = _plots(study, args.output)
+    return table
 
+
+def _results(args, data, task, study, complete, split, spec):
+    import optuna
+
+    from skloss.tuning import params_from_trial
+
+    table = _per_loss(args, data, task, complete, split)
+    best = study.best_trial
+    chosen = best.params["loss"]
+    metric = task.tune_metric
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    settings = {
+        **_study_settings(args, data, task),
+        "trials": args.trials,
+        "timeout": args.timeout,
+        "n_jobs": args.n_jobs,
+        "storage": spec,
+        "study": study.study_name,
+        "estimator": f"make_pipeline(StandardScaler(), {type(task.estimator()).__name__}()"
+        ".set_params(**params_from_trial(best_params))); for a CSV file, the preprocessing "
+        "of skloss compare (one-hot encoding of text columns, --impute) in place of "
+        "StandardScaler",
+        "protocol": task.tune_protocol,
+        "skloss_version": _options.version(),
+    }
+    clean = {key: value for key, value in table[chosen].items() if key.startswith("clean_test_")}
+    return {
+        "settings": settings,
+        "n_trials": len(states),
+        "n_complete": len(complete),
+        "n_pruned": states.count(optuna.trial.TrialState.PRUNED),
+        "best_trial": best.number,
+        f"best_noisy_cv_{metric}": task.cv_score(best.value),
+        "best_params": {**_fixed_params(args), **params_from_trial(best)},
+        "selection": {"loss": chosen, **clean},
+        "per_loss": table,
+    }
+
+
+def _report(args, task, study, results, description, log):
+    write_json(args.output / "best_params.json", results["best_params"])
+    write_json(args.output / "tune_results.json", results)
+    plots = tune_plots(study, args.output, log)
+    settings = results["settings"]
+    metric = task.tune_metric
+    selection = results["selection"]
     print(description)
     print(
-        f"{len(study.trials)} trials ({len(complete)} complete, {n_pruned} pruned) in "
-        f"study {args.study!r} ({storage_spec})"
+        f"{results['n_trials']} trials ({results['n_complete']} complete, "
+        f"{results['n_pruned']} pruned) in study {settings['study']!r} ({settings['storage']})"
     )
-    print(f"{'loss':<12} {'noisy CV acc':>12} {'clean test acc':>15}")
-    for loss in ranking:
-        row = table[loss]
-        print(f"{loss:<12} {row['noisy_cv_accuracy']:>12.3f} {row['clean_test_accuracy']:>15.3f}")
+    print(tune_table(results["per_loss"], list(results["per_loss"]), metric))
+    clean = selection[f"clean_test_{metric}"]
     print(
-        f"noise-aware selection: {chosen} (chosen by noisy CV), clean test accuracy "
-        f"{table[chosen]['clean_test_accuracy']:.3f}"
+        f"noise-aware selection: {selection['loss']} (chosen by noisy CV), clean test "
+        f"{metric_name(metric)} {clean:.{decimals([clean])}f}"
     )
-    print("best parameters: " + json.dumps(_json_ready(best_params)))
+    print("best parameters: " + json.dumps(json_ready(results["best_params"])))
     written = [args.output / "best_params.json", args.output / "tune_results.json", *plots]
     print("wrote " + ", ".join(str(path) for path in written))
-    return INTERRUPTED_STATUS if interrupted else 0

@@ -32,6 +32,7 @@ from ._backend import (
     has_fused_head,
     resolve_backend,
     triton_available,
+    why_not_fused,
 )
 from ._chunked import chunked_statistics, plan_blocks
 from ._stats import STATISTICS, StatisticsForm, fused_form, logit_statistics, supports
@@ -40,6 +41,7 @@ __all__ = [
     "linear_loss",
     "choose_backend",
     "has_fused_head",
+    "why_not_fused",
     "resolve_backend",
     "triton_available",
     "STATISTICS",

@@ -9,6 +9,7 @@ nothing else.
 """
 
 import numbers
+import warnings
 
 import torch
 
@@ -24,6 +25,7 @@ __all__ = [
     "logits_fit",
     "resolve_backend",
     "triton_available",
+    "why_not_fused",
 ]
 
 #: Default budget for one block of logits: 16 MiB, 2048 x 2048 float32 logits. The
@@ -44,6 +46,7 @@ def triton_available():
     Returns
     -------
     bool
+        True when ``import triton`` succeeds.
 
     Examples
     --------
@@ -163,9 +166,19 @@ def choose_backend(loss, module, batch_size, fused, n_classes):
     Raises
     ------
     ValueError
-        For ``fused=True`` where it is impossible (a loss that needs context,
-        has no fused form or is not one logit per class; a module without
-        ``features`` and ``head``), with the reason, or for a bad argument.
+        For ``fused=True`` where it is impossible, with the reason of
+        :func:`why_not_fused` (a loss that needs context, has no fused form or
+        is not one logit per class; a module without ``features`` and ``head``,
+        or whose probe fails), chained to the error behind it when there is one
+        (``raise ... from error``: the probe's own exception); or for a bad
+        argument.
+
+    Warns
+    -----
+    UserWarning
+        For ``fused="auto"`` with logits too large to materialise cheaply and a
+        module that declares a fused head (``features`` and a ``head``
+        nn.Linear) whose probe fails: it trains unfused, and the warning says why.
 
     Examples
     --------
@@ -180,20 +193,32 @@ def choose_backend(loss, module, batch_size, fused, n_classes):
     """
     if not (isinstance(fused, bool) or (isinstance(fused, str) and fused == "auto")):
         raise ValueError(f"fused must be 'auto', True or False, got {fused!r}.")
-    for name, value in (("batch_size", batch_size), ("n_classes", n_classes)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    if not isinstance(module, torch.nn.Module):
-        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}.")
+    _check_positive_integer("batch_size", batch_size)
+    _check_module_and_classes(module, n_classes)
     loss = get_loss(loss)
     n_outputs = loss.n_outputs(int(n_classes))
     if fused is False or (fused == "auto" and logits_fit(batch_size, n_outputs)):
         return None  # the plain path: no probe, no overhead
 
-    reason = _why_not_fused(loss, module, n_classes, n_outputs)
+    reason, error = _loss_obstacle(loss, n_classes, n_outputs)
+    module_fails = False
+    if reason is None:
+        reason, error = _probe_fused_head(module)
+        module_fails = reason is not None
     if reason is not None:
         if fused is True:
-            raise ValueError(f"fused=True is not possible: {reason}. Use fused='auto'.")
+            raise ValueError(f"fused=True is not possible: {reason}. Use fused='auto'.") from error
+        if module_fails and _declares_fused_head(module):
+            # The module was built for a fused head (it has `features` and a `head`
+            # nn.Linear) and the logits are large, yet it will train unfused: say why.
+            # A loss without a fused form is a documented choice, not a surprise.
+            warnings.warn(
+                f"fused='auto' trains without a fused head, materialising "
+                f"{batch_size} x {n_outputs} logits per batch: {reason}. Pass fused=False to "
+                "silence this, or fix the module and pass fused=True to be told at once.",
+                UserWarning,
+                stacklevel=2,
+            )
         return None
     if fused is True:
         # Fused even where the logits would fit: Triton on CUDA when installed,
@@ -203,25 +228,83 @@ def choose_backend(loss, module, batch_size, fused, n_classes):
     return "auto"
 
 
-def _why_not_fused(loss, module, n_classes, n_outputs):
+def why_not_fused(loss, module, n_classes):
+    """Why an estimator cannot train ``module`` with ``loss`` through a fused head.
+
+    ``fused=True`` raises with this reason; ``fused="auto"`` trains unfused and
+    warns with it only for a module that declares a fused head (``features`` and
+    a ``head`` nn.Linear) whose probe fails.
+
+    Parameters
+    ----------
+    loss : str or Loss
+        The training loss (a registry name or a loss instance).
+    module : torch.nn.Module
+        The network (see :func:`has_fused_head`).
+    n_classes : int
+        Number of classes.
+
+    Returns
+    -------
+    str or None
+        None when a fused head is possible, else the reason: the loss needs
+        context, is batch-level, is not one logit per class or has no fused form;
+        or the module has no ``features`` / ``head``, its probe raised (the
+        error is named) or its forward is not ``head(features(x))``.
+
+    Raises
+    ------
+    ValueError
+        If ``n_classes`` is not a positive integer, or for a bad ``loss``
+        (as :func:`skloss.losses.get_loss`).
+    TypeError
+        If ``module`` is not a torch module.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skloss.modules import MLP
+    >>> print(why_not_fused("gce", MLP(8, 50, (16,), "relu"), n_classes=50))
+    None
+    >>> print(why_not_fused("gce", torch.nn.Linear(8, 50), n_classes=50))
+    the module has no `features` submodule (a fused head needs `features` and a
+    `head` nn.Linear with forward(x) == head(features(x)))
+    """
+    _check_module_and_classes(module, n_classes)
+    loss = get_loss(loss)
+    reason, _ = _loss_obstacle(loss, n_classes, loss.n_outputs(int(n_classes)))
+    return reason if reason is not None else _probe_fused_head(module)[0]
+
+
+def _check_positive_integer(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def _check_module_and_classes(module, n_classes):
+    _check_positive_integer("n_classes", n_classes)
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}.")
+
+
+def _loss_obstacle(loss, n_classes, n_outputs):
+    """``(reason, error)``: why ``loss`` cannot be fused (None if it can), and the
+    exception behind it, if any."""
     if loss.requires:
-        return (
+        reason = (
             f"loss {loss!r} requires context {list(loss.requires)}, which a fused head cannot pass"
         )
+        return reason, None
     if loss.batch_level:
-        return f"loss {loss!r} is a batch-level loss, without per-row values to fuse"
+        return f"loss {loss!r} is a batch-level loss, without per-row values to fuse", None
     if n_outputs != n_classes:
-        return f"loss {loss!r} has {n_outputs} outputs for {n_classes} classes, not one per class"
+        reason = f"loss {loss!r} has {n_outputs} outputs for {n_classes} classes, not one per class"
+        return reason, None
     try:
         fused_form(loss, n_outputs)
     except (TypeError, ValueError) as error:
-        return f"loss {loss!r} has no fused form ({error})"
-    if not has_fused_head(module):
-        return (
-            "the module does not expose `features` and a `head` nn.Linear with "
-            "forward(x) == head(features(x))"
-        )
-    return None
+        return f"loss {loss!r} has no fused form ({error})", error
+    return None, None
 
 
 def has_fused_head(module):
@@ -238,7 +321,7 @@ def has_fused_head(module):
         True when ``module.features`` is a module, ``module.head`` an
         ``nn.Linear``, and they compose to ``module`` on a random batch of 3
         rows (drawn from a generator of its own, so the fit's random stream is
-        not consumed).
+        not consumed). :func:`why_not_fused` says why not.
 
     Examples
     --------
@@ -247,21 +330,53 @@ def has_fused_head(module):
     >>> has_fused_head(MLP(4, 3, (8,), "relu")), has_fused_head(torch.nn.Linear(4, 3))
     (True, False)
     """
+    return _probe_fused_head(module)[0] is None
+
+
+_PROTOCOL = (
+    "a fused head needs `features` and a `head` nn.Linear with forward(x) == head(features(x))"
+)
+
+
+def _declares_fused_head(module):
     features, head = getattr(module, "features", None), getattr(module, "head", None)
-    if not isinstance(features, torch.nn.Module) or not isinstance(head, torch.nn.Linear):
-        return False
+    return isinstance(features, torch.nn.Module) and isinstance(head, torch.nn.Linear)
+
+
+def _probe_fused_head(module):
+    """``(reason, error)`` for a module that is not ``head(features(x))``, else ``(None, None)``.
+
+    ``error`` is the exception the probe raised, if it raised one.
+    """
+    features, head = getattr(module, "features", None), getattr(module, "head", None)
+    if not isinstance(features, torch.nn.Module):
+        return f"the module has no `features` submodule ({_PROTOCOL})", None
+    if not isinstance(head, torch.nn.Linear):
+        return f"module.head is {type(head).__name__}, not an nn.Linear ({_PROTOCOL})", None
     first = next((m for m in features.modules() if isinstance(m, torch.nn.Linear)), head)
-    probe = torch.randn(3, first.in_features, generator=torch.Generator().manual_seed(0))
+    shape = (3, first.in_features)
+    probe = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
     probe = probe.to(device=_module_device(module), dtype=head.weight.dtype)
     was_training = module.training
     module.eval()
     try:
         with torch.no_grad():
-            return bool(torch.allclose(module(probe), head(features(probe)), atol=1e-6))
-    except Exception:  # noqa: BLE001 - a module whose parts do not compose this way
-        return False
+            whole, composed = module(probe), head(features(probe))
+    except Exception as error:  # noqa: BLE001 - any failure of user code is a reason, named
+        reason = (
+            f"the probe of module(x) and module.head(module.features(x)) on a random batch of "
+            f"shape {shape} (the width of the first nn.Linear in `features`) raised "
+            f"{type(error).__name__}: {error}"
+        )
+        return reason, error
     finally:
         module.train(was_training)
+    if whole.shape != composed.shape or not torch.allclose(whole, composed, atol=1e-6):
+        return (
+            "module(x) differs from module.head(module.features(x)) on a random probe batch "
+            f"({_PROTOCOL})"
+        ), None
+    return None, None
 
 
 def _module_device(module):

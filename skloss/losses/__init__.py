@@ -1,4 +1,4 @@
-"""Losses for skloss classifiers.
+"""Losses for skloss estimators: classification and regression.
 
 A loss is a small value object (:class:`Loss`) mapping logits and class indices
 to per-sample values (or, for a batch-level loss, to one value per batch).
@@ -18,9 +18,11 @@ from .dice import Dice
 from .distillation import KD, PLD
 from .ensemble import EnsLoss
 from .focal import Focal
+from .histogram import HLGauss
 from .ldr import ALDRKL, LDRKL
 from .metric import PRESETS as _ANYLOSS_PRESETS
 from .metric import AnyLoss
+from .regression import AbsoluteError, Huber, Poisson, Quantile, RegressionLoss, SquaredError
 from .symmetric import NCERCE, SCE
 from .tgce import TGCE
 from .torch_loss import TorchLoss
@@ -50,6 +52,13 @@ __all__ = [
     "PLD",
     "KD",
     "TorchLoss",
+    "RegressionLoss",
+    "SquaredError",
+    "AbsoluteError",
+    "Huber",
+    "Quantile",
+    "Poisson",
+    "HLGauss",
     "StatisticsForm",
     "STATISTICS",
     "KNOWN_REQUIREMENTS",
@@ -145,20 +154,46 @@ LOSSES = _registry(
         MWAUC,
         PLD,
         KD,
+        SquaredError,
+        AbsoluteError,
+        Huber,
+        Quantile,
+        Poisson,
+        HLGauss,
     ],
     _ANYLOSS_PRESETS,
 )
 
 
-def list_losses():
+def list_losses(kind=None):
     """Return the registry names of the available losses.
+
+    Parameters
+    ----------
+    kind : {"classification", "regression"} or None, default=None
+        Only the losses of this kind of target; None for all.
 
     Returns
     -------
     list of str
         Sorted names, each accepted by :func:`get_loss`.
+
+    Examples
+    --------
+    >>> list_losses(kind="regression")
+    ['absolute_error', 'hl_gauss', 'huber', 'poisson', 'quantile', 'squared_error']
     """
-    return sorted(LOSSES)
+    if kind not in (None, "classification", "regression"):
+        raise ValueError(f"kind must be 'classification', 'regression' or None, got {kind!r}.")
+    return sorted(
+        name
+        for name, entry in LOSSES.items()
+        if kind is None or _entry_class(entry).target_kind == kind
+    )
+
+
+def _entry_class(entry):
+    return entry.cls if isinstance(entry, Preset) else entry
 
 
 def _check_param_names(entry, params):

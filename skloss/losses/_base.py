@@ -17,7 +17,14 @@ import torch.nn.functional as F
 from ._fused_form import StatisticsForm, nll_of
 from ._validation import check_sample_weight, check_target_range
 
-__all__ = ["Loss", "OneLogitBinary", "ProbabilityLoss", "reduce_loss", "KNOWN_REQUIREMENTS"]
+__all__ = [
+    "Loss",
+    "OneLogitBinary",
+    "ProbabilityLoss",
+    "reduce_loss",
+    "weighted_batch_mean",
+    "KNOWN_REQUIREMENTS",
+]
 
 #: Context a loss may ask the training step for, through ``Loss.requires``. Each
 #: entry names what the training step passes as keyword arguments to the loss:
@@ -87,6 +94,31 @@ def reduce_loss(values, reduction="mean", sample_weight=None):
         sample_weight, values.shape, reduction, values.dtype, values.device
     )
     return _reduce(values, reduction, sample_weight)
+
+
+def weighted_batch_mean(values, sample_weight):
+    """``mean(w * l)``, the batch objective of per-sample losses (see ``Loss.batch_loss``).
+
+    Parameters
+    ----------
+    values : torch.Tensor of shape (n_samples,)
+        Per-sample loss values.
+    sample_weight : torch.Tensor of shape (n_samples,) or None
+        Weights with mean 1 over the training data (None: the plain mean).
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+    """
+    if sample_weight is None:
+        return values.mean()
+    if sample_weight.shape != values.shape:
+        raise ValueError(
+            "sample_weight must have one value per sample: expected shape "
+            f"{tuple(values.shape)}, got {tuple(sample_weight.shape)}."
+        )
+    return (values * sample_weight).mean()
 
 
 def _reduce(values, reduction, sample_weight):
@@ -180,9 +212,14 @@ class Loss:
         valid = self._get_param_names()
         for key, value in params.items():
             if key not in valid:
+                own = repr(self.name) if self.name else "..."
                 raise ValueError(
                     f"Invalid parameter {key!r} for loss {type(self).__name__}. "
-                    f"Valid parameters are: {valid}."
+                    f"Valid parameters are: {valid}. A search over several losses whose "
+                    "parameters differ needs one grid per loss, a list of dicts such as "
+                    f"[{{'loss': [{own}]}}, {{'loss': [...], 'loss__{key}': [...]}}] "
+                    "(add the Pipeline step's prefix, e.g. 'clf__loss'); "
+                    "skloss.tuning.loss_grid builds it."
                 )
             setattr(self, key, value)
         return self
@@ -208,13 +245,48 @@ class Loss:
         hyperparameters override it.
         """
 
+    def why_cannot_train(self, n_classes):
+        """Why the loss cannot train a classifier of ``n_classes`` classes, or None.
+
+        The default refuses more than two classes for a ``binary_only`` loss. A
+        loss that is degenerate for some class counts (no gradient whatever the
+        network) overrides it; :meth:`check_n_classes` raises with the reason,
+        and a search can leave such a loss out for that problem.
+
+        Parameters
+        ----------
+        n_classes : int
+            The number of classes in ``y``.
+
+        Returns
+        -------
+        str or None
+            None when the loss can train on ``n_classes`` classes, else a
+            message naming the loss and what to do instead.
+
+        Examples
+        --------
+        >>> from skloss.losses import get_loss
+        >>> print(get_loss("gce").why_cannot_train(10))
+        None
+        >>> get_loss("mw_auc").why_cannot_train(3) is not None
+        True
+        """
+        if self.binary_only and n_classes != 2:
+            return (
+                f"loss {self!r} is defined for two classes only, but y has {n_classes} "
+                "classes. Choose another loss or wrap the estimator in "
+                "sklearn.multiclass.OneVsRestClassifier."
+            )
+        return None
+
     def check_n_classes(self, n_classes, from_scratch=True):
         """Check, before training, that the loss can train on ``n_classes``.
 
         The estimators call it before any training, so that a setting that
-        cannot work fails (or warns) up front. The default refuses more than two
-        classes for a ``binary_only`` loss; a loss whose hyperparameters give no
-        gradient at a uniform start for some ``n_classes`` warns with
+        cannot work fails (or warns) up front. It raises with the reason of
+        :meth:`why_cannot_train`; a loss whose hyperparameters give no gradient
+        at a uniform start for some ``n_classes`` warns with
         :class:`skloss.exceptions.NoGradientWarning` when ``from_scratch``.
 
         Parameters
@@ -228,14 +300,12 @@ class Loss:
         Raises
         ------
         ValueError
-            If the loss is defined for two classes only and ``n_classes != 2``.
+            If :meth:`why_cannot_train` gives a reason (a ``binary_only`` loss
+            and ``n_classes != 2``, say).
         """
-        if self.binary_only and n_classes != 2:
-            raise ValueError(
-                f"loss {self!r} is defined for two classes only, but y has {n_classes} "
-                "classes. Choose another loss or wrap the estimator in "
-                "sklearn.multiclass.OneVsRestClassifier."
-            )
+        reason = self.why_cannot_train(n_classes)
+        if reason is not None:
+            raise ValueError(reason)
 
     def n_outputs(self, n_classes):
         """How many logits the model must output for ``n_classes`` classes."""
@@ -306,15 +376,7 @@ class Loss:
         >>> round(CrossEntropy().batch_loss(logits, target, sample_weight=weight).item(), 4)
         0.6269
         """
-        values = self.per_sample(logits, target, **context)
-        if sample_weight is None:
-            return values.mean()
-        if sample_weight.shape != values.shape:
-            raise ValueError(
-                "sample_weight must have one value per sample: expected shape "
-                f"{tuple(values.shape)}, got {tuple(sample_weight.shape)}."
-            )
-        return (values * sample_weight).mean()
+        return weighted_batch_mean(self.per_sample(logits, target, **context), sample_weight)
 
     def reported_loss(self, logits, target, sample_weight=None):
         """What the training history records for a batch, when not the objective.
@@ -397,7 +459,7 @@ class Loss:
         torch.Tensor
         """
         self.validate()
-        _check_logits_target(logits, target)
+        self._check_inputs(logits, target)
         if not self.batch_level:
             self._check_context(context)
             values = self.per_sample(logits, target, **context)
@@ -419,6 +481,10 @@ class Loss:
             # The total weight times the loss: what repeating the samples gives.
             value = value * (target.shape[0] if weight is None else weight.sum())
         return value
+
+    def _check_inputs(self, logits, target):
+        """Refuse outputs and targets of the wrong shape or dtype (class indices here)."""
+        _check_logits_target(logits, target)
 
     def check_requires(self):
         """Check that every entry of ``requires`` is context a training step provides.

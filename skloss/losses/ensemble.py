@@ -29,6 +29,14 @@ The batch objective is ``mean(w * g.detach() * z)``, whose gradient in
 ``f(x_i)`` is ``w_i g_i y_i / B``. Its value is not a loss (it is negative and
 has no meaning across batches), so :meth:`EnsLoss.reported_loss` gives the
 training step the batch's binary cross-entropy to record instead.
+
+More than two classes are one-vs-rest heads in one network: ``K`` logits, column
+``k`` a binary problem of its own with the margin ``z_ik = y_ik f_k(x_i)``
+(``y_ik = +1`` for class ``k``, -1 otherwise). Every column draws its own
+derivatives as above (its own normals, ranks among its own ``B`` margins), so
+each keeps the three conditions for its binary problem; the objective sums the
+columns, ``mean_i(w_i sum_k g_ik z_ik)``, so that head ``k`` gets the gradient a
+binary EnsLoss model of class ``k`` against the rest would get from the batch.
 """
 
 import numbers
@@ -36,7 +44,7 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from ._base import Loss
+from ._base import Loss, OneLogitBinary
 from ._validation import real_parameter
 
 __all__ = ["EnsLoss", "draw_derivatives", "inverse_box_cox", "CALIBRATION_MARGIN"]
@@ -77,19 +85,29 @@ def draw_derivatives(margins, generator=None, boxcox_lambda=0.0):
 
     Parameters
     ----------
-    margins : torch.Tensor of shape (n_samples,)
+    margins : torch.Tensor of shape (n_samples,) or (n_samples, n_columns)
         The margins ``z_i = y_i f(x_i)`` (no gradient is taken through them).
+        With several columns (one-vs-rest heads) each column is a binary
+        problem of its own: it gets its own normal draws, and ranks, ties and
+        the tail scaling are taken among that column's margins only.
     generator : torch.Generator, default=None
         The source of the normal draws, on the margins' device; None uses the
-        global torch RNG.
+        global torch RNG. Column ``k`` takes the ``k``-th block of
+        ``n_samples`` consecutive draws.
     boxcox_lambda : float, default=0.0
         The inverse Box-Cox ``lambda`` of the derivative distribution.
 
     Returns
     -------
-    torch.Tensor of shape (n_samples,)
+    torch.Tensor of the shape of ``margins``
         Derivatives ``g`` in ``[-1 - 1e-6, -1e-6]``, non-decreasing in the margin
-        (equal for equal margins), divided by ``z`` where ``z > 1``.
+        within each column (equal for equal margins), divided by ``z`` where
+        ``z > 1``.
+
+    Raises
+    ------
+    ValueError
+        If ``margins`` is not 1-D or 2-D.
 
     Examples
     --------
@@ -98,37 +116,54 @@ def draw_derivatives(margins, generator=None, boxcox_lambda=0.0):
     >>> g = draw_derivatives(z, torch.Generator().manual_seed(0))
     >>> bool((g < 0).all()), bool(g[1] <= g[2] == g[3])
     (True, True)
+    >>> heads = torch.tensor([[2.0, -1.0], [-1.0, 3.0], [0.5, 0.5]])
+    >>> draw_derivatives(heads, torch.Generator().manual_seed(0)).shape
+    torch.Size([3, 2])
     """
     margins = margins.detach()
-    n_samples = margins.shape[0]
-    eps = torch.randn(n_samples, generator=generator, device=margins.device, dtype=margins.dtype)
+    if margins.ndim not in (1, 2):
+        raise ValueError(
+            "margins must have shape (n_samples,) or (n_samples, n_columns), got shape "
+            f"{tuple(margins.shape)}."
+        )
+    # One row per binary problem: (1, n_samples) for one logit, (n_columns,
+    # n_samples) for one-vs-rest heads; every step below works along the rows.
+    columns = margins.reshape(1, -1) if margins.ndim == 1 else margins.T
+    n_columns, n_samples = columns.shape
+    eps = torch.randn(
+        n_columns, n_samples, generator=generator, device=margins.device, dtype=margins.dtype
+    )
     drawn = torch.clamp(-inverse_box_cox(eps, boxcox_lambda), min=-1.0)
-    drawn, _ = torch.sort(drawn)
+    drawn, _ = torch.sort(drawn, dim=1)
     # Tied margins share the mean of the derivatives of their ranks, so the result
     # does not depend on the order of the rows. Computed for every batch, without a
     # data-dependent branch (no device sync): without ties each group is one rank
-    # and the mean is that rank's draw, exactly.
-    sorted_margins, order = torch.sort(margins)
-    starts = torch.ones(n_samples, dtype=torch.bool, device=margins.device)
-    starts[1:] = sorted_margins[1:] != sorted_margins[:-1]
-    group = torch.cumsum(starts, dim=0) - 1
-    sums = torch.zeros_like(drawn).index_add_(0, group, drawn)
-    counts = torch.zeros_like(drawn).index_add_(0, group, torch.ones_like(drawn))
-    drawn = sums[group] / counts[group]
-    derivatives = torch.empty_like(drawn)
-    derivatives[order] = drawn
-    tail = margins > 1.0
-    derivatives = torch.where(tail, derivatives / torch.where(tail, margins, 1.0), derivatives)
-    return derivatives - CALIBRATION_MARGIN
+    # and the mean is that rank's draw, exactly. Every column opens a new group, so
+    # one count over the flattened columns never joins two columns' ties.
+    sorted_margins, order = torch.sort(columns, dim=1)
+    starts = torch.ones(n_columns, n_samples, dtype=torch.bool, device=margins.device)
+    starts[:, 1:] = sorted_margins[:, 1:] != sorted_margins[:, :-1]
+    group = torch.cumsum(starts.reshape(-1), dim=0) - 1
+    flat = drawn.reshape(-1)
+    sums = torch.zeros_like(flat).index_add_(0, group, flat)
+    counts = torch.zeros_like(flat).index_add_(0, group, torch.ones_like(flat))
+    drawn = (sums[group] / counts[group]).reshape(n_columns, n_samples)
+    derivatives = torch.empty_like(drawn).scatter_(1, order, drawn)
+    tail = columns > 1.0
+    derivatives = torch.where(tail, derivatives / torch.where(tail, columns, 1.0), derivatives)
+    derivatives = derivatives - CALIBRATION_MARGIN
+    return derivatives.reshape(margins.shape) if margins.ndim == 1 else derivatives.T
 
 
-class EnsLoss(Loss):
+class EnsLoss(OneLogitBinary, Loss):
     """Ensemble of random convex, calibrated losses, drawn per batch (Dai, 2025).
 
-    A binary loss with one logit ``f``: ``p = sigmoid(f)`` is the probability of
-    class 1. Each training batch draws one derivative per sample (see
-    :func:`draw_derivatives`) that is negative, non-decreasing in the margin and
-    bounded, and the objective's gradient is that derivative times ``y_i / B``.
+    For two classes, a binary loss with one logit ``f``: ``p = sigmoid(f)`` is
+    the probability of class 1. Each training batch draws one derivative per
+    sample (see :func:`draw_derivatives`) that is negative, non-decreasing in
+    the margin and bounded, and the objective's gradient is that derivative
+    times ``y_i / B``. For ``K > 2`` classes, ``K`` one-vs-rest logits, each
+    trained so (see Notes).
 
     Parameters
     ----------
@@ -168,6 +203,24 @@ class EnsLoss(Loss):
     cross-entropy, which the training history, the progress bar, the stopping
     rule and ``loss_curve_`` show instead of the objective's value.
 
+    **More than two classes: one-vs-rest heads.** With ``K > 2`` classes the
+    network has ``K`` logits and column ``k`` is the binary problem "class
+    ``k`` against the rest", with margins ``z_ik = y_ik f_k(x_i)``, ``y_ik = +1``
+    if sample ``i`` is of class ``k``, else -1. Per batch, column ``k`` draws
+    its own ``B`` normals (the ``k``-th block of ``B`` draws of the generator),
+    ranks them against its own ``B`` margins (ties shared within the column)
+    and scales its own tail, so each column keeps the three conditions for its
+    binary problem. One Box-Cox ``lambda`` serves every column. The objective
+    sums the columns, ``mean_i(w_i sum_k g_ik z_ik)`` (the sum over outputs of
+    ``MLPClassifier``'s multi-label loss): the gradient in ``f_k(x_i)`` is
+    ``w_i g_ik y_ik / B``, what a binary model of class ``k`` would get from the
+    batch, and a sample's weight multiplies all its columns. :meth:`link` is
+    ``sigmoid(f_k)`` divided by the row's sum, as
+    ``sklearn.multiclass.OneVsRestClassifier`` normalises; its argmax is that
+    of the logits. :meth:`reported_loss` sums the columns' binary
+    cross-entropies. Two classes keep one logit (two one-vs-rest columns would
+    be two models of one problem).
+
     References
     ----------
     .. [1] B. Dai, "EnsLoss: Stochastic Calibrated Loss Ensembles for Preventing
@@ -184,10 +237,14 @@ class EnsLoss(Loss):
     >>> # class 1 is pushed up, class 0 down: the gradient descends along -y
     >>> bool(logits.grad[0, 0] < 0), bool(logits.grad[1, 0] < 0), bool(logits.grad[2, 0] > 0)
     (True, True, True)
+    >>> # three classes: one column per class, each pushes its class up, the rest down
+    >>> heads = torch.tensor([[2.0, -1.0, 0.0], [0.0, 1.0, -3.0]], requires_grad=True)
+    >>> loss(heads, torch.tensor([0, 1]), generator=torch.Generator().manual_seed(0)).backward()
+    >>> (heads.grad < 0).tolist()
+    [[True, False, False], [False, True, False]]
     """
 
     name = "ensloss"
-    binary_only = True
     batch_level = True
     search_space = {
         "boxcox_lambda": ("float", -1.0, 1.0),
@@ -225,45 +282,33 @@ class EnsLoss(Loss):
                 f"or a positive number of epochs, got {every!r}."
             )
 
-    def n_outputs(self, n_classes):
-        """One logit: the loss is binary, a function of the margin ``y f``.
-
-        Parameters
-        ----------
-        n_classes : int
-            Number of classes.
-
-        Returns
-        -------
-        int
-            1.
-
-        Raises
-        ------
-        ValueError
-            If ``n_classes`` is not 2.
-        """
-        if n_classes != 2:
-            raise ValueError(
-                f"EnsLoss is defined for two classes only, got n_classes={n_classes}; wrap "
-                "the estimator in sklearn.multiclass.OneVsRestClassifier for more."
-            )
-        return 1
-
     def link(self, logits):
-        """``sigmoid(f)``, the probability of class 1 (not calibrated: see EnsLossClassifier).
+        """Probabilities: ``sigmoid(f)`` for one logit, else the normalised column sigmoids.
+
+        Not calibrated probabilities (see ``EnsLossClassifier``). With ``K``
+        one-vs-rest columns, ``sigmoid(f_k) / sum_j sigmoid(f_j)``, computed as
+        the softmax of ``log sigmoid(f)`` so that no row underflows to ``0 / 0``.
 
         Parameters
         ----------
-        logits : torch.Tensor of shape (n_samples, 1)
-            One logit per sample.
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            One logit, or one per class.
 
         Returns
         -------
-        torch.Tensor of shape (n_samples, 1)
-            The probability of class 1.
+        torch.Tensor of shape (n_samples, n_outputs)
+            The probability of class 1, or one column per class with rows
+            summing to 1.
+
+        Examples
+        --------
+        >>> import torch
+        >>> EnsLoss().link(torch.tensor([[0.0, 0.0, 0.0]])).tolist()
+        [[0.3333333432674408, 0.3333333432674408, 0.3333333432674408]]
         """
-        return torch.sigmoid(logits)
+        if logits.shape[1] == 1:
+            return super().link(logits)
+        return torch.softmax(F.logsigmoid(logits), dim=1)
 
     def current_lambda(self, epoch=0, generator=None):
         """The Box-Cox ``lambda`` used in ``epoch``.
@@ -301,48 +346,53 @@ class EnsLoss(Loss):
         Raises
         ------
         ValueError
-            Also when ``logits`` has more than one column: the loss takes the
-            single logit of class 1.
+            Also when ``logits`` has two columns: two classes take the single
+            logit of class 1 (``n_outputs(2) == 1``), more classes one column each.
         """
-        if isinstance(logits, torch.Tensor) and logits.ndim == 2 and logits.shape[1] != 1:
+        if isinstance(logits, torch.Tensor) and logits.ndim == 2 and logits.shape[1] == 2:
             raise ValueError(
-                f"EnsLoss takes one logit per sample (shape (n_samples, 1), the score of "
-                f"class 1), got logits of shape {tuple(logits.shape)}; for two softmax "
-                "logits pass logits[:, 1:] - logits[:, :1]."
+                "EnsLoss takes one logit per sample for two classes (shape (n_samples, 1), "
+                "the score of class 1), or one one-vs-rest logit per class for three or "
+                f"more; got logits of shape {tuple(logits.shape)}. For two softmax logits "
+                "pass logits[:, 1:] - logits[:, :1]."
             )
         return super().__call__(
             logits, target, reduction=reduction, sample_weight=sample_weight, **context
         )
 
     def margins(self, logits, target):
-        """``z = y f`` with ``y = 2 target - 1`` in {-1, +1}.
+        """``z = y f``: ``y = 2 target - 1`` for one logit, ``y_ik = +-1`` per column else.
 
         Parameters
         ----------
-        logits : torch.Tensor of shape (n_samples, 1)
-            One logit per sample.
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            One logit per sample, or one per class.
         target : torch.Tensor of shape (n_samples,)
-            0/1 class indices.
+            Class indices (0/1 for one logit).
 
         Returns
         -------
-        torch.Tensor of shape (n_samples,)
-            The margins.
+        torch.Tensor of shape (n_samples,) or (n_samples, n_outputs)
+            The margins: one per sample for one logit; else ``z_ik = y_ik f_k``
+            with ``y_ik = +1`` where ``target_i == k`` and -1 elsewhere.
         """
-        sign = 2.0 * target.to(logits.dtype) - 1.0
-        return logits[:, 0] * sign
+        if logits.shape[1] == 1:
+            sign = 2.0 * target.to(logits.dtype) - 1.0
+            return logits[:, 0] * sign
+        positive = F.one_hot(target, logits.shape[1]).to(torch.bool)
+        return torch.where(positive, logits, -logits)
 
     def batch_loss(self, logits, target, sample_weight=None, generator=None, epoch=0, **context):
         """The batch objective ``mean(w * g * z)``, with ``g`` drawn for this batch.
 
         Parameters
         ----------
-        logits : torch.Tensor of shape (n_samples, 1)
-            Raw model outputs.
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs: one logit, or one one-vs-rest logit per class.
         target : torch.Tensor of shape (n_samples,)
-            0/1 class indices.
+            Class indices.
         sample_weight : torch.Tensor of shape (n_samples,), default=None
-            Multiplies each sample's term.
+            Multiplies each sample's term (all its columns).
         generator : torch.Generator, default=None
             Source of the draws (the training step passes the fit's own).
         epoch : int, default=0
@@ -353,17 +403,20 @@ class EnsLoss(Loss):
         Returns
         -------
         torch.Tensor
-            A scalar whose gradient in ``logits[i]`` is ``w_i g_i y_i / B``; its
-            value is not a loss (see :meth:`reported_loss`).
+            A scalar whose gradient in ``logits[i, k]`` is ``w_i g_ik y_ik / B``
+            (``mean_i(w_i sum_k g_ik z_ik)``); its value is not a loss (see
+            :meth:`reported_loss`).
         """
         margins = self.margins(logits, target)
         derivatives = draw_derivatives(margins, generator, self.current_lambda(epoch, generator))
         terms = derivatives * margins
+        if terms.ndim == 2:
+            terms = terms.sum(dim=1)
         if sample_weight is not None:
-            if tuple(sample_weight.shape) != tuple(margins.shape):
+            if tuple(sample_weight.shape) != tuple(terms.shape):
                 raise ValueError(
                     "sample_weight must have one value per sample: expected shape "
-                    f"{tuple(margins.shape)}, got {tuple(sample_weight.shape)}."
+                    f"{tuple(terms.shape)}, got {tuple(sample_weight.shape)}."
                 )
             terms = terms * sample_weight
         return terms.mean()
@@ -371,9 +424,12 @@ class EnsLoss(Loss):
     def reported_loss(self, logits, target, sample_weight=None):
         """The batch's binary cross-entropy ``mean(w * log(1 + exp(-z)))``, to record.
 
+        With one-vs-rest columns, each sample's cross-entropies are summed over
+        its columns, as the objective sums them.
+
         Parameters
         ----------
-        logits : torch.Tensor of shape (n_samples, 1)
+        logits : torch.Tensor of shape (n_samples, n_outputs)
             Raw model outputs.
         target : torch.Tensor of shape (n_samples,)
             Class indices, integer dtype.
@@ -386,6 +442,8 @@ class EnsLoss(Loss):
             A scalar.
         """
         values = F.softplus(-self.margins(logits, target))
+        if values.ndim == 2:
+            values = values.sum(dim=1)
         if sample_weight is not None:
             values = values * sample_weight
         return values.mean()

@@ -16,11 +16,10 @@ mislabelled ones that the model keeps rejecting weigh less.
 import math
 
 import torch
-import torch.nn.functional as F
 
-from ._base import Loss
+from ._base import Loss, weighted_batch_mean
 from ._fused_form import StatisticsForm
-from ._state import PerSampleState, is_training_step, read_rows, weighted_batch_mean, write_rows
+from ._state import PerSampleState, is_training_step, read_rows, write_rows
 from ._validation import real_parameter
 
 __all__ = ["LDRKL", "ALDRKL"]
@@ -46,6 +45,46 @@ def _tempered_mean(a, lam):
         lam = lam[:, None]
         return lam[:, 0] * (torch.logsumexp(a / lam, dim=1) - math.log(a.shape[1]))
     return lam * (torch.logsumexp(a / lam, dim=1) - math.log(a.shape[1]))
+
+
+def _log_softplus(z):
+    """``log(softplus(z))``, finite for every finite ``z`` and with finite gradients.
+
+    ``softplus(z)`` underflows to 0 below ``z ~ -104`` in float32 (``-745`` in
+    float64), and its logarithm with it. For ``z <= 0`` write
+    ``softplus(z) = t r(t)`` with ``t = e^z`` and ``r(t) = log1p(t) / t`` in
+    ``[log 2, 1]``: ``log softplus(z) = z + log r(t)``. Once ``t`` is below the
+    square root of the machine epsilon, ``log r(t) = -t/2`` to rounding (the next
+    term is ``5 t^2 / 24``), which stays finite as ``t`` underflows; above it the
+    quotient is taken directly, on normal numbers. For ``z > 0``,
+    ``softplus(z) = z + log1p(e^{-z}) >= log 2`` and its logarithm is direct
+    (written out: torch's ``softplus`` returns ``z`` itself above 20, a relative
+    error of ``e^{-20} / 20 ~ 1e-10`` that float64 resolves).
+    """
+    positive_part = z.clamp(min=0.0)
+    positive = torch.log(positive_part + torch.log1p(torch.exp(-positive_part)))
+    nonpositive = z.clamp(max=0.0)
+    t = torch.exp(nonpositive)
+    small = t < math.sqrt(torch.finfo(z.dtype).eps)
+    # The branch that is not taken still gets a gradient of 0 times its own
+    # derivative: t = 1 there keeps that derivative finite.
+    safe_t = torch.where(small, torch.ones_like(t), t)
+    log_r = torch.where(small, -0.5 * t, torch.log(torch.log1p(safe_t) / safe_t))
+    return torch.where(z > 0, positive, nonpositive + log_r)
+
+
+def _normalised_softplus(z):
+    """``softplus(z_k) / mean_j softplus(z_j)`` per row, computed in log space.
+
+    The quotient of the direct form is ``0 / 0`` once every logit of a row is far
+    below zero (each ``softplus`` underflows), where the true value is
+    ``K softmax(z)_k``. As ``exp(log softplus(z_k) - logmeanexp_j log softplus(z_j))``
+    it is finite, with finite gradients, for any finite logits, and agrees with
+    the direct form to a few units of rounding where that one holds.
+    """
+    log_soft = _log_softplus(z)
+    log_mean = torch.logsumexp(log_soft, dim=1, keepdim=True) - math.log(z.shape[1])
+    return torch.exp(log_soft - log_mean)
 
 
 def _check_transform(loss):
@@ -76,6 +115,18 @@ class LDRKL(Loss):
     -----
     Computed as a ``logsumexp`` of the margins, finite for any finite logits.
     With ``transform=None``, ``margin=0`` and ``lam=1`` it equals ``CE - log K``.
+
+    The softplus transform is computed in log space,
+    ``f_k = exp(log softplus(z_k) - log mean_j softplus(z_j))``: the direct
+    quotient is ``0 / 0`` in float32 once every logit of a row is below about
+    -100 (non-finite gradients from about -90), where ``f`` tends to
+    ``K softmax(z)``. The loss and its gradient are finite for any finite logits.
+    The transform is not shift-invariant: for the same logit differences the
+    scores spread more when every logit is very negative (``K softmax(z)``
+    against ``softplus(z) / mean softplus(z)``), so the loss is lower there
+    (``z = [2, 1, 0]``, label 0: -0.470; shifted by -20: -0.905): for a row the
+    model already classifies correctly, lowering every logit together lowers
+    the loss, so training can drift there.
 
     The fused form (``transform=None`` only) uses
     ``sum_k exp((z_k + c [k != y]) / lam) = e^{c/lam} S - (e^{c/lam} - 1) e^{z_y / lam}``
@@ -133,8 +184,7 @@ class LDRKL(Loss):
         """
         if self.transform is None:
             return logits
-        soft = F.softplus(logits)
-        return soft / soft.mean(dim=1, keepdim=True)
+        return _normalised_softplus(logits)
 
     def per_sample(self, logits, target, **context):
         """Per-sample LDR-KL loss.
@@ -306,10 +356,12 @@ class ALDRKL(PerSampleState, Loss):
         torch.Tensor of shape (n_samples, n_outputs)
             The normalised scores.
         """
-        g = logits if self.transform is None else F.softplus(logits)
-        scale = g.abs().mean(dim=1, keepdim=True)
+        if self.transform is not None:
+            # softplus is positive: its L1 normalisation is LDR-KL's transform.
+            return _normalised_softplus(logits)
+        scale = logits.abs().mean(dim=1, keepdim=True)
         # An all-zero row has no scale: its scores stay 0 (a uniform prediction).
-        return g / scale.clamp_min(torch.finfo(g.dtype).tiny)
+        return logits / scale.clamp_min(torch.finfo(logits.dtype).tiny)
 
     def _values_and_lam(self, logits, target, index, n_samples):
         f = self.scores(logits)

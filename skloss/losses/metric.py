@@ -307,8 +307,10 @@ default="f1"
     ``(TPR + TNR) / 2``, not :func:`sklearn.metrics.balanced_accuracy_score`
     (the mean TPR alone); for ``"accuracy"`` both averages equal
     ``1 - 2 (1 - accuracy) / n_classes`` on hard predictions, an increasing
-    function of the accuracy. ``average="micro"`` with ``"f1"`` is the micro-F1,
-    which equals the accuracy.
+    function of the accuracy; its soft form prefers confident wrong predictions
+    to uncertain ones from five classes on, so ``metric="accuracy"`` refuses
+    them (:meth:`why_cannot_train`). ``average="micro"`` with ``"f1"`` is the
+    micro-F1, which equals the accuracy.
 
     References
     ----------
@@ -369,6 +371,36 @@ default="f1"
             raise ValueError(
                 f"{cls} parameter 'average' must be one of {_AVERAGES}, got {self.average!r}."
             )
+
+    def why_cannot_train(self, n_classes):
+        """Refuse ``metric="accuracy"`` with five classes or more.
+
+        The accuracy of several classes is the mean of the one-vs-rest
+        accuracies, whose soft form rewards lowering every ``A_k`` of a row: a
+        row's share is ``A_y - sum_{k != y} A_k`` (up to a constant), which is
+        ``1 - K/2`` for an uncertain row (every ``A_k ~ 1/2``, the uniform start)
+        and ``-1`` for a confidently wrong one. From ``K = 5`` on the wrong
+        answer scores higher, and training collapses onto a few classes.
+
+        Parameters
+        ----------
+        n_classes : int
+            The number of classes in ``y``.
+
+        Returns
+        -------
+        str or None
+            The reason for ``metric="accuracy"`` and ``n_classes >= 5``, else None.
+        """
+        if isinstance(self.metric, str) and self.metric == "accuracy" and n_classes >= 5:
+            return (
+                f"loss {self!r} cannot train {n_classes} classes: its accuracy is the mean "
+                "of the one-vs-rest accuracies, whose soft form scores a confidently wrong "
+                "prediction above an uncertain one from 5 classes on, so training from a "
+                "uniform start collapses onto a few classes. Use metric='f1' (macro-F1) or "
+                "loss='ce' for a multiclass accuracy."
+            )
+        return super().why_cannot_train(n_classes)
 
     def _check_metric_output(self, tp, fn, fp, tn):
         value = self.metric(tp, fn, fp, tn)

@@ -8,9 +8,10 @@ import torch
 import torch.nn.functional as F
 
 from ..exceptions import NoGradientWarning
-from ._base import ProbabilityLoss
-from ._state import PerSampleState, is_training_step, read_rows, weighted_batch_mean, write_rows
+from ._base import ProbabilityLoss, weighted_batch_mean
+from ._state import PerSampleState, is_training_step, read_rows, write_rows
 from ._validation import real_parameter
+from .compsum import GCE
 
 __all__ = ["TGCE"]
 
@@ -20,7 +21,9 @@ class TGCE(PerSampleState, ProbabilityLoss):
 
     A sample whose labelled class has probability below ``k`` contributes the
     constant ``L_q(k)`` and no gradient: confidently contradicted labels, likely
-    noise, stop pulling the model.
+    noise, stop pulling the model. By default the truncation follows the
+    paper's pruning schedule: plain GCE for 40 epochs, then samples with
+    ``p_y < k`` pruned, the choice refreshed every 10 epochs.
 
     Parameters
     ----------
@@ -28,14 +31,14 @@ class TGCE(PerSampleState, ProbabilityLoss):
         In ``(0, 1]``, as in :class:`GCE`.
     k : float, default=0.5
         The truncation threshold on ``p_y``, in ``(0, 1)``.
-    prune_start : int or None, default=None
-        ``None``: the stateless form above, truncated at every step. An epoch
-        ``>= 0``: the paper's pruning schedule. Every sample is kept (plain
-        ``L_q``) until that epoch; then at epoch ``prune_start`` and every
+    prune_start : int or None, default=40
+        An epoch ``>= 0``: the paper's pruning schedule. Every sample is kept
+        (plain ``L_q``) until that epoch; then at epoch ``prune_start`` and every
         ``prune_every`` epochs after it, each sample's 0/1 weight ``w_i`` is
         refreshed to ``[p_y >= k]`` when its batch is seen, and between refreshes
         the loss is ``w_i L_q(p_y) + (1 - w_i) L_q(k)`` with ``w_i`` frozen.
-        This needs the sample indices and the epoch (``requires``).
+        This needs the sample indices and the epoch (``requires``). ``None``:
+        the stateless form above, truncated at every step from the first.
     prune_every : int, default=10
         Epochs between refreshes of the pruning weights, ``>= 1``.
 
@@ -48,12 +51,19 @@ class TGCE(PerSampleState, ProbabilityLoss):
 
     Notes
     -----
-    The stateless form gives no gradient to a sample with ``p_y < k``, so it
+    **The defaults** are the paper's (``q = 0.7``, ``k = 0.5``, pruning from
+    epoch 40 of its 120, every 10 epochs). The stateless form
+    (``prune_start=None``) gives no gradient to a sample with ``p_y < k``, so it
     cannot train from a uniform start where ``1/K < k`` (three classes or more at
-    the default ``k = 0.5``): every sample is truncated. Use it to fine-tune a
-    fitted model (``warm_start``), with ``k < 1/K``, or set ``prune_start``, which
-    trains plain GCE until then, as the paper does. A fit from scratch in that
-    case warns (:class:`skloss.exceptions.NoGradientWarning`) before training.
+    ``k = 0.5``): every sample is truncated, and a fit from scratch warns
+    (:class:`skloss.exceptions.NoGradientWarning`) before training. Use it to
+    fine-tune a fitted model (``warm_start``) or with ``k < 1/K``. The default
+    was chosen by measurement against the stateless form (with ``k`` tied to
+    the number of classes, too) and earlier pruning (the robust-losses user
+    guide has the table): pruning earlier also prunes clean samples not yet
+    fitted, and the stateless form truncates hard clean samples early and
+    for good. A fit that stops before ``prune_start`` (``max_iter``, the
+    stopping rule) is plain GCE.
 
     Computed from ``nll = -log p_y``: ``L_q(p_y) = -expm1(-q nll) / q`` and the
     truncation is ``nll > -log k``. The paper refreshes the weights with a pass
@@ -71,8 +81,13 @@ class TGCE(PerSampleState, ProbabilityLoss):
     --------
     >>> import torch
     >>> z = torch.tensor([[2.0, 1.0, 0.0], [2.0, 1.0, 0.0]])
-    >>> TGCE()(z, torch.tensor([0, 2]), reduction="none")
+    >>> TGCE(prune_start=None)(z, torch.tensor([0, 2]), reduction="none")
     tensor([0.3546, 0.5492])
+    >>> # The default schedule is GCE until epoch 40, so it needs the row positions
+    >>> # and the epoch (the estimators pass them):
+    >>> TGCE()(z, torch.tensor([0, 2]), reduction="none", index=torch.tensor([0, 1]),
+    ...        n_samples=2, epoch=0)
+    tensor([0.3546, 1.1637])
     """
 
     name = "tgce"
@@ -82,7 +97,7 @@ class TGCE(PerSampleState, ProbabilityLoss):
         "k": ("float", 0.1, 0.9),
     }
 
-    def __init__(self, q=0.7, k=0.5, prune_start=None, prune_every=10):
+    def __init__(self, q=0.7, k=0.5, prune_start=40, prune_every=10):
         self.q = q
         self.k = k
         self.prune_start = prune_start
@@ -141,15 +156,20 @@ class TGCE(PerSampleState, ProbabilityLoss):
                 f"TGCE(k={self.k}) without prune_start truncates every sample at a uniform "
                 f"start with {n_classes} classes (p_y = 1/{n_classes} < k), so training from "
                 "scratch gets no gradient and the model will not learn. Set prune_start "
-                "(e.g. 10: plain GCE until then, the paper's schedule), a k below "
-                f"1/{n_classes}, or fine-tune a fitted model with warm_start=True.",
+                "(e.g. 40, the default: plain GCE until then, the paper's schedule), a k "
+                f"below 1/{n_classes}, or fine-tune a fitted model with warm_start=True.",
                 NoGradientWarning,
                 stacklevel=2,
             )
 
+    def _gce(self, nll):
+        """``L_q(p_y)`` of ``nll = -log p_y``: the GCE this loss truncates."""
+        return GCE(q=self.q).from_nll(nll)
+
     def _truncation(self):
-        q, k = float(self.q), float(self.k)
-        return -math.log(k), (1.0 - k**q) / q
+        """``(-log k, L_q(k))``: where the truncation starts and the value it holds."""
+        limit = -math.log(float(self.k))
+        return limit, float(self._gce(torch.tensor(limit, dtype=torch.float64)))
 
     def from_nll(self, nll):
         """The stateless truncated loss of ``nll = -log p_y``.
@@ -165,8 +185,7 @@ class TGCE(PerSampleState, ProbabilityLoss):
             Per-sample loss values.
         """
         _, floor = self._truncation()
-        values = -torch.expm1(-float(self.q) * nll) / float(self.q)
-        return torch.clamp(values, max=floor)
+        return torch.clamp(self._gce(nll), max=floor)
 
     def _refreshing(self, epoch):
         start = self.prune_start
@@ -174,9 +193,9 @@ class TGCE(PerSampleState, ProbabilityLoss):
 
     def _values_and_weights(self, logits, target, index, epoch):
         nll = F.cross_entropy(logits, target, reduction="none")
-        gce = -torch.expm1(-float(self.q) * nll) / float(self.q)
         if self.prune_start is None:
-            return torch.clamp(gce, max=self._truncation()[1]), None
+            return self.from_nll(nll), None
+        gce = self._gce(nll)
         limit, floor = self._truncation()
         if epoch < self.prune_start:
             return gce, None

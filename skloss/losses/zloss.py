@@ -31,6 +31,10 @@ class ZLoss(Loss):
     to compute for many classes; its fused form needs the ``target``, ``mean``
     and ``var`` statistics. This is not PaLM's ``log(Z)^2`` auxiliary penalty.
 
+    It needs three classes or more: two logits standardise to ``+-1``, a step
+    without gradient, so the estimators refuse two classes before training
+    (:meth:`why_cannot_train`).
+
     References
     ----------
     .. [1] A. de Brebisson and P. Vincent, "The Z-loss: a shift and scale
@@ -60,6 +64,33 @@ class ZLoss(Loss):
         if real_parameter(self, "a") <= 0:
             raise ValueError(f"ZLoss parameter 'a' must be > 0, got {self.a!r}.")
         real_parameter(self, "b")
+
+    def why_cannot_train(self, n_classes):
+        """Refuse two classes, where the standardised score is a step.
+
+        Two logits standardise to ``+-1``: ``z~_y`` is the sign of
+        ``z_y - z_other``, smoothed only where the two logits are within ``~1e-3``
+        of each other (by the ``1e-6`` added to the variance), so the loss stops
+        giving a gradient within the first steps.
+
+        Parameters
+        ----------
+        n_classes : int
+            The number of classes in ``y``.
+
+        Returns
+        -------
+        str or None
+            The reason for two classes, else None.
+        """
+        if n_classes == 2:
+            return (
+                f"loss {self!r} needs three classes or more: with two, the standardised "
+                "score (z_y - mean z) / std z is +1 or -1 (the sign of z_y - z_other), so the "
+                "loss is a step and gives no gradient once the two logits differ by more than "
+                "~1e-3. Use another loss (e.g. 'ce' or 'gce') for a binary problem."
+            )
+        return super().why_cannot_train(n_classes)
 
     def _from_score(self, score):
         a, b = float(self.a), float(self.b)

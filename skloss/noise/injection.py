@@ -1,26 +1,28 @@
-"""Controlled label noise, for training on corrupted labels and scoring on clean ones.
+"""Label-noise injection: corrupt a label vector with a named protocol or a matrix.
 
-:func:`make_noisy_labels` corrupts a label vector with one of the standard
-protocols of the noisy-label literature (symmetric, pair-flip, or an arbitrary
-class-transition matrix); :func:`transition_matrix` returns the matrix that the
-named protocols imply; :func:`noisy_folds` is the evaluation protocol built on
-them: split the data, corrupt the training labels only, keep the held-out labels
-clean.
+:func:`make_noisy_labels` corrupts labels with one of the standard protocols of
+the noisy-label literature (symmetric, pair-flip, or an arbitrary class-transition
+matrix); :func:`transition_matrix` returns the matrix a named protocol implies;
+:func:`check_rate` is the one rule for the noise rate of a named protocol, which
+the command line applies to its ``--noise`` option too.
 """
 
 import warnings
-from collections import namedtuple
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
 
-__all__ = ["NoisyFold", "make_noisy_labels", "noisy_folds", "transition_matrix"]
+__all__ = [
+    "KINDS",
+    "_check_labels",
+    "_check_protocol",
+    "check_rate",
+    "make_noisy_labels",
+    "transition_matrix",
+]
 
 KINDS = ("symmetric", "pairflip")
-
-# numpy's RandomState takes seeds in [0, 2**32 - 1].
-_MAX_SEED = 2**32 - 1
 
 
 def _check_kind(kind):
@@ -31,7 +33,29 @@ def _check_kind(kind):
         )
 
 
-def _check_rate(rate, kind, n_classes):
+def check_rate(rate, kind):
+    """Return ``rate`` as a float if it is a valid noise rate for the named ``kind``.
+
+    Parameters
+    ----------
+    rate : float
+        Share of labels to corrupt.
+    kind : {"symmetric", "pairflip"}
+        The named protocol: a symmetric rate is in [0, 1), a pair-flip rate in
+        [0, 0.5).
+
+    Returns
+    -------
+    float
+        The rate.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is not a named protocol or ``rate`` is missing, not a finite
+        number or out of the kind's range; the message says why.
+    """
+    _check_kind(kind)
     if rate is None:
         raise ValueError(
             f"rate is required for kind={kind!r}: pass the share of labels to corrupt, "
@@ -101,7 +125,7 @@ def transition_matrix(n_classes, rate, kind="symmetric"):
         raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}.")
     _check_kind(kind)
     n_classes = _check_n_classes(n_classes)
-    rate = _check_rate(rate, kind, n_classes)
+    rate = check_rate(rate, kind)
     if kind == "symmetric":
         matrix = np.full((n_classes, n_classes), rate / (n_classes - 1))
     else:
@@ -219,7 +243,7 @@ def _check_protocol(rate, kind, classes):
     """Validate ``rate`` and ``kind`` for these classes; return ``(rate, matrix or None)``."""
     if isinstance(kind, str):
         _check_kind(kind)
-        return _check_rate(rate, kind, len(classes)), None
+        return check_rate(rate, kind), None
     try:
         ndim = np.ndim(kind)
     except ValueError:  # a ragged nested list
@@ -359,211 +383,3 @@ default="symmetric"
 
     y_noisy = classes[noisy]
     return y_noisy, noisy != codes
-
-
-NoisyFold = namedtuple("NoisyFold", "X_train y_train X_test y_test flipped train_index test_index")
-NoisyFold.__doc__ = """One fold of :func:`noisy_folds`: noisy training labels, clean test labels.
-
-Attributes
-----------
-X_train, X_test : array-like
-    The rows of ``X`` in the training and the test fold.
-y_train : ndarray of shape (n_train,)
-    The *noisy* training labels.
-y_test : ndarray of shape (n_test,)
-    The *clean* test labels.
-flipped : ndarray of shape (n_train,), dtype=bool
-    True where ``y_train`` differs from the clean training label.
-train_index, test_index : ndarray of int
-    The positions of the fold's rows in ``X`` and ``y``; ``y[train_index]`` are
-    the clean training labels.
-"""
-
-
-def _n_samples(X):
-    if hasattr(X, "shape") and len(X.shape) > 0:
-        return int(X.shape[0])
-    try:
-        return len(X)
-    except TypeError:
-        raise ValueError(
-            f"X must be an array-like of shape (n_samples, n_features), got {type(X).__name__}."
-        ) from None
-
-
-def _check_cv(cv, y, n_samples, random_state):
-    """Return ``(list of (train, test) index arrays, description of cv for messages)``."""
-    from sklearn.model_selection import StratifiedKFold
-
-    if isinstance(cv, Integral) and not isinstance(cv, bool):
-        if cv < 2:
-            raise ValueError(
-                f"cv must be at least 2 folds, got cv={cv!r}: each sample needs a fold "
-                "in which it is held out. Pass cv=5 or a splitter for one split."
-            )
-        classes, counts = np.unique(y, return_counts=True)
-        if counts.min() < cv:
-            rare = classes.tolist()[np.argmin(counts)]
-            raise ValueError(
-                f"cv={cv} folds need at least {cv} samples of every class, but class "
-                f"{rare!r} of y has {counts.min()}: some fold would miss it. Use fewer "
-                "folds."
-            )
-        splitter = StratifiedKFold(n_splits=int(cv), shuffle=True, random_state=random_state)
-        return [tuple(pair) for pair in splitter.split(np.zeros((n_samples, 1)), y)]
-    # A str has a .split method and is iterable, but is never a splitter.
-    if isinstance(cv, (str, bytes, bool)) or not (hasattr(cv, "split") or hasattr(cv, "__iter__")):
-        raise ValueError(
-            "cv must be an int (the number of stratified folds), a scikit-learn splitter "
-            f"or an iterable of (train_index, test_index) pairs, got {cv!r}."
-        )
-    if hasattr(cv, "split"):
-        return [tuple(pair) for pair in cv.split(np.zeros((n_samples, 1)), y)]
-    splits = []
-    for pair in cv:
-        try:
-            train, test = (np.asarray(part) for part in pair)
-        except (TypeError, ValueError):
-            raise ValueError(
-                "cv as an iterable must yield (train_index, test_index) pairs, got an "
-                f"element {pair!r}."
-            ) from None
-        for name, index in (("train_index", train), ("test_index", test)):
-            if index.ndim != 1 or index.dtype.kind not in "iu" or index.size == 0:
-                raise ValueError(
-                    f"cv yielded a {name} that is not a non-empty 1-D array of integer "
-                    f"positions (dtype {index.dtype}, shape {index.shape}); pass positions "
-                    "such as np.flatnonzero(mask), not a boolean mask."
-                )
-            if index.min() < 0 or index.max() >= n_samples:
-                raise ValueError(
-                    f"cv yielded a {name} with positions outside [0, {n_samples - 1}] for "
-                    f"the {n_samples} samples of X and y."
-                )
-        splits.append((train, test))
-    if not splits:
-        raise ValueError("cv yielded no (train_index, test_index) pair; pass at least one.")
-    return splits
-
-
-def noisy_folds(X, y, rate=None, kind="symmetric", *, cv=5, random_state=0):
-    """Split data into folds whose training labels, and only those, are noisy.
-
-    The evaluation protocol of robust-loss studies: in every fold the training
-    labels are corrupted with :func:`make_noisy_labels` and the held-out labels
-    stay clean, so a score on the test fold says how well a model learned the
-    *true* classes from noisy supervision. Fold ``k`` is corrupted with
-    ``random_state=random_state + k``, and the same arguments give the same folds
-    and noisy labels, so every method compared on them sees identical data.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-        Features (an ndarray, a DataFrame, ...); rows are taken with scikit-learn's
-        indexing, so a DataFrame gives DataFrame folds.
-    y : array-like of shape (n_samples,)
-        The clean labels, with no missing values.
-    rate : float, default=None
-        Share of each training fold's labels to corrupt; see
-        :func:`make_noisy_labels`. Must be None when ``kind`` is a matrix.
-    kind : {"symmetric", "pairflip"} or array-like of shape (n_classes, n_classes), \
-default="symmetric"
-        The noise protocol, see :func:`make_noisy_labels`.
-    cv : int, cross-validation splitter or iterable, default=5
-        How to split. An int is the number of folds of a shuffled
-        :class:`~sklearn.model_selection.StratifiedKFold` seeded with
-        ``random_state``; a splitter's ``split(X, y)`` is used as it is (it owns
-        its seed); an iterable gives ``(train_index, test_index)`` pairs of
-        integer positions directly, e.g. ``[(train, test)]`` for one hold-out
-        split.
-    random_state : int, default=0
-        Seeds the fold split (when ``cv`` is an int) and, offset by the fold
-        index, the noise. An int is required: the point of the protocol is
-        that every method sees the same folds and labels.
-
-    Returns
-    -------
-    folds : iterator of NoisyFold
-        One named tuple ``(X_train, y_train, X_test, y_test, flipped,
-        train_index, test_index)`` per split, with ``y_train`` noisy,
-        ``y_test`` clean and ``flipped`` the mask of corrupted training labels.
-        ``X`` and ``y`` are left unchanged.
-
-    Raises
-    ------
-    ValueError
-        At the call, before any fold is produced: if ``X`` and ``y`` differ in
-        length, ``y``, ``rate`` or ``kind`` are invalid (as for
-        :func:`make_noisy_labels`), ``cv`` is not a valid split or asks for
-        more folds than the rarest class has samples, or ``random_state`` is
-        not an int that leaves room for one seed per fold.
-
-    See Also
-    --------
-    make_noisy_labels : The noise applied to each training fold.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_iris
-    >>> from skloss.noise import noisy_folds
-    >>> X, y = load_iris(return_X_y=True)
-    >>> folds = list(noisy_folds(X, y, 0.2, cv=3, random_state=0))
-    >>> fold = folds[0]
-    >>> len(fold.y_train), len(fold.y_test), float(fold.flipped.mean())
-    (100, 50, 0.2)
-    >>> bool((fold.y_test == y[fold.test_index]).all())  # held-out labels are clean
-    True
-
-    One hold-out split instead of K folds:
-
-    >>> from sklearn.model_selection import train_test_split
-    >>> import numpy as np
-    >>> train, test = train_test_split(np.arange(len(y)), test_size=0.3, stratify=y,
-    ...                                random_state=0)
-    >>> (fold,) = noisy_folds(X, y, 0.4, kind="pairflip", cv=[(train, test)])
-    >>> int(fold.flipped.sum()), len(fold.y_test)
-    (42, 45)
-    """
-    n_samples = _n_samples(X)
-    y, classes, _ = _check_labels(y)
-    if len(y) != n_samples:
-        raise ValueError(
-            f"X and y must have the same number of samples, got {n_samples} rows in X and "
-            f"{len(y)} labels in y."
-        )
-    _check_protocol(rate, kind, classes)
-    if (
-        isinstance(random_state, bool)
-        or not isinstance(random_state, Integral)
-        or not (0 <= random_state <= _MAX_SEED)
-    ):
-        raise ValueError(
-            f"random_state must be an int in [0, 2**32 - 1], got {random_state!r}: the "
-            "folds and the noise of every fold are seeded from it, so that every method "
-            "sees the same data."
-        )
-    random_state = int(random_state)
-    splits = _check_cv(cv, y, n_samples, random_state)
-    if random_state + len(splits) - 1 > _MAX_SEED:
-        raise ValueError(
-            f"random_state must be at most 2**32 - {len(splits)} for {len(splits)} folds, "
-            f"got {random_state}: fold k's noise is seeded with random_state + k, which "
-            "must stay below 2**32."
-        )
-    return _generate_folds(X, y, rate, kind, splits, random_state)
-
-
-def _generate_folds(X, y, rate, kind, splits, random_state):
-    for k, (train, test) in enumerate(splits):
-        y_train, flipped = make_noisy_labels(
-            y[train], rate, kind=kind, random_state=random_state + k
-        )
-        yield NoisyFold(
-            _safe_indexing(X, train),
-            y_train,
-            _safe_indexing(X, test),
-            y[test],
-            flipped,
-            np.asarray(train),
-            np.asarray(test),
-        )
