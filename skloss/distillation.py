@@ -182,6 +182,8 @@ class DistillationClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,P
         class_weight=None,
         callbacks=None,
         fused="auto",
+        precision="32",
+        inference_precision="32",
     ):
         self.teacher = teacher
         self.loss = loss
@@ -205,6 +207,8 @@ class DistillationClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,P
         self.class_weight = class_weight
         self.callbacks = callbacks
         self.fused = fused
+        self.precision = precision
+        self.inference_precision = inference_precision
 
     def _make_loss(self):
         loss = get_loss(self.loss)
