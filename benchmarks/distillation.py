@@ -34,10 +34,10 @@ each student's predictions with its teacher's, and the predict time per 10,000
 rows of each model (best of 3 in this warm process, one thread), the reason to
 distil.
 
-Run (``--jobs 2`` runs the (data set, seed) cells in two worker processes of one
-thread each)::
+Run (about 15 minutes on one core; ``--jobs 2`` runs the seeds of a data set in two
+worker processes of one thread each)::
 
-    python benchmarks/distillation.py --jobs 2
+    python benchmarks/distillation.py
     python benchmarks/distillation.py --jobs 2 --select --datasets digits,satimage \
         --seeds 3 --output docs/benchmarks/distillation_selected
 
@@ -413,7 +413,7 @@ def main(argv=None):
     p.add_argument("--datasets", default=",".join(DATASETS))
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--cv", type=int, default=5, help="folds of the out-of-fold teacher scores")
-    p.add_argument("--max-train", type=int, default=2000)
+    p.add_argument("--max-train", type=int, default=1200)
     p.add_argument("--max-test", type=int, default=2000)
     p.add_argument("--width", type=int, default=32, help="the student's hidden layer")
     p.add_argument("--epochs", type=int, default=200)
