@@ -11,6 +11,7 @@ import torch
 
 from ._base import KNOWN_REQUIREMENTS, Loss, ProbabilityLoss, reduce_loss
 from ._fused_form import STATISTICS, StatisticsForm
+from .adversarial import TRADES, AdvCompSum, PGDAdversarialTraining
 from .auc import MWAUC
 from .compsum import GCE, MAE, CompSum, CrossEntropy, SumExp
 from .dco import DCO
@@ -51,6 +52,9 @@ __all__ = [
     "MWAUC",
     "PLD",
     "KD",
+    "AdvCompSum",
+    "TRADES",
+    "PGDAdversarialTraining",
     "TorchLoss",
     "RegressionLoss",
     "SquaredError",
@@ -154,6 +158,9 @@ LOSSES = _registry(
         MWAUC,
         PLD,
         KD,
+        AdvCompSum,
+        TRADES,
+        PGDAdversarialTraining,
         SquaredError,
         AbsoluteError,
         Huber,
