@@ -410,7 +410,7 @@ def _cases():
     return cases
 
 
-def _context(loss, n_rows):
+def _context(loss, n_rows, n_outputs):
     context = {}
     for requirement in loss.requires:
         if requirement == "index":
@@ -419,6 +419,10 @@ def _context(loss, n_rows):
             context["epoch"] = 0
         elif requirement == "generator":
             context["generator"] = torch.Generator().manual_seed(0)
+        elif requirement == "teacher_scores":
+            # At the ordinary logits' scale: the transforms move the student's logits only.
+            generator = torch.Generator().manual_seed(1)
+            context["teacher_scores"] = 3.0 * torch.randn(n_rows, n_outputs, generator=generator)
         else:  # pragma: no cover - no registered loss needs a model yet
             raise AssertionError(f"no test context for requirement {requirement!r}")
     return context
@@ -434,7 +438,7 @@ def _ordinary_logits(loss, n_classes, dtype):
 
 def _values(loss, logits, target):
     """Per-sample values, or the batch value of a batch-level loss."""
-    context = _context(loss, logits.shape[0])
+    context = _context(loss, *logits.shape)
     if loss.batch_level:
         return loss(logits, target, **context).reshape(1)
     return loss(logits, target, reduction="none", **context)
@@ -516,6 +520,11 @@ REFUSED = {
     ("mw_auc", "digits"): "two classes only",
     ("z_loss", "breast_cancer"): "needs three classes or more",
     ("anyloss_accuracy", "digits"): "cannot train 10 classes",
+    # The distillation losses learn from a teacher: DistillationClassifier gives them one.
+    ("pld", "digits"): "requires teacher_scores",
+    ("pld", "breast_cancer"): "requires teacher_scores",
+    ("kd", "digits"): "requires teacher_scores",
+    ("kd", "breast_cancer"): "requires teacher_scores",
 }
 
 
