@@ -2045,6 +2045,201 @@ def _loss2_cases():
 LOSS2_CASES = _loss2_cases()
 
 
+# ---- distillation (skloss.losses.PLD / KD, DistillationClassifier) -----------------------
+def _distillation_cases():
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    from skloss import DistillationClassifier
+    from skloss.distillation import out_of_fold_scores, teacher_scores
+    from skloss.losses import get_loss
+
+    X, y = load_iris(return_X_y=True)
+    X, y = X[::3].copy(), y[::3].copy()
+    scores = np.zeros((len(y), 3))
+    nan_scores = scores.copy()
+    nan_scores[0, 0] = np.nan
+    two_class_teacher = LogisticRegression().fit(X[y < 2], y[y < 2])
+    logits, target = torch.zeros(4, 3), torch.tensor([0, 1, 2, 0])
+    teacher = torch.zeros(4, 3)
+
+    def fit(fit_params=None, **params):
+        params = {
+            "max_iter": 1,
+            "hidden_layer_sizes": (4,),
+            "teacher": LogisticRegression(),
+            **params,
+        }
+        return lambda: DistillationClassifier(**params).fit(X, y, **(fit_params or {}))
+
+    return [
+        (
+            "distil-loss-without-teacher",
+            fit(loss="ce"),
+            ValueError,
+            r"does not learn from a teacher.*RobustLossClassifier",
+            [X, y],
+        ),
+        (
+            "distil-teacher-class-not-instance",
+            fit(teacher=HistGradientBoostingClassifier),
+            TypeError,
+            r"teacher must be an estimator instance.*HistGradientBoostingClassifier\(\)",
+            [X, y],
+        ),
+        (
+            "distil-teacher-regressor",
+            fit(teacher=LinearRegression()),
+            TypeError,
+            r"teacher must be a classifier with decision_function or predict_proba",
+            [X, y],
+        ),
+        (
+            "distil-teacher-not-an-estimator",
+            fit(teacher="hgb"),
+            ValueError,
+            r"'teacher' parameter of DistillationClassifier must be None or an object "
+            r"implementing 'fit'",
+            [X, y],
+        ),
+        (
+            "distil-cv-one",
+            fit(cv=1),
+            ValueError,
+            r"'cv' parameter of DistillationClassifier must be an int in the range \[2, inf\)",
+            [X, y],
+        ),
+        (
+            "distil-cv-more-than-the-largest-class",
+            fit(cv=20),
+            ValueError,
+            r"cv=20 splits every class into 20 folds.*largest class of y has 17 rows; lower cv",
+            [X, y],
+        ),
+        (
+            "distil-cv-not-a-partition",
+            fit(cv=[(np.arange(10), np.arange(10, 20))]),
+            ValueError,
+            r"must put every row in exactly one test fold",
+            [X, y],
+        ),
+        (
+            "distil-fitted-teacher-lacks-a-class",
+            fit(teacher=two_class_teacher),
+            ValueError,
+            r"fitted on classes \[0, 1\], which lack \[2\] of y",
+            [X, y],
+        ),
+        (
+            "distil-teacher-scores-columns",
+            fit({"teacher_scores": scores[:, :2]}),
+            ValueError,
+            r"teacher_scores must have one column per class, in the order of classes_ "
+            r"\[0, 1, 2\]: shape \(n_samples, 3\); got shape \(50, 2\)",
+            [X, y, scores],
+        ),
+        (
+            "distil-teacher-scores-rows",
+            fit({"teacher_scores": scores[:-1]}),
+            ValueError,
+            r"teacher_scores must have one entry per row of X \(50 rows\); got shape \(49, 3\)",
+            [X, y, scores],
+        ),
+        (
+            "distil-teacher-scores-nan",
+            fit({"teacher_scores": nan_scores}),
+            ValueError,
+            r"teacher_scores must be finite",
+            [X, y, nan_scores],
+        ),
+        (
+            "distil-teacher-scores-strings",
+            fit({"teacher_scores": np.full((len(y), 3), "a")}),
+            ValueError,
+            r"teacher_scores must hold numbers",
+            [X, y],
+        ),
+        (
+            "distil-partial-fit-unfitted-teacher",
+            lambda: DistillationClassifier(LogisticRegression()).partial_fit(X, y, [0, 1, 2]),
+            AttributeError,
+            r"partial_fit",
+            [X, y],
+        ),
+        (
+            "distil-teacher-scores-function-unknown-class",
+            lambda: teacher_scores(two_class_teacher, X, classes=[0, 1, 2]),
+            ValueError,
+            r"lack \[2\] of y",
+            [X],
+        ),
+        (
+            "distil-out-of-fold-not-a-partition",
+            lambda: out_of_fold_scores(
+                LogisticRegression(), X, y, cv=[(np.arange(40), np.arange(40, 50))]
+            ),
+            ValueError,
+            r"must put every row in exactly one test fold.*40 rows",
+            [X, y],
+        ),
+        (
+            "distil-pld-temperature-zero",
+            lambda: get_loss("pld", temperature=0.0),
+            ValueError,
+            r"PLD parameter 'temperature' must be > 0, got 0\.0",
+            [],
+        ),
+        (
+            "distil-kd-temperature-nan",
+            lambda: get_loss("kd", temperature=float("nan")),
+            ValueError,
+            r"KD parameter 'temperature' must be a finite real number",
+            [],
+        ),
+        (
+            "distil-kd-alpha-out-of-range",
+            lambda: get_loss("kd", alpha=1.5),
+            ValueError,
+            r"KD parameter 'alpha' must be in \[0, 1\], got 1\.5",
+            [],
+        ),
+        (
+            "distil-loss-without-teacher-scores",
+            lambda: get_loss("pld")(logits, target),
+            TypeError,
+            r"PLD requires the context \['teacher_scores'\]",
+            [],
+        ),
+        (
+            "distil-loss-teacher-scores-shape",
+            lambda: get_loss("kd")(logits, target, teacher_scores=teacher[:, :2]),
+            ValueError,
+            r"teacher_scores must have the shape of the logits.*expected \(4, 3\), got \(4, 2\)",
+            [],
+        ),
+        (
+            "distil-loss-teacher-scores-not-tensor",
+            lambda: get_loss("pld")(logits, target, teacher_scores=teacher.numpy()),
+            TypeError,
+            r"PLD requires teacher_scores as a torch.Tensor",
+            [],
+        ),
+        (
+            "distil-loss-teacher-scores-inf",
+            lambda: get_loss("pld")(
+                logits, target, teacher_scores=torch.full((4, 3), -float("inf"))
+            ),
+            ValueError,
+            r"teacher_scores must be finite.*floor the probabilities",
+            [],
+        ),
+    ]
+
+
+DISTILLATION_CASES = _distillation_cases()
+
+
 # ---- adversarial losses and skloss.robustness ------------------------------------------
 
 
@@ -2417,6 +2612,7 @@ CASES = (
     + ENSLOSS_CASES
     + TUNING_CASES
     + LOSS2_CASES
+    + DISTILLATION_CASES
     + ADVERSARIAL_CASES
     + REGRESSION_CASES
 )

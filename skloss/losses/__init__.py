@@ -16,6 +16,7 @@ from .auc import MWAUC
 from .compsum import GCE, MAE, CompSum, CrossEntropy, SumExp
 from .dco import DCO
 from .dice import Dice
+from .distillation import KD, PLD
 from .ensemble import EnsLoss
 from .focal import Focal
 from .histogram import HLGauss
@@ -49,6 +50,8 @@ __all__ = [
     "ZLoss",
     "DCO",
     "MWAUC",
+    "PLD",
+    "KD",
     "AdvCompSum",
     "TRADES",
     "PGDAdversarialTraining",
@@ -153,6 +156,8 @@ LOSSES = _registry(
         ZLoss,
         DCO,
         MWAUC,
+        PLD,
+        KD,
         AdvCompSum,
         TRADES,
         PGDAdversarialTraining,

@@ -443,6 +443,12 @@ def _context(loss, logits):
             context["model"] = _LogitsAround(logits)
         elif requirement == "inputs":
             context["inputs"] = torch.zeros(n_rows, 4, dtype=logits.dtype)
+        elif requirement == "teacher_scores":
+            # At the ordinary logits' scale: the transforms move the student's logits only.
+            generator = torch.Generator().manual_seed(1)
+            context["teacher_scores"] = 3.0 * torch.randn(
+                n_rows, logits.shape[1], generator=generator
+            )
         else:  # pragma: no cover - every requirement a registered loss declares is above
             raise AssertionError(f"no test context for requirement {requirement!r}")
     return context
@@ -553,6 +559,11 @@ REFUSED = {
     ("mw_auc", "digits"): "two classes only",
     ("z_loss", "breast_cancer"): "needs three classes or more",
     ("anyloss_accuracy", "digits"): "cannot train 10 classes",
+    # The distillation losses learn from a teacher: DistillationClassifier gives them one.
+    ("pld", "digits"): "requires teacher_scores",
+    ("pld", "breast_cancer"): "requires teacher_scores",
+    ("kd", "digits"): "requires teacher_scores",
+    ("kd", "breast_cancer"): "requires teacher_scores",
 }
 
 
