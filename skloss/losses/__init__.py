@@ -11,6 +11,7 @@ import torch
 
 from ._base import KNOWN_REQUIREMENTS, Loss, ProbabilityLoss, reduce_loss
 from ._fused_form import STATISTICS, StatisticsForm
+from .aggregate import BagBCE, BagLoss, BagSquaredError
 from .auc import MWAUC
 from .compsum import GCE, MAE, CompSum, CrossEntropy, SumExp
 from .dco import DCO
@@ -56,6 +57,9 @@ __all__ = [
     "Quantile",
     "Poisson",
     "HLGauss",
+    "BagLoss",
+    "BagSquaredError",
+    "BagBCE",
     "StatisticsForm",
     "STATISTICS",
     "KNOWN_REQUIREMENTS",
@@ -155,6 +159,8 @@ LOSSES = _registry(
         Quantile,
         Poisson,
         HLGauss,
+        BagSquaredError,
+        BagBCE,
     ],
     _ANYLOSS_PRESETS,
 )
@@ -175,8 +181,9 @@ def list_losses(kind=None):
 
     Examples
     --------
-    >>> list_losses(kind="regression")
-    ['absolute_error', 'hl_gauss', 'huber', 'poisson', 'quantile', 'squared_error']
+    >>> list_losses(kind="regression")  # doctest: +NORMALIZE_WHITESPACE
+    ['absolute_error', 'bag_squared_error', 'hl_gauss', 'huber', 'poisson', 'quantile',
+     'squared_error']
     """
     if kind not in (None, "classification", "regression"):
         raise ValueError(f"kind must be 'classification', 'regression' or None, got {kind!r}.")
