@@ -64,9 +64,7 @@ def rmse(model):
 
 
 def bag_regressor(rho):
-    return RobustLossRegressor(
-        loss=BagSquaredError(rho=rho), max_iter=EPOCHS, random_state=0
-    )
+    return RobustLossRegressor(loss=BagSquaredError(rho=rho), max_iter=EPOCHS, random_state=0)
 
 
 rhos = [0.0, 0.1, 0.3, 1.0]

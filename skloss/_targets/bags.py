@@ -88,14 +88,18 @@ def bag_means(values, codes, sample_weight=None):
     Parameters
     ----------
     values : ndarray of shape (n_samples,) or (n_samples, n_columns)
+        One value (or row of values) per row.
     codes : ndarray of int of shape (n_samples,)
         Bag codes ``0 .. n_bags - 1``.
     sample_weight : ndarray of shape (n_samples,), default=None
+        Row weights; None counts each row once.
 
     Returns
     -------
     means : ndarray of shape (n_bags,) or (n_bags, n_columns)
+        The weighted means (0 for a bag of zero weight).
     sizes : ndarray of shape (n_bags,)
+        The bags' total weights.
     """
     if len(values) != len(codes):
         raise ValueError(
@@ -191,7 +195,24 @@ class BagResponses:
 
 
 def bag_r2(y, predicted, codes, sample_weight=None):
-    """R^2 of the bags' mean predictions against their responses, bags weighted by size."""
+    """R^2 of the bags' mean predictions against their responses, bags weighted by size.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        Each row's bag response.
+    predicted : ndarray of the shape of ``y``
+        Each row's prediction.
+    codes : ndarray of int of shape (n_samples,)
+        Bag codes ``0 .. n_bags - 1``.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Row weights.
+
+    Returns
+    -------
+    float
+        The score, higher is better.
+    """
     responses, sizes = bag_means(y, codes, sample_weight)
     means, _ = bag_means(predicted, codes, sample_weight)
     return float(r2_score(responses, means, sample_weight=sizes))
@@ -201,6 +222,22 @@ def bag_proportion_accuracy(y, predicted, codes, sample_weight=None):
     """``1 - |predicted share - true share|`` per bag, averaged over rows (bags by size).
 
     For bags of one row with shares 0 or 1 it is the accuracy.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        Each row's bag response.
+    predicted : ndarray of the shape of ``y``
+        Each row's prediction.
+    codes : ndarray of int of shape (n_samples,)
+        Bag codes ``0 .. n_bags - 1``.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Row weights.
+
+    Returns
+    -------
+    float
+        The score, higher is better.
     """
     shares, sizes = bag_means(y, codes, sample_weight)
     predicted_shares, _ = bag_means(predicted, codes, sample_weight)

@@ -75,18 +75,51 @@ class _Bags:
         self.safe_sizes = self.sizes.clamp_min(torch.finfo(like.dtype).tiny)
 
     def sum(self, values):
-        """Per-bag sums of per-row ``values`` (shape ``(n_samples, ...)``)."""
+        """Per-bag sums of per-row values.
+
+        Parameters
+        ----------
+        values : torch.Tensor of shape (n_samples, ...)
+            One value (or row of values) per row.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_bags, ...)
+            The sums, bags in the order of their sorted ids.
+        """
         out = values.new_zeros((self.n_bags, *values.shape[1:]))
         return out.index_add(0, self.inverse, values)
 
     def weighted_mean(self, values):
-        """Per-bag weighted means of per-row ``values`` (shape ``(n_samples, ...)``)."""
+        """Per-bag weighted means of per-row values.
+
+        Parameters
+        ----------
+        values : torch.Tensor of shape (n_samples, ...)
+            One value (or row of values) per row.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_bags, ...)
+            The means (0 for a bag whose rows all weigh zero).
+        """
         weight = self.weight.reshape(-1, *([1] * (values.ndim - 1)))
         sizes = self.safe_sizes.reshape(-1, *([1] * (values.ndim - 1)))
         return self.sum(weight * values) / sizes
 
     def log_weighted_mean(self, log_values):
-        """``log`` of the per-bag weighted mean of ``exp(log_values)``, without overflow."""
+        """Log of the per-bag weighted mean of ``exp(log_values)``, without overflow.
+
+        Parameters
+        ----------
+        log_values : torch.Tensor of shape (n_samples,)
+            Per-row logarithms (log probabilities).
+
+        Returns
+        -------
+        torch.Tensor of shape (n_bags,)
+            A log-sum-exp per bag, shifted by the bag's largest value.
+        """
         peak = torch.full(
             (self.n_bags,), -torch.inf, dtype=log_values.dtype, device=log_values.device
         )
@@ -130,7 +163,22 @@ class BagLoss(Loss):
             )
 
     def per_sample(self, outputs, target, **context):
-        """Not defined: a bag's loss belongs to the bag, not to its rows."""
+        """Not defined: a bag's loss belongs to the bag, not to its rows.
+
+        Parameters
+        ----------
+        outputs : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
+        target : torch.Tensor
+            Each row's bag response.
+        **context
+            Unused.
+
+        Raises
+        ------
+        TypeError
+            Always: use :meth:`bag_losses` or the batch loss.
+        """
         raise TypeError(
             f"{type(self).__name__} is a loss of bags, with one value per bag: use "
             "bag_losses(outputs, target, bags) or the batch loss (reduction='mean')."
@@ -153,6 +201,8 @@ class BagLoss(Loss):
         Returns
         -------
         torch.Tensor of shape (n_bags,)
+            ``L_B`` of each bag (the paper's formula, neither halved nor divided
+            by the bag's size).
         """
         self.validate()
         self._check_inputs(outputs, target)
@@ -230,6 +280,9 @@ class BagSquaredError(BagLoss, RegressionLoss):
     name = "bag_squared_error"
     per_row_scale = 0.5
 
+    def __init__(self, rho=0.5):
+        self.rho = rho
+
     def _bag_values(self, outputs, target, groups):
         target = target.reshape(outputs.shape).to(outputs.dtype)
         mean_output = groups.weighted_mean(outputs)
@@ -284,6 +337,9 @@ class BagBCE(OneLogitBinary, BagLoss):
 
     name = "bag_bce"
     binary_only = True
+
+    def __init__(self, rho=0.5):
+        self.rho = rho
 
     def _bag_values(self, logits, target, groups):
         score = logits[:, 0] if logits.shape[1] == 1 else logits[:, 1] - logits[:, 0]
