@@ -1,6 +1,6 @@
 """
 Learning from aggregate responses: bags of rows, one response each
-=================================================================
+==================================================================
 
 Sometimes only a group's average is known: the mean spend of a household, the
 share of positive cases in a clinic, a response aggregated before it was shared
