@@ -2035,7 +2035,7 @@ def _bag_cases():
             [],
         ),
         (
-            "bags-loss-without-bags",
+            "bags-loss-called-without-bags",
             lambda: BagSquaredError()(outputs, ybar_t),
             TypeError,
             r"requires the context \['bags'\]",
