@@ -138,7 +138,7 @@ class BagLoss(Loss):
 
     Parameters
     ----------
-    rho : float, default=0.5
+    rho : float, default=0.0
         Interpolation in ``[0, 1]`` from the bag-level loss (0) to the
         instance-level loss (1).
     """
@@ -150,7 +150,7 @@ class BagLoss(Loss):
     #: The batch objective is ``per_row_scale * sum_B L_B / sum_i w_i``.
     per_row_scale = 1.0
 
-    def __init__(self, rho=0.5):
+    def __init__(self, rho=0.0):
         self.rho = rho
 
     def validate(self):
@@ -257,8 +257,10 @@ class BagSquaredError(BagLoss, RegressionLoss):
 
     Parameters
     ----------
-    rho : float, default=0.5
-        In ``[0, 1]``: 0 the bag-level loss, 1 the instance-level loss.
+    rho : float, default=0.0
+        In ``[0, 1]``: 0 the bag-level loss (unbiased on random bags), 1 the
+        instance-level loss; choose it by cross-validation over whole bags
+        (see the user guide).
 
     References
     ----------
@@ -280,7 +282,7 @@ class BagSquaredError(BagLoss, RegressionLoss):
     name = "bag_squared_error"
     per_row_scale = 0.5
 
-    def __init__(self, rho=0.5):
+    def __init__(self, rho=0.0):
         self.rho = rho
 
     def _bag_values(self, outputs, target, groups):
@@ -317,7 +319,7 @@ class BagBCE(OneLogitBinary, BagLoss):
 
     Parameters
     ----------
-    rho : float, default=0.5
+    rho : float, default=0.0
         In ``[0, 1]``: 0 the bag-level loss (DLLP), 1 the instance-level loss.
 
     References
@@ -338,7 +340,7 @@ class BagBCE(OneLogitBinary, BagLoss):
     name = "bag_bce"
     binary_only = True
 
-    def __init__(self, rho=0.5):
+    def __init__(self, rho=0.0):
         self.rho = rho
 
     def _bag_values(self, logits, target, groups):
