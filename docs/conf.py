@@ -95,16 +95,30 @@ intersphinx_mapping = {}
 # ---- doctest (sphinx-build -b doctest docs docs/_build/doctest) ----------------------
 doctest_global_setup = "import numpy as np"
 
+
 # ---- sphinx-gallery -------------------------------------------------------------------
 # examples/*.py become docs/auto_examples/ (git-ignored), executed at every build with
 # their printed output and figures. Each is sized to run in seconds on 2 cores; the
 # test suite runs them too, shortened (SKLOSS_EXAMPLE_FAST=1, tests/test_examples.py).
+class GalleryOrder:
+    """The quickstart and the first hour lead the gallery; the rest by file name."""
+
+    FIRST = ("quickstart.py", "first_hour.py")
+
+    def __init__(self, src_dir):
+        self.src_dir = src_dir
+
+    def __call__(self, filename):
+        rank = self.FIRST.index(filename) if filename in self.FIRST else len(self.FIRST)
+        return (rank, filename)
+
+
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"\.py$",  # execute every example, not only plot_*.py
     "ignore_pattern": r"(__init__|/_[^/]*)\.py$",
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": GalleryOrder,
     "abort_on_example_error": True,
     "download_all_examples": False,
     "show_memory": False,

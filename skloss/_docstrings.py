@@ -141,6 +141,17 @@ default="relu"
         "auto" does it when a batch's float32 logits would exceed
         ``skloss.fused.DEFAULT_CHUNK_BYTES`` (16 MiB, e.g. 200 rows x 21,000
         classes); True always does it (an error if it is not possible); False never.""",
+    "precision": """    precision : {"32", "bf16-mixed"}, default="32"
+        Arithmetic of training. ``"bf16-mixed"`` runs the forward pass under
+        bfloat16 autocast while the weights, gradients and optimiser state stay
+        float32 and the loss is computed from float32 outputs. It is fast only
+        where the hardware computes bfloat16 natively (CUDA GPUs that support it;
+        CPUs with ``avx512_bf16`` or AMX); elsewhere the estimator trains in
+        float32 and warns once (:class:`~skloss.exceptions.PrecisionWarning`).""",
+    "inference_precision": """    inference_precision : {"32", "bf16-mixed"}, default="32"
+        Arithmetic of ``predict``, ``predict_proba``, ``decision_function`` and
+        ``transform``: float32 unless asked (with the same fallback as
+        ``precision``); outputs are returned as float64 either way.""",
 }
 
 

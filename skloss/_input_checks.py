@@ -9,7 +9,12 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["check_class_weight_values", "check_float32_range", "unique_labels"]
+__all__ = [
+    "check_class_weight_values",
+    "check_float32_range",
+    "check_no_categorical",
+    "unique_labels",
+]
 
 
 def unique_labels(y, return_inverse=False, name="y"):
@@ -105,3 +110,53 @@ def check_float32_range(X):
                 f"({FLOAT32_MAX:.3g}) in which the network computes; scale the features "
                 "(e.g. sklearn.preprocessing.StandardScaler) or clip them."
             )
+
+
+def check_no_categorical(X, estimator_name):
+    """Refuse a table with categorical columns, which the estimator would read as numbers.
+
+    A pandas ``category`` column (or a polars ``Categorical`` / ``Enum`` one)
+    holds categories, not quantities: its strings cannot become float features,
+    and numeric categories would pass as numbers in an order that means nothing
+    (scikit-learn's linear models and networks do the same; only its histogram
+    gradient boosting reads the dtype). One-hot encoding them is the fix.
+
+    Parameters
+    ----------
+    X : object
+        Training or prediction input, as the user passed it; anything without
+        ``dtypes`` and ``columns`` (an array, a sparse matrix, a list) passes.
+    estimator_name : str
+        The estimator's class name, for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming the categorical columns and the fix.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_no_categorical(pd.DataFrame({"size": [1.0, 2.0]}), "Classifier")
+    >>> frame = pd.DataFrame({"size": [1.0, 2.0], "colour": pd.Categorical(["red", "blue"])})
+    >>> check_no_categorical(frame, "Classifier")
+    Traceback (most recent call last):
+    ...
+    ValueError: X has categorical columns ['colour'], which Classifier cannot use as numbers. ...
+    """
+    dtypes, columns = getattr(X, "dtypes", None), getattr(X, "columns", None)
+    if dtypes is None or columns is None:
+        return
+    categorical = [
+        str(column)
+        for column, dtype in zip(columns, dtypes, strict=False)
+        if str(dtype) == "category" or str(dtype).startswith(("Categorical", "Enum"))
+    ]
+    if categorical:
+        raise ValueError(
+            f"X has categorical columns {categorical}, which {estimator_name} cannot use as "
+            "numbers. One-hot encode them first: make_pipeline(ColumnTransformer("
+            f'[("categories", OneHotEncoder(handle_unknown="ignore"), {categorical})], '
+            f'remainder="passthrough"), {estimator_name}(...)), with ColumnTransformer '
+            "from sklearn.compose and OneHotEncoder from sklearn.preprocessing."
+        )

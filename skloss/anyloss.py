@@ -97,10 +97,10 @@ callable, default="f1"
     **Collapse.** The loss is flat wherever every ``p`` is far from 0.5: once the
     network predicts one class for every sample with confidence, it stays
     there. Starting at ``p = 0.5`` with batches of a few hundred prevents this
-    for F1, G-mean and balanced accuracy in our benchmark (no collapse in 285
-    fits each; MCC collapsed in 1 and F-beta with ``beta=2`` in 6); the
-    accuracy metric on imbalanced data collapses to the majority class anyway
-    (that is its optimum under soft counts). Starting from a cross-entropy
+    for F1, G-mean and balanced accuracy in the imbalanced benchmarks (the
+    AnyLoss user guide counts the collapses per metric); the accuracy metric on
+    imbalanced data collapses to the majority class anyway (that is its optimum
+    under soft counts). Starting from a cross-entropy
     model is *not* a cure: on imbalanced data it leaves the minority class at
     ``p`` well below 0.4, where the loss has no gradient. ``fit`` warns
     (``ConvergenceWarning``) when it ends predicting a single class on its
@@ -152,6 +152,8 @@ callable, default="f1"
         class_weight=None,
         callbacks=None,
         fused="auto",
+        precision="32",
+        inference_precision="32",
     ):
         self.metric = metric
         self.beta = beta
@@ -176,6 +178,8 @@ callable, default="f1"
         self.class_weight = class_weight
         self.callbacks = callbacks
         self.fused = fused
+        self.precision = precision
+        self.inference_precision = inference_precision
 
     def _make_loss(self):
         return get_loss(

@@ -151,23 +151,14 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
     summing to 1, argmax that of ``predict``, and not calibrated. The argmax is
     Bayes-consistent only where some class has ``P(y = k | x) > 1/2``: a
     classification-calibrated (not proper) loss recovers the sign of
-    ``P(y = k | x) - 1/2``, not the probability. In
-    ``benchmarks/ensloss_multiclass.py`` (digits, satimage, penbased; 3 trials;
-    MLP (100, 100), 50 epochs; ``docs/benchmarks/ensloss_multiclass.md``) this
-    estimator's recipe gave the heads 0.951 mean test accuracy, as
-    ``OneVsRestClassifier(EnsLossClassifier())`` (0.952) in a ninth of its fit
-    time, against 0.941 for softmax cross-entropy and 0.947-0.950 for
-    one-vs-rest BCE (heads or separate models) trained the same way. With
-    ``optimizer="adam"`` and ``batch_norm=False`` the heads trailed every peer
-    (0.924 against 0.939-0.951): keep batch normalisation with Adam.
+    ``P(y = k | x) - 1/2``, not the probability. How the heads compare with
+    one-vs-rest models, BCE heads and softmax cross-entropy, and why to keep
+    batch normalisation with Adam: the EnsLoss user guide.
 
     **Defaults** are the paper's recipe (SGD with momentum 0.9, cosine schedule,
     batch normalisation, batch 128) at learning rate 0.01 and 100 epochs at
-    most, on one hidden layer of 100 (``MLPClassifier``'s). In
-    ``benchmarks/ensloss_defaults.py`` (six binary tasks, 3 trials) this recipe
-    averaged 0.898 test accuracy against 0.885-0.887 for Adam at lr 1e-3
-    (batch 32, 128 or 512, with or without the schedule) and 0.887 for SGD at
-    lr 0.1; ``docs/benchmarks/ensloss_defaults.md`` has the table.
+    most, on one hidden layer of 100 (``MLPClassifier``'s); the EnsLoss user
+    guide has the measurements behind them.
 
     References
     ----------
@@ -221,6 +212,8 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
         class_weight=None,
         callbacks=None,
         fused="auto",
+        precision="32",
+        inference_precision="32",
     ):
         self.boxcox_lambda = boxcox_lambda
         self.lambda_resample_every = lambda_resample_every
@@ -245,6 +238,8 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
         self.class_weight = class_weight
         self.callbacks = callbacks
         self.fused = fused
+        self.precision = precision
+        self.inference_precision = inference_precision
 
     def _make_loss(self):
         return get_loss(

@@ -1,6 +1,6 @@
 """Warnings and errors that skloss raises, in one place (as ``sklearn.exceptions``)."""
 
-__all__ = ["NoGradientWarning", "TrainingInterruptedWarning"]
+__all__ = ["NoGradientWarning", "PrecisionWarning", "TrainingInterruptedWarning"]
 
 
 class TrainingInterruptedWarning(UserWarning):
@@ -20,4 +20,14 @@ class NoGradientWarning(UserWarning):
     every sample at a uniform start (the stateless truncated GCE with
     ``k > 1/K``); the message names the parameter to change. Fine-tuning a
     fitted model (``warm_start``) does not warn.
+    """
+
+
+class PrecisionWarning(UserWarning):
+    """A reduced ``precision`` was asked for where the hardware has no fast path for it.
+
+    ``precision="bf16-mixed"`` on a CPU without native bfloat16 arithmetic
+    (``avx512_bf16`` or AMX), or a GPU without bfloat16 support: bfloat16 would
+    be emulated, many times slower than float32, so the estimator trains (or
+    predicts) in float32 instead and says so once per process and device type.
     """

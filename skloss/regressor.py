@@ -98,7 +98,8 @@ class RobustLossRegressor(BaseLossRegressor):  # numpydoc ignore=PR01,PR02,PR04,
     >>> from skloss import RobustLossRegressor
     >>> X, y = load_diabetes(return_X_y=True)
     >>> X = StandardScaler().fit_transform(X)
-    >>> reg = RobustLossRegressor(loss="huber", max_iter=30, random_state=0).fit(X, y)
+    >>> reg = RobustLossRegressor(loss="huber", learning_rate_init=0.01, max_iter=30, tol=1e-2,
+    ...                           n_iter_no_change=3, random_state=0).fit(X, y)
     >>> reg.predict(X[:2]).shape
     (2,)
     >>> reg.score(X, y) > 0.4
@@ -131,6 +132,8 @@ class RobustLossRegressor(BaseLossRegressor):  # numpydoc ignore=PR01,PR02,PR04,
         module=None,
         device="auto",
         callbacks=None,
+        precision="32",
+        inference_precision="32",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -150,6 +153,8 @@ class RobustLossRegressor(BaseLossRegressor):  # numpydoc ignore=PR01,PR02,PR04,
         self.module = module
         self.device = device
         self.callbacks = callbacks
+        self.precision = precision
+        self.inference_precision = inference_precision
 
     def _make_loss(self):
         return get_loss(self.loss)

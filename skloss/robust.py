@@ -32,11 +32,10 @@ class RobustLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR0
         a module such as ``torch.nn.CrossEntropyLoss(label_smoothing=0.1)``,
         its class, or a function ``f(logits, target) -> per-sample tensor``
         (see :class:`skloss.losses.TorchLoss`). The default, cross-entropy, is
-        what the noise benchmark's rule kept (at most 0.5 points lost on clean
-        data on every dataset, then the largest gain under noise): each bounded
-        loss lost more on clean letter (26 classes). Under label noise, choose
-        the loss and ``early_stopping`` by cross-validation (see the
-        robust-losses user guide).
+        ``MLPClassifier``'s loss; why no bounded loss replaced it is in the
+        robust-losses user guide ("Why the default is ce"). Under label noise,
+        choose the loss and ``early_stopping`` by cross-validation (see that
+        guide).
     %(common_parameters)s
 
     Attributes
@@ -88,6 +87,8 @@ class RobustLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR0
         class_weight=None,
         callbacks=None,
         fused="auto",
+        precision="32",
+        inference_precision="32",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -109,6 +110,8 @@ class RobustLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR0
         self.class_weight = class_weight
         self.callbacks = callbacks
         self.fused = fused
+        self.precision = precision
+        self.inference_precision = inference_precision
 
     def _make_loss(self):
         return get_loss(self.loss)

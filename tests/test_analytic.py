@@ -9,7 +9,11 @@ equations on one-hot targets.
 
 import copy
 import doctest
+import os
 import pickle
+import signal
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -21,7 +25,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_digits, load_iris, load_wine
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import cross_val_score
@@ -29,8 +33,11 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skloss.analytic._backbone
+import skloss.analytic._buffer
+import skloss.analytic._checks
 import skloss.analytic._labels
 import skloss.analytic._ridge
+import skloss.analytic._state
 import skloss.analytic.estimator
 from skloss import RobustLossClassifier
 from skloss.analytic import AnalyticIncrementalClassifier
@@ -700,6 +707,383 @@ def test_pickle_round_trip(digits):
     restored.partial_fit(X[:10], y[:10])  # and it keeps learning
 
 
+# ---- every call is all or nothing -------------------------------------------------------
+def fitted_state(clf):
+    """What an estimator holds, tensors and arrays copied, to compare after a call."""
+    return {
+        name: value.clone() if isinstance(value, torch.Tensor) else _copied(value)
+        for name, value in vars(clf).items()
+    }
+
+
+def _copied(value):
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def assert_state_equal(clf, state):
+    assert set(vars(clf)) == set(state)
+    for name, value in state.items():
+        now = vars(clf)[name]
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(now, value), name
+        elif isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(now, value)
+        else:
+            assert now is value or now == value, name
+
+
+def assert_usable_as_before(clf, X, scores):
+    np.testing.assert_array_equal(clf.decision_function(X), scores)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.decision_function(X), scores)
+
+
+def test_failed_first_partial_fit_leaves_the_estimator_unfitted(digits):
+    # Values that overflow the update: the first call fails in the update itself.
+    X, y = digits
+    clf = make()
+    unfitted = dict(vars(clf))
+    with pytest.raises(ValueError, match="positive definiteness"):
+        clf.partial_fit(X[:20] * 1e160, y[:20])
+    assert vars(clf) == unfitted
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    pickle.loads(pickle.dumps(clf))
+    clf.partial_fit(X, y)  # and it learns afresh
+    assert (
+        relative_error(
+            clf.weight_.cpu().numpy(), ridge_weights(buffer_features(clf, X), y, clf.classes_)
+        )
+        <= TOLERANCE
+    )
+
+
+def test_failed_batch_late_in_a_call_learns_nothing_of_the_call(digits):
+    # batch_size=10: the first two batches (with the new classes 5 and 6) are fine,
+    # the third overflows. Nothing of the call may stay, also not its first rows.
+    X, y = digits
+    clf = make(batch_size=10).partial_fit(X[y < 5], y[y < 5])
+    state, scores = fitted_state(clf), clf.decision_function(X)
+    rows = np.flatnonzero((y == 5) | (y == 6))[:30]
+    bad = X[rows].copy()
+    bad[20:] *= 1e160
+    with pytest.raises(ValueError, match="positive definiteness"):
+        clf.partial_fit(bad, y[rows])
+    assert_state_equal(clf, state)
+    assert_usable_as_before(clf, X, scores)
+    # The stream goes on as if the failed call had not been made.
+    clf.partial_fit(X[rows[:20]], y[rows[:20]])
+    seen = np.concatenate([np.flatnonzero(y < 5), rows[:20]])
+    expected = ridge_weights(buffer_features(clf, X[seen]), y[seen], clf.classes_)
+    assert relative_error(clf.weight_.cpu().numpy(), expected) <= TOLERANCE
+
+
+def test_failed_fit_keeps_the_fitted_model(digits):
+    X, y = digits
+    clf = make().fit(X, y)
+    state, scores = fitted_state(clf), clf.decision_function(X)
+    # Fails after validating the new X (10 features), which reset n_features_in_.
+    with pytest.raises(ValueError, match="(?i)sample weights must contain at least one non-zero"):
+        clf.fit(X[:, :10], y, sample_weight=np.zeros(len(y)))
+    assert_state_equal(clf, state)
+    assert_usable_as_before(clf, X, scores)
+    # Fails in the solve.
+    with pytest.raises(ValueError, match="not positive definite"):
+        clf.fit(X[:, :10] * 1e160, y)
+    assert_state_equal(clf, state)
+    assert_usable_as_before(clf, X, scores)
+
+
+class _InterruptedTransform(_PlainTransform):
+    """A backbone whose ``transform`` raises KeyboardInterrupt at its ``at``-th call (Ctrl-C)."""
+
+    def __init__(self, projection, at):
+        super().__init__(projection)
+        self.at, self.calls = at, 0
+
+    def transform(self, X):
+        self.calls += 1
+        if self.calls == self.at:
+            raise KeyboardInterrupt
+        return super().transform(X)
+
+
+def test_interrupt_rolls_the_call_back_and_reaches_the_caller(digits):
+    X, y = digits
+    projection = np.random.RandomState(0).normal(size=(64, 10)) / 8.0
+    # A first partial_fit interrupted in its second batch: unfitted again.
+    backbone = _InterruptedTransform(projection, at=3)  # 1: width probe, 2 and 3: batches
+    clf = make(backbone=backbone, batch_size=50)
+    unfitted = dict(vars(clf))
+    with pytest.raises(KeyboardInterrupt):
+        clf.partial_fit(X[:100], y[:100])
+    assert vars(clf) == unfitted
+    # A later call interrupted in its second batch: as before the call.
+    backbone = _InterruptedTransform(projection, at=0)
+    clf = make(backbone=backbone, batch_size=50).partial_fit(X[:50], y[:50])
+    state, scores = fitted_state(clf), clf.decision_function(X)
+    backbone.at = backbone.calls + 2  # the second batch of the next call
+    with pytest.raises(KeyboardInterrupt):
+        clf.partial_fit(X[50:150], y[50:150])
+    assert_state_equal(clf, state)
+    assert_usable_as_before(clf, X, scores)
+
+
+@pytest.mark.parametrize("moment", ["before the commit", "as the write of R returns"])
+def test_interrupt_at_the_commit_leaves_a_consistent_model(digits, monkeypatch, moment):
+    # A one-batch call writes the estimator's R in place, last (no copy). An
+    # interrupt raised before the commit leaves everything as it was; one raised
+    # as that write returns finds everything bound with it.
+    X, y = digits
+    clf = make().partial_fit(X[y < 5], y[y < 5])
+    expected = copy.deepcopy(clf).partial_fit(X[y == 5], y[y == 5])
+    state = fitted_state(clf)
+    if moment == "before the commit":
+
+        def interrupted(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(skloss.analytic._state.Call, "commit", interrupted)
+    else:
+        write = torch.Tensor.addmm_
+
+        def interrupted(tensor, *args, **kwargs):
+            write(tensor, *args, **kwargs)
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(torch.Tensor, "addmm_", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        clf.partial_fit(X[y == 5], y[y == 5])
+    monkeypatch.undo()
+    if moment == "before the commit":
+        assert_state_equal(clf, state)
+    else:
+        assert_state_equal(clf, fitted_state(expected))
+
+
+def _interrupt_after(seconds):
+    """SIGINT to this process from a timer thread, as Ctrl-C sends it."""
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread() or os.name != "posix",
+    reason="a real SIGINT needs the main thread of a POSIX process",
+)
+def test_real_interrupts_leave_the_state_before_or_after_the_call(digits):
+    # Ctrl-C at moments spread over one-batch calls (the case written in place):
+    # each interrupted call leaves exactly the state before it or after it.
+    X, y = digits
+    clf = make(buffer_size=512).partial_fit(X[y < 5], y[y < 5])
+    rows = np.flatnonzero(y >= 5)[:64]
+    after = fitted_state(copy.deepcopy(clf).partial_fit(X[rows], y[rows]))
+    durations = []
+    for _ in range(3):
+        trial = copy.deepcopy(clf)
+        start = time.perf_counter()
+        trial.partial_fit(X[rows], y[rows])
+        durations.append(time.perf_counter() - start)
+    duration = min(durations)
+    outcomes = set()
+    for delay in np.linspace(0.0, 1.2 * duration, 26)[1:]:
+        trial = copy.deepcopy(clf)
+        before = fitted_state(trial)
+        timer = None
+        try:
+            timer = _interrupt_after(delay)
+            trial.partial_fit(X[rows], y[rows])
+            outcomes.add("not interrupted")
+            timer.join()
+            time.sleep(1.0)  # the signal is handled here, at the latest
+            pytest.fail("SIGINT was not delivered")
+        except KeyboardInterrupt:
+            if timer is not None:
+                timer.join()
+        if _same_state(trial, after):
+            outcomes.add("after")
+        else:
+            assert_state_equal(trial, before)
+            outcomes.add("before")
+    assert "before" in outcomes
+
+
+def _same_state(clf, state):
+    try:
+        assert_state_equal(clf, state)
+    except AssertionError:
+        return False
+    return True
+
+
+def test_failed_merge_leaves_the_estimator_unchanged(digits, monkeypatch):
+    X, y = digits
+    a, b = make().fit(X[:300], y[:300]), make().fit(X[300:], y[300:])
+    state, scores = fitted_state(a), a.decision_function(X)
+
+    def failing_merge(*args):
+        raise ValueError("not positive definite")
+
+    monkeypatch.setattr(skloss.analytic._ridge, "merge_solutions", failing_merge)
+    with pytest.raises(ValueError, match="not positive definite"):
+        a.merge(b)
+    assert_state_equal(a, state)
+    assert_usable_as_before(a, X, scores)
+
+
+def test_one_batch_calls_are_not_copied_and_longer_calls_are(digits):
+    # The copy of R is what makes a call of several batches all or nothing; a call
+    # of one batch needs none (R is written once, last).
+    X, y = digits
+    clf = make(batch_size=50).partial_fit(X[:50], y[:50])
+    inverse = clf.inverse_autocorrelation_
+    clf.partial_fit(X[50:100], y[50:100])
+    assert clf.inverse_autocorrelation_ is inverse
+    clf.partial_fit(X[100:200], y[100:200])
+    assert clf.inverse_autocorrelation_ is not inverse
+
+
+# ---- labels of mixed types ----------------------------------------------------------------
+def test_mixed_label_types_get_the_message_of_every_estimator(digits):
+    X, y = digits
+    X, y = X[:40], y[:40]
+    mixed = np.array([1, "a"] * 20, dtype=object)
+    with pytest.raises(ValueError) as expected:
+        RobustLossClassifier(max_iter=1).fit(X, mixed)
+    assert "mixes labels of types ['int', 'str']" in str(expected.value)
+    calls = {
+        "fit": lambda: make().fit(X, mixed),
+        "first partial_fit": lambda: make().partial_fit(X, mixed),
+        "partial_fit": lambda: (
+            make()
+            .partial_fit(X, np.array(["a", "b"] * 20))
+            .partial_fit(X, np.array(["a", 1] * 20, dtype=object))
+        ),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ValueError) as error:
+            call()
+        assert str(error.value) == str(expected.value), name
+    with pytest.raises(ValueError, match=r"classes mixes labels of types \['int', 'str'\]"):
+        make().partial_fit(X, y, classes=np.array([0, "a"], dtype=object))
+
+
+# ---- what a pickle holds ------------------------------------------------------------------
+def _pickled_size(clf):
+    return len(pickle.dumps(clf))
+
+
+def _tensor_bytes(*tensors):
+    return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
+
+
+def assert_round_trip_is_exact(clf, X, y):
+    restored = pickle.loads(pickle.dumps(clf))
+    for name in ("weight_", "buffer_weight_", "inverse_autocorrelation_"):
+        before, after = getattr(clf, name), getattr(restored, name)
+        assert (before is None and after is None) or torch.equal(before, after), name
+    np.testing.assert_array_equal(restored.decision_function(X), clf.decision_function(X))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
+    if clf.inverse_autocorrelation_ is not None:
+        # Learning on from the copy gives the very weights of learning on from the original.
+        go_on = copy.deepcopy(clf).partial_fit(X[:30], y[:30])
+        restored.partial_fit(X[:30], y[:30])
+        assert torch.equal(restored.weight_, go_on.weight_)
+        assert torch.equal(restored.inverse_autocorrelation_, go_on.inverse_autocorrelation_)
+    return restored
+
+
+def test_pickle_after_fit_holds_half_of_r_and_no_buffer(wine):
+    X, y = wine
+    clf = default_clf().fit(X, y)
+    d = WINE_BUFFER
+    r_triangle = 8 * d * (d + 1) // 2
+    # The upper triangle of R and the head; the buffer is drawn again from the seed.
+    size = _pickled_size(clf)
+    assert r_triangle < size < r_triangle + _tensor_bytes(clf.weight_) + 10_000
+    assert_round_trip_is_exact(clf, X, y)
+
+
+def test_pickle_of_a_stream_holds_all_of_r(wine):
+    # The recursive update leaves R asymmetric by rounding: it is stored whole.
+    X, y = wine
+    clf = default_clf()
+    for index in np.array_split(np.arange(len(y)), 4):
+        clf.partial_fit(X[index], y[index])
+    d = WINE_BUFFER
+    size = _pickled_size(clf)
+    assert 8 * d * d < size < 8 * d * d + _tensor_bytes(clf.weight_) + 10_000
+    assert_round_trip_is_exact(clf, X, y)
+
+
+@pytest.mark.parametrize("seed", [np.random.RandomState(0), None])
+def test_pickle_keeps_a_buffer_no_int_seed_can_draw_again(wine, seed):
+    X, y = wine
+    clf = default_clf(random_state=seed).fit(X, y)
+    d = WINE_BUFFER
+    assert _pickled_size(clf) > 8 * d * (d + 1) // 2 + _tensor_bytes(clf.buffer_weight_)
+    assert_round_trip_is_exact(clf, X, y)
+
+
+def test_pickle_refuses_a_buffer_drawn_differently(wine):
+    X, y = wine
+    clf = default_clf().fit(X, y)
+    state = clf.__getstate__()
+    assert "buffer_weight_" not in state
+    state["_buffer_weight_from_seed"]["sha256"] = "0" * 64  # as if numpy drew other numbers
+    with pytest.raises(ValueError, match="numpy and skloss versions that saved it"):
+        AnalyticIncrementalClassifier().__setstate__(state)
+    # A state with every tensor (as pickled before the packed form) loads as it is.
+    loaded = AnalyticIncrementalClassifier()
+    loaded.__setstate__(dict(vars(clf)))
+    np.testing.assert_array_equal(loaded.decision_function(X), clf.decision_function(X))
+
+
+def test_drop_learning_state_keeps_predictions_and_refuses_to_learn_on(wine):
+    X, y = wine
+    clf = default_clf().fit(X, y)
+    scores = clf.decision_function(X)
+    other = default_clf().fit(X[:50], y[:50])
+    assert clf.drop_learning_state() is clf
+    assert clf.inverse_autocorrelation_ is None
+    np.testing.assert_array_equal(clf.decision_function(X), scores)
+    assert _pickled_size(clf) < _tensor_bytes(clf.weight_) + 10_000
+    restored = assert_round_trip_is_exact(clf, X, y)
+    for call in (
+        lambda: restored.partial_fit(X, y),
+        lambda: restored.merge(other),
+        lambda: other.merge(restored),
+    ):
+        with pytest.raises(ValueError, match=r"drop_learning_state\(\) removed"):
+            call()
+    restored.fit(X, y)  # starts afresh
+    np.testing.assert_array_equal(restored.decision_function(X), scores)
+
+
+def test_drop_learning_state_needs_a_fitted_estimator():
+    with pytest.raises(NotFittedError):
+        make().drop_learning_state()
+
+
+# ---- categorical columns ------------------------------------------------------------------
+def test_categorical_column_goes_through_a_column_transformer_backbone():
+    # A transformer backbone gets X as given: it encodes the categories itself.
+    frame = pd.DataFrame(
+        {
+            "colour": pd.Categorical(["red", "green", "blue", "green"] * 25),
+            "size": np.linspace(0, 1, 100),
+        }
+    )
+    y = np.where(frame["colour"] == "red", "warm", "cold")
+    encoder = ColumnTransformer(
+        [("onehot", OneHotEncoder(), ["colour"])], remainder="passthrough"
+    ).fit(frame)
+    clf = make(backbone=encoder).fit(frame, y)
+    np.testing.assert_array_equal(clf.predict(frame), y)
+
+
 # ---- errors -----------------------------------------------------------------------------
 def test_memory_estimate_refuses_before_any_work(digits):
     X, y = digits
@@ -740,7 +1124,10 @@ def test_all_zero_weights_are_refused(digits):
         skloss.analytic.estimator,
         skloss.analytic._ridge,
         skloss.analytic._backbone,
+        skloss.analytic._buffer,
+        skloss.analytic._checks,
         skloss.analytic._labels,
+        skloss.analytic._state,
     ],
 )
 def test_docstring_examples_run(module):

@@ -57,7 +57,37 @@ def _estimator_cases():
     class NeedsTeacher(CrossEntropy):
         requires = ("teacher_scores",)
 
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    colours = ["red", "blue", "red"] * (len(y) // 3) + ["red"] * (len(y) % 3)
+    frame["colour"] = pd.Categorical(colours)
+    numeric_categories = frame.drop(columns="colour").assign(
+        size=pd.Categorical([1, 2] * (len(y) // 2) + [1] * (len(y) % 2))
+    )
+
     return [
+        (
+            "fit_category_column",
+            lambda: RobustLossClassifier(max_iter=1).fit(frame, y),
+            ValueError,
+            r"categorical columns \['colour'\].*OneHotEncoder",
+            [y],
+        ),
+        (
+            "fit_numeric_category_column",
+            lambda: RobustLossClassifier(max_iter=1).fit(numeric_categories, y),
+            ValueError,
+            r"categorical columns \['size'\]",
+            [y],
+        ),
+        (
+            "predict_category_column",
+            lambda: fitted.predict(frame.drop(columns="d")),
+            ValueError,
+            r"categorical columns \['colour'\]",
+            [],
+        ),
         (
             "loss_needs_teacher_scores_not_given",
             fit(loss=NeedsTeacher()),
@@ -179,6 +209,13 @@ def _estimator_cases():
             [X, y],
         ),
         ("batch_size_zero", fit(batch_size=0), ValueError, r"'batch_size' parameter", [X, y]),
+        (
+            "precision_unknown",
+            fit(precision="16"),
+            ValueError,
+            r"'precision' parameter of RobustLossClassifier must be a str among",
+            [X, y],
+        ),
         (
             "learning_rate_zero",
             fit(learning_rate_init=0.0),
@@ -920,7 +957,9 @@ NOISE_CASES = _noise_cases()
 
 # ---- analytic (AnalyticIncrementalClassifier) ---------------------------------------
 def _analytic_cases():
+    import pandas as pd
     import torch
+    from sklearn.exceptions import NotFittedError
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
     from skloss.analytic import AnalyticIncrementalClassifier
@@ -952,6 +991,15 @@ def _analytic_cases():
 
         def transform(self, X):
             return np.asarray(X)[:, : self.width]
+
+    mixed = np.array([1, "a"] * 20, dtype=object)
+    mixed_text_first = np.array(["a", 1] * 20, dtype=object)
+    text = np.array(["a", "b"] * 20)
+    codes = rng.randint(0, 3, size=40).astype(float)
+    frame = pd.DataFrame(
+        {"size": X[:, 0], "colour": pd.Categorical(np.array(["red", "blue", "green"])[y])}
+    )
+    frame_numeric_categories = pd.DataFrame({"size": X[:, 0], "grade": pd.Categorical(codes)})
 
     def refitted_backbone():
         backbone = Refitted()
@@ -1080,8 +1128,87 @@ def _analytic_cases():
             "analytic-merge-bool-and-int-labels",
             lambda: make().fit(X, y > 0).merge(make().fit(X, y)),
             ValueError,
-            r"one label type",
+            r"other\.classes_ has labels of dtype int64.*one label type",
             [X, y],
+        ),
+        (
+            "analytic-fit-labels-mixed-types",
+            lambda: make().fit(X, mixed),
+            ValueError,
+            r"y mixes labels of types \['int', 'str'\].*astype\(str\)",
+            [X, mixed],
+        ),
+        (
+            "analytic-first-partial_fit-labels-mixed-types",
+            lambda: make().partial_fit(X, mixed_text_first),
+            ValueError,
+            r"y mixes labels of types \['int', 'str'\]",
+            [X, mixed_text_first],
+        ),
+        (
+            "analytic-partial_fit-labels-mixed-types",
+            lambda: make().partial_fit(X, text).partial_fit(X, mixed_text_first),
+            ValueError,
+            r"y mixes labels of types \['int', 'str'\]",
+            [X, text, mixed_text_first],
+        ),
+        (
+            "analytic-partial_fit-classes-mixed-types",
+            lambda: make().partial_fit(X, y, classes=np.array([0, "a"], dtype=object)),
+            ValueError,
+            r"classes mixes labels of types \['int', 'str'\].*classes = numpy\.asarray",
+            [X, y],
+        ),
+        (
+            "analytic-partial_fit-after-drop_learning_state",
+            lambda: fitted().drop_learning_state().partial_fit(X, y),
+            ValueError,
+            r"partial_fit needs inverse_autocorrelation_.*drop_learning_state\(\) removed "
+            r"from this estimator.*Call fit to learn afresh",
+            [X, y],
+        ),
+        (
+            "analytic-merge-other-after-drop_learning_state",
+            lambda: fitted().merge(fitted().drop_learning_state()),
+            ValueError,
+            r"merge needs inverse_autocorrelation_.*removed from the other estimator",
+            [X, y],
+        ),
+        (
+            "analytic-drop_learning_state-unfitted",
+            lambda: make().drop_learning_state(),
+            NotFittedError,
+            r"not fitted yet",
+            [],
+        ),
+        (
+            "analytic-fit-categorical-column",
+            lambda: make().fit(frame, y),
+            ValueError,
+            r"X has categorical columns \['colour'\], which AnalyticIncrementalClassifier "
+            r"cannot use as numbers.*OneHotEncoder",
+            [frame, y],
+        ),
+        (
+            "analytic-fit-numeric-categorical-column",
+            lambda: make().fit(frame_numeric_categories, y),
+            ValueError,
+            r"X has categorical columns \['grade'\]",
+            [frame_numeric_categories, y],
+        ),
+        (
+            "analytic-partial_fit-categorical-column-torch-backbone",
+            lambda: make(backbone=torch.nn.Linear(2, 3)).partial_fit(frame, y),
+            ValueError,
+            r"X has categorical columns \['colour'\]",
+            [frame, y],
+        ),
+        (
+            "analytic-predict-categorical-column",
+            lambda: make().fit(frame.assign(colour=codes), y).predict(frame),
+            ValueError,
+            r"X has categorical columns \['colour'\]",
+            [frame, y],
         ),
     ]
 
@@ -1110,24 +1237,26 @@ def _cli(*args):
 
     Any fit is an error here: a usage error must come before training.
     """
-    from skloss import RobustLossClassifier
+    from skloss import RobustLossClassifier, RobustLossRegressor
     from skloss.cli import main
 
     def no_training(self, *a, **k):
         raise AssertionError("skloss compare trained a model before rejecting its options")
 
     stderr = io.StringIO()
-    original = RobustLossClassifier.fit
-    RobustLossClassifier.fit = no_training
+    originals = {cls: cls.fit for cls in (RobustLossClassifier, RobustLossRegressor)}
+    for cls in originals:
+        cls.fit = no_training
     try:
-        with contextlib.redirect_stderr(stderr):
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
             main(list(args))
     except SystemExit as exc:
         if exc.code == 2:
             raise ValueError(stderr.getvalue()) from None
         raise
     finally:
-        RobustLossClassifier.fit = original
+        for cls, fit in originals.items():
+            cls.fit = fit
 
 
 def _cli_cases():
@@ -1153,6 +1282,7 @@ def _cli_cases():
     tune = ["tune", "--dataset", "iris", "--folds", "2", "--max-iter", "2", "--quiet"]
     return [
         *_tune_study_cases(root, tune),
+        *_cli_task_cases(root, out),
         (
             "cli-csv-missing-values-without-impute",
             lambda: _cli(
@@ -1246,6 +1376,132 @@ def _cli_cases():
             ),
             ValueError,
             r"the CSV file has infinite values in column\(s\) f, g; replace or drop them",
+            [],
+        ),
+    ]
+
+
+def _cli_task_cases(root, out):
+    """Rows of ``--task`` and of what the task decides: losses, noise, targets."""
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=40).round(4)
+    text = root / "text-target.csv"
+    text.write_text("x,y\n" + "".join(f"{v},{'ab'[i % 2]}\n" for i, v in enumerate(x)))
+    negative = root / "negative-target.csv"
+    negative.write_text("x,y\n" + "".join(f"{v},{v * 3 - 1:.3f}\n" for v in x))
+    constant = root / "constant-target.csv"
+    constant.write_text("x,y\n" + "".join(f"{v},7.5\n" for v in x))
+    diabetes = ["compare", "--dataset", "diabetes", "--folds", "2", "--quiet", "--output", out]
+    iris = [*_TINY_COMPARE, "--output", out]
+
+    def csv(path, *more):
+        return _cli("compare", "--csv", str(path), "--target", "y", *more, "--output", out)
+
+    return [
+        (
+            "cli-task-classification-on-a-regression-data-set",
+            lambda: _cli(*diabetes, "--task", "classification"),
+            ValueError,
+            r"argument --task: --dataset diabetes is a regression data set, not classification; "
+            r"pass --task regression \(or auto\)",
+            [],
+        ),
+        (
+            "cli-task-regression-on-a-classification-data-set",
+            lambda: _cli(*iris, "--task", "regression"),
+            ValueError,
+            r"argument --task: --dataset iris is a classification data set, not regression",
+            [],
+        ),
+        (
+            "cli-task-unknown",
+            lambda: _cli(*iris, "--task", "ranking"),
+            ValueError,
+            r"argument --task: invalid choice: 'ranking'",
+            [],
+        ),
+        (
+            "cli-task-regression-with-text-targets",
+            lambda: csv(text, "--task", "regression"),
+            ValueError,
+            r"argument --task: regression needs numeric targets, but --target 'y' holds text "
+            r"such as 'a'; pass --task classification \(or auto\)",
+            [],
+        ),
+        (
+            "cli-classification-loss-on-a-regression-task",
+            lambda: _cli(*diabetes, "--losses", "huber,gce"),
+            ValueError,
+            r"argument --losses: gce is a classification loss, and this run's task is "
+            r"regression; choose from absolute_error, hl_gauss, .*, or pass --task "
+            r"classification",
+            [],
+        ),
+        (
+            "cli-regression-loss-on-a-classification-task",
+            lambda: _cli(*iris, "--losses", "ce,huber,quantile"),
+            ValueError,
+            r"argument --losses: huber, quantile are regression losses, and this run's task "
+            r"is classification",
+            [],
+        ),
+        (
+            "cli-label-noise-kind-on-a-regression-task",
+            lambda: _cli(*diabetes, "--noise-kind", "pairflip"),
+            ValueError,
+            r"argument --noise-kind: pairflip corrupts classification labels, and this run's "
+            r"task is regression; choose outliers or shuffle",
+            [],
+        ),
+        (
+            "cli-target-noise-kind-on-a-classification-task",
+            lambda: _cli(*iris, "--noise-kind", "outliers"),
+            ValueError,
+            r"argument --noise-kind: outliers corrupts regression targets, and this run's task "
+            r"is classification; choose symmetric or pairflip",
+            [],
+        ),
+        (
+            "cli-regression-noise-out-of-range",
+            lambda: _cli(*diabetes, "--noise", "1.0"),
+            ValueError,
+            r"argument --noise: rate must be in \[0, 1\) for kind='outliers', got 1\.0",
+            [],
+        ),
+        (
+            "cli-top-k-on-a-regression-task",
+            lambda: _cli(*diabetes, "--top-k", "3"),
+            ValueError,
+            r"argument --top-k: top-k accuracy is a classification score, and this run's task "
+            r"is regression",
+            [],
+        ),
+        (
+            "cli-poisson-on-negative-targets",
+            lambda: csv(negative, "--losses", "squared_error,poisson"),
+            ValueError,
+            r"argument --losses: loss 'poisson' needs non-negative targets .* Use another loss",
+            [],
+        ),
+        (
+            "cli-regression-constant-target",
+            lambda: csv(constant, "--task", "regression"),
+            ValueError,
+            r"every target is 7\.5: there is nothing to predict",
+            [],
+        ),
+        (
+            "cli-continuous-labels-for-classification",
+            lambda: csv(negative, "--task", "classification"),
+            ValueError,
+            r"the labels look continuous .* pass --task regression to predict the values",
+            [],
+        ),
+        (
+            "cli-tune-classification-loss-on-a-regression-task",
+            lambda: _cli("tune", "--dataset", "diabetes", "--losses", "ce", "--output", out),
+            ValueError,
+            r"argument --losses: ce is a classification loss, and this run's task is regression",
             [],
         ),
     ]
@@ -1464,7 +1720,7 @@ def _tuning_cases():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from skloss import AnyLossClassifier, RobustLossClassifier, tuning
+    from skloss import AnyLossClassifier, RobustLossClassifier, RobustLossRegressor, tuning
 
     X, y = load_iris(return_X_y=True)
     weight = np.ones(len(y))
@@ -1598,6 +1854,57 @@ def _tuning_cases():
             lambda: tuning.loss_grid({}),
             ValueError,
             r"losses must be a dict of registry names to their parameter values",
+            [],
+        ),
+        (
+            "tuning-suggest-classification-loss-for-a-regressor",
+            lambda: tuning.suggest_params(trial(), RobustLossRegressor(), losses=["huber", "gce"]),
+            ValueError,
+            r"loss 'gce' is a classification loss, and RobustLossRegressor trains regression "
+            r"losses: choose from \['absolute_error', 'hl_gauss'",
+            [],
+        ),
+        (
+            "tuning-search-space-regression-loss-for-a-classifier",
+            lambda: tuning.search_space(pipe, loss="huber"),
+            ValueError,
+            r"loss 'huber' is a regression loss, and RobustLossClassifier trains "
+            r"classification losses",
+            [],
+        ),
+        (
+            "tuning-param-distributions-classification-loss-for-a-regressor",
+            lambda: tuning.param_distributions(RobustLossRegressor(loss="gce")),
+            ValueError,
+            r"loss 'gce' is a classification loss, and RobustLossRegressor trains regression",
+            [],
+        ),
+        (
+            "tuning-loss-grid-classification-loss-for-a-regressor",
+            lambda: tuning.loss_grid({"huber": {"delta": [1.0]}, "ce": {}}, RobustLossRegressor()),
+            ValueError,
+            r"loss 'ce' is a classification loss, and RobustLossRegressor trains regression",
+            [],
+        ),
+        (
+            "tuning-loss-choices-n-classes-for-a-regressor",
+            lambda: tuning.loss_choices(RobustLossRegressor(), n_classes=3),
+            ValueError,
+            r"n_classes=3 was given, but RobustLossRegressor is a regressor; leave n_classes out",
+            [],
+        ),
+        (
+            "tuning-loss-choices-n-classes-below-two",
+            lambda: tuning.loss_choices(clf, n_classes=1),
+            ValueError,
+            r"n_classes must be an int >= 2 \(the classes of y\), got 1",
+            [],
+        ),
+        (
+            "tuning-suggest-loss-that-cannot-train-n-classes",
+            lambda: tuning.suggest_params(trial(), clf, losses=["ce", "z_loss"], n_classes=2),
+            ValueError,
+            r"losses names 'z_loss', which cannot train here: loss ZLoss.* needs three classes",
             [],
         ),
         (

@@ -19,6 +19,14 @@ def _run(args, tmp_path):
     return main(["compare", *args, *TINY, "--output", str(tmp_path / "out")])
 
 
+def _table(out):
+    """The lines of the ranked table in ``out``, header first."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("rank  model"))
+    rows = [line for line in lines[start + 1 :] if re.match(r" *\d+  ", line)]
+    return [lines[start], *rows]
+
+
 def test_compare_writes_table_json_and_png(tmp_path, capsys):
     status = _run(["--dataset", "iris", "--losses", "ce,mae", "--noise", "0.3"], tmp_path)
     assert status == 0
@@ -314,34 +322,36 @@ def test_seed_that_overflows_the_fold_seeds_is_a_usage_error(tmp_path, capsys, n
     )
 
 
-def test_binary_only_loss_on_multiclass_data_is_a_usage_error(
-    tmp_path, capsys, monkeypatch, no_training
+@pytest.mark.parametrize(
+    "dataset, loss, reason",
+    [
+        ("iris", "mw_auc", "is defined for two classes only, but y has 3 classes"),
+        ("breast_cancer", "z_loss", "needs three classes or more"),
+        ("digits", "anyloss_accuracy", "cannot train 10 classes"),
+    ],
+)
+def test_loss_that_cannot_train_these_classes_is_a_usage_error(
+    dataset, loss, reason, tmp_path, capsys, no_training
 ):
-    from skloss.losses import LOSSES, CrossEntropy
-
-    class TwoClassOnly(CrossEntropy):
-        binary_only = True
-
-    monkeypatch.setitem(LOSSES, "two_class_only", TwoClassOnly)
+    # Loss.why_cannot_train decides, not binary_only alone: z_loss on two classes and
+    # anyloss_accuracy on five or more are refused before any fit.
     with pytest.raises(SystemExit) as exc:
         main(
             [
                 "compare",
                 "--dataset",
-                "iris",
+                dataset,
                 "--losses",
-                "ce,two_class_only",
+                f"ce,{loss}",
                 *TINY,
                 "--output",
                 str(tmp_path / "out"),
             ]
         )
     assert exc.value.code == 2
-    assert re.search(
-        r"argument --losses: two_class_only handle\(s\) two classes only, and "
-        "the labels have 3",
-        capsys.readouterr().err,
-    )
+    err = capsys.readouterr().err
+    assert f"argument --losses: {loss} cannot train on these labels: " in err
+    assert reason in err and f"Drop {loss} from --losses" in err
 
 
 # ---- interrupts: partial results, exit status 130 -------------------------------------
@@ -432,7 +442,9 @@ def test_interrupt_between_fits(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(
         compare,
         "evaluate",
-        lambda folds, rows, args, log: real_evaluate(folds, rows, args, log_then_interrupt),
+        lambda folds, rows, args, log, task: real_evaluate(
+            folds, rows, args, log_then_interrupt, task
+        ),
     )
     assert _run(["--dataset", "iris", "--losses", "ce,mae"], tmp_path) == 130
     out = capsys.readouterr().out
@@ -462,7 +474,7 @@ def test_complete_run_is_marked_complete_and_reemits_other_warnings(tmp_path, mo
 def test_top_k_accuracy_column_only_where_it_means_something(tmp_path, capsys):
     assert _run(["--dataset", "iris", "--losses", "ce,dco", "--top-k", "2"], tmp_path) == 0
     out, _ = capsys.readouterr()
-    assert "top-2 acc" in out.splitlines()[1]
+    assert "top-2 acc" in _table(out)[0]
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["settings"]["top_k"] == 2
     for record in results["results"].values():
@@ -517,7 +529,7 @@ def test_peers_run_in_the_same_folds_and_are_marked(tmp_path, capsys):
     out = capsys.readouterr().out
     for name in ("LogisticRegression", "HistGradientBoosting", "MLPClassifier"):
         assert f"{name} (peer)" in out
-    assert "ROC AUC" in out.splitlines()[1]
+    assert "ROC AUC" in _table(out)[0]
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["settings"]["peers"] == [
         "LogisticRegression",
@@ -613,3 +625,153 @@ def test_na_values_mark_placeholders_as_missing(tmp_path, capsys):
     results = json.loads((tmp_path / "b" / "results.json").read_text())
     assert results["settings"]["one_hot_columns"] == []
     assert results["settings"]["na_values"] == ["?"]
+
+
+# ---- the task: classification or regression ----------------------------------------------
+REG_TINY = ["--hidden", "8", "--max-iter", "5", "--folds", "2", "--batch-size", "64"]
+
+
+def _write_csv(path, columns):
+    names = list(columns)
+    rows = zip(*(columns[name] for name in names), strict=True)
+    path.write_text(",".join(names) + "\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    "target, task, reason",
+    [
+        # 60 distinct non-integer values: a quantity
+        (np.round(np.linspace(-3, 5, 60), 3), "regression", "is numeric with 60 distinct values"),
+        # 40 distinct counts: a quantity too
+        (np.arange(60) % 40, "regression", "is numeric with 40 distinct values"),
+        # 3 distinct integers: classes
+        (np.arange(60) % 3, "classification", "is numeric with 3 distinct values"),
+        (np.where(np.arange(60) % 2, "yes", "no"), "classification", "holds text"),
+    ],
+    ids=["floats", "counts", "few-integers", "text"],
+)
+def test_auto_task_is_said_on_the_first_line(target, task, reason, tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    csv = _write_csv(tmp_path / "d.csv", {"a": rng.normal(size=60).round(4), "y": target})
+    status = main(
+        ["compare", "--csv", str(csv), "--target", "y", "--losses",
+         "squared_error" if task == "regression" else "ce", *REG_TINY, "--no-baselines",
+         "--quiet", "--output", str(tmp_path / "out")]
+    )  # fmt: skip
+    assert status == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(f"task: {task} (auto: --target 'y' {reason}")
+    settings = json.loads((tmp_path / "out" / "results.json").read_text())["settings"]
+    assert settings["task"] == task and reason in settings["task_reason"]
+
+
+def _regression_folds(X, y, rate, kind, folds=2, seed=0):
+    """The protocol, redone: shuffled K-fold, gross errors in each training fold's targets."""
+    from sklearn.model_selection import KFold
+
+    from skloss.noise import make_noisy_targets
+
+    for k, (train, test) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(X)):
+        y_noisy, corrupted = make_noisy_targets(y[train], rate, kind, random_state=seed + k)
+        test_noisy, _ = make_noisy_targets(y[test], rate, kind, random_state=seed + 7919 * (k + 1))
+        yield X[train], y_noisy, X[test], y[test], test_noisy, corrupted
+
+
+def test_regression_on_diabetes_ranks_by_rmse_beside_the_peers(tmp_path, capsys):
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    status = main(
+        ["compare", "--dataset", "diabetes", "--losses", "squared_error,absolute_error",
+         "--noise", "0.3", *REG_TINY, "--quiet", "--output", str(tmp_path / "out")]
+    )  # fmt: skip
+    assert status == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "task: regression (--dataset diabetes is a regression data set)"
+    header = _table(out)[0]
+    assert header.split()[2:5] == ["RMSE", "MAE", "R^2"] and "accuracy" not in out
+    for peer in ("Ridge", "HistGradientBoosting", "HistGradientBoosting-absolute", "MLPRegressor"):
+        assert f"{peer} (peer)" in out
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    settings = results["settings"]
+    assert settings["task"] == "regression" and settings["noise_kind"] == "outliers"
+    assert settings["targets"]["min"] == 25.0 and settings["targets"]["max"] == 346.0
+    assert "classes" not in settings and "top_k" not in settings
+    # ranked by mean RMSE on the clean test folds, lowest first
+    means = [results["results"][name]["mean_rmse"] for name in results["ranking"]]
+    assert means == sorted(means) and len(means) == 6
+    # independently: Ridge on the same folds, noisy training targets, clean test targets
+    X, y = load_diabetes(return_X_y=True)
+    record = results["results"]["Ridge"]
+    expected = {"rmse": [], "mae": [], "r2": [], "noisy_rmse": []}
+    for fold, (X_tr, y_tr, X_te, y_te, y_te_noisy, corrupted) in enumerate(
+        _regression_folds(X, y, 0.3, "outliers")
+    ):
+        # 0.3 * 221 = 66.3 corrupted rows, rounded to 66
+        assert results["folds"][fold]["realised_noise_rate"] == pytest.approx(66 / 221)
+        assert corrupted.sum() == 66
+        predicted = make_pipeline(StandardScaler(), Ridge()).fit(X_tr, y_tr).predict(X_te)
+        error = predicted - y_te
+        expected["rmse"].append(np.sqrt(np.mean(error**2)))
+        expected["mae"].append(np.mean(np.abs(error)))
+        expected["r2"].append(1 - np.sum(error**2) / np.sum((y_te - y_te.mean()) ** 2))
+        # the noise-aware score: noisy test targets, the largest 30% of residuals left out
+        kept = np.sort(np.abs(predicted - y_te_noisy))[: len(y_te) - round(0.3 * len(y_te))]
+        expected["noisy_rmse"].append(np.sqrt(np.mean(kept**2)))
+    for metric, values in expected.items():
+        assert record[metric] == pytest.approx(values, rel=1e-9), metric
+    assert record["mean_rmse"] == pytest.approx(np.mean(expected["rmse"]))
+    assert results["results"]["Ridge"]["peer"] is True
+    assert results["results"]["squared_error"]["peer"] is False
+
+
+def test_regression_noise_aware_selection_uses_the_other_folds(tmp_path):
+    status = main(
+        ["compare", "--dataset", "diabetes", "--losses", "squared_error,huber", "--folds", "3",
+         "--hidden", "8", "--max-iter", "5", "--no-baselines", "--quiet",
+         "--output", str(tmp_path / "out")]
+    )  # fmt: skip
+    assert status == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    selection = results["selection"]
+    noisy = {name: results["results"][name]["noisy_rmse"] for name in ("squared_error", "huber")}
+    clean = {name: results["results"][name]["rmse"] for name in ("squared_error", "huber")}
+    for fold, chosen in enumerate(selection["chosen_per_fold"]):
+        others = {name: np.mean(np.delete(values, fold)) for name, values in noisy.items()}
+        assert chosen == min(others, key=others.get)  # the lowest noisy RMSE elsewhere
+        assert selection["clean_rmse_per_fold"][fold] == clean[chosen][fold]
+    assert selection["mean_clean_rmse"] == pytest.approx(np.mean(selection["clean_rmse_per_fold"]))
+
+
+def test_regression_default_losses_add_poisson_for_counts_only(tmp_path):
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=80).round(4)
+    args = ["--target", "y", *REG_TINY, "--no-baselines", "--quiet"]
+    counts = _write_csv(tmp_path / "counts.csv", {"x": x, "y": rng.poisson(30, 80)})
+    real = _write_csv(tmp_path / "real.csv", {"x": x, "y": (3 * x + rng.normal(size=80)).round(3)})
+    expected = {
+        counts: ["squared_error", "absolute_error", "huber", "hl_gauss", "poisson"],
+        real: ["squared_error", "absolute_error", "huber", "hl_gauss"],
+    }
+    for csv, losses in expected.items():
+        out = tmp_path / csv.stem
+        assert main(["compare", "--csv", str(csv), *args, "--output", str(out)]) == 0
+        results = json.loads((out / "results.json").read_text())
+        assert results["settings"]["losses"] == losses
+        assert results["ranking"] and sorted(results["ranking"]) == sorted(losses)
+
+
+def test_trimmed_rmse_leaves_out_the_largest_residuals():
+    from skloss.cli._regression import trimmed_rmse
+
+    y = np.array([0.0, 0.0, 0.0, 0.0])
+    predicted = np.array([1.0, -2.0, 3.0, 10.0])
+    assert trimmed_rmse(y, predicted) == pytest.approx(np.sqrt((1 + 4 + 9 + 100) / 4))
+    # 0.25 of 4 residuals: the largest (10) is left out
+    assert trimmed_rmse(y, predicted, 0.25) == pytest.approx(np.sqrt(14 / 3))
+    # 0.3 * 4 = 1.2 rounds to 1; 0.4 * 4 = 1.6 rounds to 2
+    assert trimmed_rmse(y, predicted, 0.3) == pytest.approx(np.sqrt(14 / 3))
+    assert trimmed_rmse(y, predicted, 0.4) == pytest.approx(np.sqrt(5 / 2))

@@ -184,3 +184,94 @@ def test_compare_reports_a_nested_noise_aware_selection(tmp_path, capsys):
         }
         assert chosen == max(others, key=others.get)
         assert selection["clean_accuracy_per_fold"][fold] == clean[chosen][fold]
+
+
+REG_TINY = [
+    "--dataset",
+    "diabetes",
+    "--losses",
+    "squared_error,huber,hl_gauss",
+    "--noise",
+    "0.2",
+    "--trials",
+    "4",
+    "--max-iter",
+    "4",
+    "--folds",
+    "2",
+    "--quiet",
+]
+
+
+def test_tune_regression_rebuilds_the_best_regressor_from_best_params(tmp_path, capsys):
+    from sklearn.datasets import load_diabetes
+    from sklearn.model_selection import KFold, train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skloss import RobustLossRegressor
+    from skloss.noise import make_noisy_targets
+    from skloss.tuning import params_from_trial
+
+    out = tmp_path / "tune"
+    assert main(["tune", *REG_TINY, "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    first_line = printed.splitlines()[0]
+    assert first_line == "task: regression (--dataset diabetes is a regression data set)"
+    assert "noisy CV RMSE" in printed and "clean test RMSE" in printed
+    results = _results(out)
+    assert results["settings"]["task"] == "regression"
+    assert results["settings"]["noise_kind"] == "outliers"
+    best = json.loads((out / "best_params.json").read_text())
+    assert best["loss"] in ("squared_error", "huber", "hl_gauss")
+    assert {"max_iter", "early_stopping", "n_iter_no_change", "random_state"} <= set(best)
+    # each loss's best trial holds that loss's own parameters only
+    own = {"squared_error": set(), "huber": {"loss__delta"}, "hl_gauss": {"loss__n_bins",
+           "loss__sigma_ratio", "loss__tail"}}  # fmt: skip
+    for loss, row in results["per_loss"].items():
+        assert {key for key in row["params"] if key.startswith("loss__")} == own[loss]
+    # the protocol, redone: shuffled split, gross errors on the training targets only
+    X, y = load_diabetes(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+    y_noisy, _ = make_noisy_targets(y_train, 0.2, "outliers", random_state=0)
+
+    def rebuilt():
+        return make_pipeline(
+            StandardScaler(), RobustLossRegressor().set_params(**params_from_trial(best))
+        )
+
+    def trimmed_rmse(target, predicted):  # the largest 20% of residuals left out
+        residuals = np.sort(np.abs(target - predicted))
+        return np.sqrt(np.mean(residuals[: len(residuals) - round(0.2 * len(residuals))] ** 2))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cv_scores = [
+            trimmed_rmse(y_noisy[test], rebuilt().fit(X_train[fit], y_noisy[fit]).predict(
+                X_train[test]))
+            for fit, test in KFold(2, shuffle=True, random_state=0).split(X_train)
+        ]  # fmt: skip
+        predicted = rebuilt().fit(X_train, y_noisy).predict(X_test)
+    assert np.mean(cv_scores) == pytest.approx(results["best_noisy_cv_rmse"], rel=1e-9)
+    assert min(row["noisy_cv_rmse"] for row in results["per_loss"].values()) == pytest.approx(
+        results["best_noisy_cv_rmse"]
+    )
+    selection = results["selection"]
+    assert selection["clean_test_rmse"] == pytest.approx(
+        np.sqrt(np.mean((predicted - y_test) ** 2)), rel=1e-9
+    )
+    assert selection["clean_test_mae"] == pytest.approx(np.mean(np.abs(predicted - y_test)))
+    assert selection["clean_test_r2"] == pytest.approx(
+        1 - np.sum((predicted - y_test) ** 2) / np.sum((y_test - y_test.mean()) ** 2)
+    )
+
+
+def test_a_study_of_the_other_task_is_refused(tmp_path, capsys):
+    storage = tmp_path / "study.log"
+    args = ["--storage", str(storage), "--study", "shared", "--output", str(tmp_path / "o")]
+    assert main(["tune", *TINY, "--noise", "0", *args]) == 0
+    with pytest.raises(SystemExit) as exit_info:
+        main(["tune", *REG_TINY, "--noise", "0", "--losses", "squared_error", *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "was run with other settings (" in err and "task: study 'classification'" in err

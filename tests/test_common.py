@@ -84,6 +84,7 @@ EXPECTED_FAILED_CHECKS = {
     RobustLossRegressor: {
         "check_sample_weight_equivalence_on_dense_data": _STOCHASTIC_WEIGHTS,
         "check_sample_weight_equivalence_on_sparse_data": _STOCHASTIC_WEIGHTS,
+        "check_methods_subset_invariance": _FLOAT32_BLOCKING,
     },
     RobustLossClassifier: {
         "check_sample_weight_equivalence_on_dense_data": _STOCHASTIC_WEIGHTS,

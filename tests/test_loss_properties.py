@@ -148,7 +148,6 @@ TASKS = {"digits": (_digits, 0.5), "breast_cancer": (_breast_cancer, 0.8)}
 
 #: (loss, task) pairs refused before training, with a phrase of the reason.
 REFUSED = {
-    ("ensloss", "digits"): "two classes only",
     ("mw_auc", "digits"): "two classes only",
     ("z_loss", "breast_cancer"): "needs three classes or more",
     ("anyloss_accuracy", "digits"): "cannot train 10 classes",

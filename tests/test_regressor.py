@@ -5,6 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 from sklearn.datasets import load_diabetes
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -71,8 +72,22 @@ def test_score_is_r2_and_predictions_are_in_the_users_units(diabetes):
     # Scaling is fitted inside: an affine change of y changes the predictions the same way.
     shifted = small().fit(X, 1000.0 * y - 7.0)
     np.testing.assert_allclose(shifted.predict(X), 1000.0 * reg.predict(X) - 7.0, rtol=1e-4)
-    np.testing.assert_allclose(reg.target_offset_, [y.mean()])
-    np.testing.assert_allclose(reg.target_scale_, [y.std()])
+    # Robust standardisation: the median and IQR / (2 * Phi^-1(0.75)).
+    low, median, high = np.quantile(y, [0.25, 0.5, 0.75], method="inverted_cdf")
+    np.testing.assert_allclose(reg.target_offset_, [median])
+    np.testing.assert_allclose(reg.target_scale_, [(high - low) / (2 * norm.ppf(0.75))])
+
+
+def test_gross_errors_do_not_move_the_target_scaling(diabetes):
+    X, y = diabetes
+    clean = small(max_iter=1).fit(X, y)
+    noisy_y, _ = make_noisy_targets(y, 0.1, scale=50.0, random_state=0)
+    noisy = small(max_iter=1).fit(X, noisy_y)
+    # A tenth of the targets off by up to hundreds of standard deviations moves the
+    # median and the quartiles by a fraction of one.
+    assert abs(noisy.target_offset_[0] - clean.target_offset_[0]) < 0.2 * clean.target_scale_[0]
+    assert abs(noisy.target_scale_[0] / clean.target_scale_[0] - 1) < 0.25
+    assert np.std(noisy_y) > 3 * np.std(y)
 
 
 def test_several_target_columns(diabetes):

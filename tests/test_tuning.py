@@ -305,6 +305,118 @@ def test_loss_grid_searches_each_loss_with_its_own_parameters(data):
     assert tuning.loss_grid(["ce", "mae"]) == [{"loss": ["ce"]}, {"loss": ["mae"]}]
 
 
+# ---- regressors, and the losses a problem can train ----------------------------------
+REGRESSION_LOSSES = ["absolute_error", "hl_gauss", "huber", "poisson", "quantile", "squared_error"]
+
+
+def test_each_kind_of_estimator_is_offered_its_own_losses():
+    from skloss import RobustLossRegressor
+
+    assert tuning.loss_choices(RobustLossRegressor()) == REGRESSION_LOSSES
+    assert tuning.loss_choices(_pipeline(RobustLossRegressor())) == REGRESSION_LOSSES
+    for n_classes in (None, 2, 3, 10):
+        offered = tuning.loss_choices(RobustLossClassifier(), n_classes=n_classes)
+        assert not set(offered) & set(REGRESSION_LOSSES)
+        assert {"ce", "gce", "mae"} <= set(offered)
+
+
+@pytest.mark.parametrize(
+    "n_classes, offered, left_out",
+    [
+        # z_loss: two standardised logits are +-1, a step; mw_auc: two classes only
+        (2, {"mw_auc", "anyloss_accuracy"}, {"z_loss"}),
+        (3, {"z_loss", "anyloss_accuracy"}, {"mw_auc"}),
+        # the soft accuracy of 5 classes or more rewards confident mistakes
+        (5, {"z_loss"}, {"anyloss_accuracy", "mw_auc"}),
+    ],
+)
+def test_classifier_losses_follow_why_cannot_train(n_classes, offered, left_out):
+    choices = set(tuning.loss_choices(RobustLossClassifier(), n_classes=n_classes))
+    assert offered <= choices and not left_out & choices
+    # a trial asked to draw such a loss is refused before drawing anything
+    study = optuna.create_study()
+    trial = study.ask()
+    with pytest.raises(ValueError, match=r"losses names '.*', which cannot train here"):
+        tuning.suggest_params(
+            trial, RobustLossClassifier(), losses=["ce", *sorted(left_out)], n_classes=n_classes
+        )
+    assert trial.params == {}
+
+
+def test_suggest_params_draws_regression_losses_for_a_regressor_pipeline():
+    from sklearn.datasets import make_regression
+
+    from skloss import RobustLossRegressor
+
+    X, y = make_regression(n_samples=60, n_features=4, noise=5.0, random_state=0)
+    pipe = _pipeline(RobustLossRegressor(max_iter=2, hidden_layer_sizes=(8,), random_state=0))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    own = {
+        "squared_error": set(),
+        "absolute_error": set(),
+        "poisson": set(),
+        "huber": {"delta"},
+        "quantile": {"alpha"},
+        "hl_gauss": {"n_bins", "sigma_ratio", "tail"},
+    }
+    seen = set()
+    for _ in range(24):
+        trial = study.ask()
+        params = tuning.suggest_params(trial, pipe)
+        loss = params["clf__loss"]
+        seen.add(loss)
+        assert {k[len("clf__loss__") :] for k in params if k.startswith("clf__loss__")} == own[loss]
+        if loss == "huber":
+            assert 0.1 <= params["clf__loss__delta"] <= 3.0
+        if loss == "hl_gauss":
+            assert 20 <= params["clf__loss__n_bins"] <= 200
+            assert 0.25 <= params["clf__loss__sigma_ratio"] <= 2.0
+        study.tell(trial, 0.0)
+    assert seen == set(own)
+    # the last draw configures and fits the pipeline
+    pipe.set_params(**params)
+    assert pipe.fit(X, y - y.min()).predict(X).shape == (60,)
+
+
+def test_regression_spaces_and_distributions():
+    from skloss import RobustLossRegressor
+
+    dists = tuning.param_distributions(RobustLossRegressor(), loss="huber")
+    assert dists["loss__delta"] == optuna.distributions.FloatDistribution(0.1, 3.0, log=True)
+    assert dists["loss"].choices == ("huber",)
+    space = tuning.search_space(RobustLossRegressor(loss="hl_gauss"))
+    assert space["loss__n_bins"] == ("int", 20, 200)
+    assert space["loss__sigma_ratio"] == ("float", 0.25, 2.0, "log")
+    assert not any(k.startswith("loss__") for k in tuning.search_space(RobustLossRegressor()))
+
+
+def test_grid_search_over_delta_and_sigma_ratio():
+    from sklearn.datasets import make_regression
+    from sklearn.model_selection import KFold
+
+    from skloss import RobustLossRegressor
+
+    X, y = make_regression(n_samples=80, n_features=4, noise=5.0, random_state=0)
+    pipe = _pipeline(RobustLossRegressor(max_iter=3, hidden_layer_sizes=(8,), random_state=0))
+    grids = tuning.loss_grid(
+        {"huber": {"delta": [0.5, 2.0]}, "hl_gauss": {"sigma_ratio": [0.5, 1.0]}}, pipe
+    )
+    search = GridSearchCV(pipe, grids, cv=KFold(2, shuffle=True, random_state=0))
+    _quiet(search.fit, X, y)
+    assert search.cv_results_["params"] == [
+        {"clf__loss": "huber", "clf__loss__delta": 0.5},
+        {"clf__loss": "huber", "clf__loss__delta": 2.0},
+        {"clf__loss": "hl_gauss", "clf__loss__sigma_ratio": 0.5},
+        {"clf__loss": "hl_gauss", "clf__loss__sigma_ratio": 1.0},
+    ]
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    best = search.best_params_
+    fitted = search.best_estimator_[-1].loss_function_
+    assert fitted.name == best["clf__loss"]
+    param = "delta" if fitted.name == "huber" else "sigma_ratio"
+    assert getattr(fitted, param) == best[f"clf__loss__{param}"]
+
+
 # ---- pruning ---------------------------------------------------------------------------
 class _PruneAtStep(optuna.pruners.BasePruner):
     """Prune once the trial has reported `step` (a pruner whose decision is known)."""

@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skloss._core.fit_mode import FitMode
 from skloss._training.optim import set_weight_decay
+from skloss._training.precision import autocast_dtype
 from skloss.exceptions import TrainingInterruptedWarning
 
 __all__ = ["CallSnapshot", "run_epochs"]
@@ -138,6 +139,7 @@ def _configure(estimator, net, plan):
     named["stopping"].enabled = not plan.incremental
     if "progress" in named:
         named["progress"].level = int(estimator.verbose)
+    net.autocast_dtype_ = autocast_dtype(estimator.precision, plan.train_data.device)
     net.n_training_samples = len(plan.train_data)
     net.batch_size = plan.batch_size
     if plan.mode is FitMode.WARM:

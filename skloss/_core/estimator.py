@@ -17,19 +17,18 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.model_selection import train_test_split
 from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from skloss._atomic import unchanged_on_error
 from skloss._core.epochs import run_epochs
 from skloss._core.fit_mode import FitMode, FitPlan
 from skloss._core.mlp_attributes import MLPAttributes
+from skloss._core.outputs import NetworkOutputs
 from skloss._devices import resolve_device
-from skloss._input_checks import check_float32_range
+from skloss._input_checks import check_float32_range, check_no_categorical
 from skloss._training.batches import (
     TrainingData,
     as_feature_tensor,
-    evaluation_rows,
-    iterate_rows,
 )
 from skloss._training.build import (
     build_module,
@@ -38,10 +37,10 @@ from skloss._training.build import (
     check_module_output,
     default_mlp,
     hidden_sizes,
-    module_device,
 )
 from skloss._training.net import LossModule
 from skloss._training.optim import OptimizerFactory
+from skloss._training.precision import PRECISIONS
 from skloss.fused import choose_backend
 from skloss.modules import ACTIVATIONS
 
@@ -58,7 +57,11 @@ _EXTRA_HINTS = {
 
 
 class BaseLossEstimator(
-    MLPAttributes, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    MLPAttributes,
+    NetworkOutputs,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Shared machinery of the trained skloss estimators; not for direct use.
 
@@ -85,6 +88,8 @@ class BaseLossEstimator(
         "module": [None, callable],
         "device": [str, torch.device],
         "callbacks": [list, None],
+        "precision": [StrOptions(set(PRECISIONS))],
+        "inference_precision": [StrOptions(set(PRECISIONS))],
     }
 
     # ---- what a public estimator provides -------------------------------------------
@@ -162,6 +167,7 @@ class BaseLossEstimator(
             loss = self._checked_loss()
         else:
             loss = self._continued_loss()
+        check_no_categorical(X, type(self).__name__)
         X, y = validate_data(
             self,
             X,
@@ -412,82 +418,6 @@ class BaseLossEstimator(
         criterion = getattr(net, "criterion_", None)
         if "loss_function_" in self.__dict__ and isinstance(criterion, LossModule):
             criterion.loss = self.loss_function_
-
-    # ---- the network's outputs ------------------------------------------------------
-    def _forward_blocks(self, X, part, each_block=None):
-        """``part(rows)`` for blocks of rows of ``X``, as float64 on the CPU.
-
-        ``part`` is the network or a piece of it; ``each_block`` maps every block
-        (float64, CPU) to what is kept of it, so that ``predict`` keeps labels
-        rather than all the outputs.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", dtype="numeric", reset=False)
-        check_float32_range(X)
-        module = self.net_.module_
-        device = module_device(module)
-        criterion = self.net_.criterion_
-        rows_per_block = evaluation_rows(self.loss_function_.n_outputs(criterion.n_targets))
-        was_training = module.training
-        module.eval()
-        parts = []
-        try:
-            with torch.no_grad():
-                for rows in iterate_rows(as_feature_tensor(X, device), rows_per_block, device):
-                    block = part(rows).to(device="cpu", dtype=torch.float64)
-                    parts.append(block if each_block is None else each_block(block))
-        finally:
-            module.train(was_training)
-        return torch.cat(parts)
-
-    def _outputs(self, X, each_block=None):
-        check_is_fitted(self)
-        return self._forward_blocks(X, self.net_.module_, each_block)
-
-    def _hidden_features(self):
-        check_is_fitted(self)
-        features = getattr(self.net_.module_, "features", None)
-        if not isinstance(features, torch.nn.Module):
-            raise AttributeError(
-                f"transform needs a module with a `features` submodule (the part before "
-                f"the output layer); {type(self.net_.module_).__name__} has none. The "
-                "default MLP has one."
-            )
-        return features
-
-    @property
-    def _n_features_out(self):
-        # The width of the last hidden layer, read off a one-row probe.
-        features = self._hidden_features()
-        probe = torch.zeros(1, self.n_features_in_, device=module_device(self.net_.module_))
-        was_training = features.training
-        features.eval()
-        try:
-            with torch.no_grad():
-                return int(features(probe).shape[1])
-        finally:
-            features.train(was_training)
-
-    def transform(self, X):
-        """The last hidden layer: what the network's output layer sees.
-
-        A fitted estimator is then an ordinary scikit-learn transformer, usable as
-        a feature extractor (``AnalyticIncrementalClassifier(backbone=...)``, a
-        ``Pipeline`` step). ``set_output(transform="pandas")`` (or ``"polars"``)
-        returns a data frame whose columns are :meth:`get_feature_names_out`
-        (``robustlossclassifier0``, ``robustlossclassifier1``, ...).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples to embed.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_hidden)
-            ``module.features(X)`` as float64.
-        """
-        return self._forward_blocks(X, self._hidden_features()).numpy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,8 +1,10 @@
 """Regression: what the regressors add to the core (target scaling, predictions, quantiles).
 
 The targets are scaled inside, with (weighted) statistics of the training
-targets of a fresh fit: standardised per column (``(y - target_offset_) / target_scale_``)
-or, for a loss with a log link, divided by the column's mean. The loss sees
+targets of a fresh fit: standardised per column (``(y - target_offset_) /
+target_scale_`` with the median and ``IQR / 1.349``, robust statistics that equal
+the mean and standard deviation for normal targets and ignore gross errors) or,
+for a loss with a log link, divided by the column's mean. The loss sees
 scaled targets, its ``predict`` gives scaled predictions, and the estimator
 returns them in the user's units. R^2 does not change under either scaling
 (per column), so the validation score of ``early_stopping`` is computed on the
@@ -306,15 +308,30 @@ class BaseLossRegressor(BagResponses, RegressorMixin, BaseLossEstimator):
         return tags
 
 
-def _scaling(y, how, sample_weight=None):
-    """Per-column ``(offset, scale)`` of the targets: standardise, or divide by the mean.
+#: The interquartile range of a normal distribution in standard deviations,
+#: 2 * Phi^-1(0.75): IQR / this equals the standard deviation of normal targets.
+_NORMAL_IQR = 1.3489795003921634
 
-    Weighted like the loss (an integer weight counts as repeated rows), so that a
-    weighted fit and a fit on repeated rows scale the targets alike.
+
+def _scaling(y, how, sample_weight=None):
+    """Per-column ``(offset, scale)`` of the targets.
+
+    ``"standardize"``: the median and ``IQR / 1.349`` (the mean and standard
+    deviation for normally distributed targets), robust statistics, so that a
+    share of gross errors among the targets neither shifts nor inflates the
+    scale; the standard deviation where the quartiles coincide, 1 for a constant
+    column. ``"scale"``: offset 0 and the mean (1 where it is 0). Weighted like
+    the loss (an integer weight counts as repeated rows).
     """
     weight = None if sample_weight is None or not sample_weight.sum() > 0 else sample_weight
-    mean = np.average(y, axis=0, weights=weight)
     if how == "scale":
+        mean = np.average(y, axis=0, weights=weight)
         return np.zeros(y.shape[1]), np.where(mean > 0, mean, 1.0)
+    low, median, high = np.quantile(
+        y, [0.25, 0.5, 0.75], axis=0, weights=weight, method="inverted_cdf"
+    )
+    spread = (high - low) / _NORMAL_IQR
+    mean = np.average(y, axis=0, weights=weight)
     std = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=weight))
-    return mean, np.where(std > 0, std, 1.0)
+    scale = np.where(spread > 0, spread, np.where(std > 0, std, 1.0))
+    return median, scale

@@ -147,10 +147,11 @@ class TrainingData(Dataset):
             for start in range(0, self.n_samples, batch_size):
                 yield self._batch_from_rows(order[start : start + batch_size])
             return
-        # One gather per epoch, then views: cheaper than a gather per batch.
-        X, y = self.X[order], self.y[order]
-        weight = None if self.weight is None else self.weight[order]
-        extras = {name: values[order] for name, values in self.extras.items()}
+        # One gather per epoch, then views: cheaper than a gather per batch
+        # (index_select: a few times faster than advanced indexing on the CPU).
+        X, y = self.X.index_select(0, order), self.y.index_select(0, order)
+        weight = None if self.weight is None else self.weight.index_select(0, order)
+        extras = {name: values.index_select(0, order) for name, values in self.extras.items()}
         for start in range(0, self.n_samples, batch_size):
             stop = start + batch_size
             yield Batch(

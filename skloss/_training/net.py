@@ -24,6 +24,8 @@ from skloss._training.batches import (
     evaluation_rows,
     iterate_rows,
 )
+from skloss._training.optim import step_function
+from skloss._training.precision import forward_precision
 from skloss.losses import KNOWN_REQUIREMENTS, Loss
 
 __all__ = ["SklossNet", "LossModule", "CONTEXT_PROVIDERS"]
@@ -69,6 +71,11 @@ class SklossNet(NeuralNet):
     row) and ``interrupted_`` is set. skorch's ``EarlyStopping``, which raises
     ``KeyboardInterrupt`` at the end of an epoch to stop, is a plain stop.
     """
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_step", None)  # remade every epoch; holds a function pickle cannot name
+        return state
 
     def get_default_callbacks(self):
         # skorch's defaults but its PrintLog (the estimators print their own log;
@@ -206,6 +213,8 @@ class SklossNet(NeuralNet):
                 loss.n_outputs(self.criterion_.n_targets), max(self.batch_size, 4096)
             )
         )
+        if training:
+            self._step = step_function(self.optimizer_)
         # Checked once per epoch: a loss whose objective is not a loss value
         # (EnsLoss) reports another one per batch; the others cost nothing here.
         self._reports_loss = type(loss).reported_loss is not Loss.reported_loss
@@ -280,7 +289,7 @@ class SklossNet(NeuralNet):
 
             optimizer.step(closure)
         else:
-            optimizer.step()
+            self._step()
         return step
 
     def train_step_single(self, batch, **fit_params):
@@ -295,7 +304,8 @@ class SklossNet(NeuralNet):
             batch_loss = self.get_loss(y_pred, batch.y, X=batch, training=True)
         else:
             y_pred = None
-            batch_loss = self.criterion_.fused_loss(self.module_, batch)
+            dtype = getattr(self, "autocast_dtype_", None)
+            batch_loss = self.criterion_.fused_loss(self.module_, batch, dtype)
         batch_loss.backward()
         return {"loss": batch_loss, "y_pred": y_pred}
 
@@ -311,7 +321,14 @@ class SklossNet(NeuralNet):
         return {"loss": batch_loss, "y_pred": y_pred}
 
     def infer(self, x, **fit_params):
-        return self.module_(x)
+        # Mixed precision: the forward pass under autocast, the outputs back in
+        # float32 for the loss (its numerics are float32's); the weights stay float32.
+        dtype = getattr(self, "autocast_dtype_", None)
+        if dtype is None:
+            return self.module_(x)
+        with forward_precision(dtype, x.device):
+            out = self.module_(x)
+        return out.float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The batch's loss, with the context its loss ``requires``.
@@ -383,14 +400,17 @@ class LossModule(torch.nn.Module):
     def forward(self, logits, target, sample_weight=None, **context):
         return self.loss.batch_loss(logits, target, sample_weight=sample_weight, **context)
 
-    def fused_loss(self, module, batch):
-        """The batch's training loss through the fused linear head."""
+    def fused_loss(self, module, batch, dtype=None):
+        """The batch's training loss through the fused linear head (float32 head and loss;
+        the layers before it under autocast to ``dtype`` when given)."""
         from skloss.fused import linear_loss
 
         head = module.head
+        with forward_precision(dtype, batch.X.device):
+            features = module.features(batch.X)
         # reduction="none" returns w * l per row: the same mean(w * l) as forward.
         values = linear_loss(
-            module.features(batch.X),
+            features.float() if dtype is not None else features,
             head.weight,
             head.bias,
             batch.y,

@@ -9,16 +9,28 @@ which sorts (scikit-learn's convention).
 import numpy as np
 import torch
 
+from skloss._input_checks import unique_labels
+
 __all__ = ["append_labels", "check_label_kind", "grow_classes", "one_hot"]
 
 _TEXTUAL_KINDS = frozenset("USO")
 
 
-def check_label_kind(classes, y):
+def check_label_kind(classes, y, name="y"):
     """Refuse labels of ``y`` whose kind (text or number) differs from ``classes``'.
 
     Text mixed with numbers gives a label set that cannot be sorted; booleans
     mixed with numbers would merge ``True`` with ``1`` and ``False`` with ``0``.
+    (Object arrays of labels hold strings: scikit-learn refuses other ones.)
+
+    Parameters
+    ----------
+    classes : ndarray
+        The labels learned so far.
+    y : array-like
+        New labels.
+    name : str, default="y"
+        What ``y`` is, for the message.
 
     Examples
     --------
@@ -32,7 +44,7 @@ def check_label_kind(classes, y):
     y = np.asarray(y)
     if _label_kind(classes) != _label_kind(y):
         raise ValueError(
-            f"y has labels of dtype {y.dtype} but the classes learned so far "
+            f"{name} has labels of dtype {y.dtype} but the classes learned so far "
             f"{classes.tolist()} have dtype {classes.dtype}; use one label type for the "
             "whole stream."
         )
@@ -47,6 +59,9 @@ def _label_kind(labels):
 def grow_classes(classes, y):
     """Append the labels of ``y`` not in ``classes`` (sorted); return classes and codes of y.
 
+    Labels of mixed types in ``y`` get :func:`skloss._input_checks.unique_labels`'
+    error, the one every estimator gives.
+
     Examples
     --------
     >>> import numpy as np
@@ -54,7 +69,7 @@ def grow_classes(classes, y):
     >>> classes.tolist(), codes.tolist()
     ([3, 1, 4, 5], [3, 1, 2])
     """
-    labels, inverse = np.unique(y, return_inverse=True)
+    labels, inverse = unique_labels(y, return_inverse=True)
     classes, label_codes = append_labels(classes, labels)
     return classes, label_codes[inverse.reshape(-1)]
 

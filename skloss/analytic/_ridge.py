@@ -14,21 +14,24 @@ import torch
 __all__ = [
     "add_class_columns",
     "check_memory",
+    "downdate",
     "empty_solution",
     "memory_estimate",
     "merge_solutions",
     "solve",
-    "woodbury_update",
+    "woodbury_step",
 ]
 
 FLOAT64_BYTES = 8
 GIB = 2**30
 
 # d x d float64 matrices held at the peak of each operation. partial_fit holds R
-# only; fit holds C, then its Cholesky factor and R (2 on CPU, 3 on CUDA, whose
-# inverse takes a workspace); merge holds both estimators' R, C_a, C_b and then
-# the factor and the new R (5.6 measured on a CPU).
-_SQUARES = {"partial_fit": 1, "fit": 3, "merge": 6}
+# and, on a call of several batches, the copy it learns on (the estimator's R is
+# replaced only once the whole call succeeded); fit holds C, then its Cholesky
+# factor and R (2 on CPU, 3 on CUDA, whose inverse takes a workspace); merge
+# holds both estimators' R, C_a, C_b and then the factor and the new R (5.6
+# measured on a CPU).
+_SQUARES = {"partial_fit": 2, "fit": 3, "merge": 6}
 
 
 def solve(batches, buffer_size, n_classes, gamma, device):
@@ -109,13 +112,37 @@ def add_class_columns(weight, n_new):
     return torch.cat([weight, weight.new_zeros(weight.shape[0], n_new)], dim=1)
 
 
-def woodbury_update(inverse, weight, features, targets):
-    """Learn one batch: update ``R`` and ``W`` in place, at ``O(b d^2)`` for ``b`` rows.
+def woodbury_step(inverse, weight, features, targets):
+    """Learn one batch, without writing ``R``: the new ``W`` and the gain for :func:`downdate`.
 
-    With ``P = R X^T`` and ``K = (I + X P)^-1``: ``R <- R - P K P^T`` and
-    ``W <- W + P K (Y - X W)``. ``I + X P`` is symmetric positive definite, so it
-    is factored as ``L L^T`` and ``P K P^T = G G^T`` with ``G = P L^-T``: R stays
-    symmetric by construction and only triangular solves of size ``b`` are needed.
+    With ``P = R X^T`` and ``K = (I + X P)^-1``: ``W <- W + P K (Y - X W)`` and
+    ``R <- R - P K P^T``. ``I + X P`` is symmetric positive definite, so it is
+    factored as ``L L^T`` and ``P K P^T = G G^T`` with ``G = P L^-T``: R stays
+    symmetric by construction and only triangular solves of size ``b`` are
+    needed; ``O(b d^2)`` for ``b`` rows. Nothing passed in is written: the new
+    ``W`` is a new tensor, and ``R``'s update is left to :func:`downdate`, so the
+    caller chooses when the (costly to copy) ``R`` changes.
+
+    Parameters
+    ----------
+    inverse : torch.Tensor of shape (d, d)
+        ``R`` before the batch.
+    weight : torch.Tensor of shape (d, n_classes)
+        ``W`` before the batch, with a column for every class of ``targets``.
+    features, targets : torch.Tensor
+        The batch, ``(b, d)`` and ``(b, n_classes)``.
+
+    Returns
+    -------
+    weight : torch.Tensor of shape (d, n_classes)
+        ``W`` after the batch.
+    gain_t : torch.Tensor of shape (b, d)
+        ``G^T``, for :func:`downdate`.
+
+    Raises
+    ------
+    ValueError
+        If ``I + X P`` is not positive definite in float64 (features too large).
 
     Examples
     --------
@@ -124,7 +151,8 @@ def woodbury_update(inverse, weight, features, targets):
     >>> weight = add_class_columns(weight, 1)
     >>> X = torch.tensor([[1.0], [2.0]], dtype=torch.float64)
     >>> Y = torch.tensor([[1.0], [0.0]], dtype=torch.float64)
-    >>> woodbury_update(inverse, weight, X, Y)
+    >>> weight, gain_t = woodbury_step(inverse, weight, X, Y)
+    >>> downdate(inverse, gain_t)
     >>> round(weight.item(), 12), round(inverse.item(), 12)  # as solve() above
     (0.166666666667, 0.166666666667)
     """
@@ -141,7 +169,31 @@ def woodbury_update(inverse, weight, features, targets):
     gain_t = torch.linalg.solve_triangular(factor, projected.T, upper=False)  # G^T, b x d
     residual = targets - features @ weight
     correction = torch.linalg.solve_triangular(factor, residual, upper=False)
-    weight.addmm_(gain_t.T, correction)
+    return torch.addmm(weight, gain_t.T, correction), gain_t
+
+
+def downdate(inverse, gain_t):
+    """``R <- R - G G^T`` in place: the second half of :func:`woodbury_step`.
+
+    One call into torch that cannot fail for the shapes ``woodbury_step``
+    returns, so a caller that runs it last changes ``R`` only once everything
+    else has succeeded.
+
+    Parameters
+    ----------
+    inverse : torch.Tensor of shape (d, d)
+        ``R``, written in place.
+    gain_t : torch.Tensor of shape (b, d)
+        ``G^T`` from :func:`woodbury_step`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> inverse = torch.eye(2, dtype=torch.float64)
+    >>> downdate(inverse, torch.tensor([[0.5, 0.0]], dtype=torch.float64))
+    >>> inverse.diagonal().tolist()
+    [0.75, 1.0]
+    """
     inverse.addmm_(gain_t.T, gain_t, alpha=-1.0)
 
 

@@ -1,8 +1,11 @@
-"""``AnalyticIncrementalClassifier``: the estimator (validation, the stream of calls, outputs).
+"""``AnalyticIncrementalClassifier``: the estimator (the stream of calls, outputs).
 
 The linear algebra lives in :mod:`skloss.analytic._ridge`, the backbone in
-:mod:`skloss.analytic._backbone` and the growing label set in
-:mod:`skloss.analytic._labels`; this module wires them into scikit-learn's API.
+:mod:`skloss.analytic._backbone`, the buffer layer in :mod:`skloss.analytic._buffer`,
+the growing label set in :mod:`skloss.analytic._labels`, the checks of a call in
+:mod:`skloss.analytic._checks`, and what a call changes (all or nothing) and what a
+pickle holds in :mod:`skloss.analytic._state`; this module wires them into
+scikit-learn's API.
 """
 
 from numbers import Integral, Real
@@ -11,21 +14,14 @@ import numpy as np
 import torch
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    _num_samples,
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from skloss._devices import resolve_device
+from skloss._input_checks import unique_labels
 from skloss._scores import decision_scores
-from skloss.analytic import _backbone, _labels, _ridge
+from skloss.analytic import _backbone, _buffer, _checks, _labels, _ridge, _state
 from skloss.modules import ACTIVATIONS
 
 __all__ = ["AnalyticIncrementalClassifier"]
@@ -83,8 +79,9 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
 
     buffer_size : int, default=2048
         Width ``d`` of the random buffer layer. The head keeps a ``d x d``
-        float64 matrix (32 MiB at 2048, 512 MiB at 8192), and each row learned
-        costs ``O(d^2)``; see ``max_memory_bytes``.
+        float64 matrix (32 MiB at 2048, 512 MiB at 8192) to learn on, and each
+        row learned costs ``O(d^2)``; see ``max_memory_bytes`` and
+        :meth:`drop_learning_state`.
     gamma : float, default=0.1
         Ridge penalty on the head's weights (ACIL's default). Larger values
         regularise more; G-ACIL's grid search chose 100 for its (unnormalised,
@@ -123,9 +120,10 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
         row of it is learned (with positive weight).
     weight_ : torch.Tensor of shape (buffer_size, n_classes), float64
         The head ``W``; scores are ``X_B @ weight_``.
-    inverse_autocorrelation_ : torch.Tensor of shape (buffer_size, buffer_size), float64
+    inverse_autocorrelation_ : torch.Tensor of shape (buffer_size, buffer_size), float64, or None
         ``R = (X_B^T X_B + gamma I)^-1`` over every row learned: the whole memory
-        of the past that the recursive update needs.
+        of the past that the recursive update needs. None after
+        :meth:`drop_learning_state` (prediction does not use it).
     buffer_weight_ : torch.Tensor of shape (`n_embedding_`, buffer_size), float64
         The fixed random buffer weights ``W_B``.
     backbone_ : None, transformer or torch.nn.Module
@@ -153,6 +151,17 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
     A label's column is created when the label is first learned, never earlier,
     because an empty column scores 0 and could win the argmax against classes
     whose scores are all negative.
+
+    Every call is all or nothing: after a call that raised (bad input, a
+    backbone error, a failed update) or was interrupted (``KeyboardInterrupt``,
+    re-raised), the estimator is exactly as before the call, rows of a call's
+    earlier batches included; a one-row stream pays no copy for this.
+
+    A pickle holds what prediction needs (the head ``W``, and the buffer weights
+    unless an int ``random_state`` draws them again) and ``R``, ``8 d^2`` bytes
+    (half after :meth:`fit` or :meth:`merge`, whose ``R`` is exactly symmetric).
+    :meth:`drop_learning_state` leaves ``R`` out, for a model that only predicts.
+    Predictions are bit-identical after loading.
 
     :meth:`predict_proba` is the softmax of the scores. The scores are ridge
     estimates of one-hot targets, close to 0 and 1, so these probabilities
@@ -244,22 +253,27 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        self._check_params()
-        X, y, weight = self._validate_training_data(X, y, sample_weight, reset=True)
-        X, y, weight = _drop_zero_weight(X, y, weight)
-        backbone, buffer_weight = self._new_feature_map(X, operation="fit")
-        classes, codes = np.unique(y, return_inverse=True)
-        batches = self._weighted_batches(backbone, buffer_weight, X, codes, weight, len(classes))
-        head, inverse = _ridge.solve(
-            batches, self.buffer_size, len(classes), self.gamma, buffer_weight.device
-        )
-        # Set together, after every step that can fail: an error leaves the
-        # estimator as it was.
-        self._set_feature_map(backbone, buffer_weight)
-        self.weight_ = head
-        self.inverse_autocorrelation_ = inverse
-        self.classes_ = classes
-        self.n_samples_seen_ = _num_samples(X)
+        with _state.all_or_nothing(self) as call:
+            self._check_params()
+            X, y, weight = _checks.validate_training_data(self, X, y, sample_weight, reset=True)
+            X, y, weight = _checks.drop_zero_weight(X, y, weight)
+            backbone, buffer_weight = self._new_feature_map(X, operation="fit")
+            classes, codes = unique_labels(y, return_inverse=True)
+            batches = self._weighted_batches(
+                backbone, buffer_weight, X, codes, weight, len(classes)
+            )
+            head, inverse = _ridge.solve(
+                batches, self.buffer_size, len(classes), self.gamma, buffer_weight.device
+            )
+            call.commit(
+                {
+                    **self._feature_map_attributes(backbone, buffer_weight),
+                    "weight_": head,
+                    "inverse_autocorrelation_": inverse,
+                    "classes_": classes,
+                    "n_samples_seen_": _num_samples(X),
+                }
+            )
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -289,49 +303,51 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The updated estimator.
         """
-        first_call = not hasattr(self, "weight_")
-        if first_call:
+        with _state.all_or_nothing(self) as call:
             self._check_params()
-        else:
-            self._check_model_parameters_unchanged("partial_fit", _MODEL_PARAMETERS)
-        X, y, weight = self._validate_training_data(X, y, sample_weight, reset=first_call)
-        if classes is not None:
-            unknown = np.setdiff1d(np.unique(y), np.asarray(classes))
-            if unknown.size:
-                raise ValueError(
-                    f"y contains labels {unknown.tolist()} that are not in classes="
-                    f"{np.asarray(classes).tolist()}. classes is only a guard here (new "
-                    "labels may appear at any call); pass classes=None to accept any label."
-                )
-        X, y, weight = _drop_zero_weight(X, y, weight)
-        if first_call:
-            backbone, buffer_weight = self._new_feature_map(X, operation="partial_fit")
-            head, inverse = _ridge.empty_solution(
-                self.buffer_size, self.gamma, buffer_weight.device
+            first_call = not hasattr(self, "weight_")
+            if not first_call:
+                _checks.check_model_parameters_unchanged(self, "partial_fit", _MODEL_PARAMETERS)
+                _checks.check_learning_state(self, "partial_fit")
+            X, y, weight = _checks.validate_training_data(
+                self, X, y, sample_weight, reset=first_call
             )
-            self._set_feature_map(backbone, buffer_weight)
-            self.weight_ = head
-            self.inverse_autocorrelation_ = inverse
-            self.classes_ = y[:0]
-            self.n_samples_seen_ = 0
-        classes_, codes = _labels.grow_classes(self.classes_, y)
-        head = _ridge.add_class_columns(self.weight_, len(classes_) - len(self.classes_))
-        done = 0
-        batches = self._weighted_batches(
-            self.backbone_, self.buffer_weight_, X, codes, weight, len(classes_)
-        )
-        for features, targets in batches:
-            try:
-                _ridge.woodbury_update(self.inverse_autocorrelation_, head, features, targets)
-            except ValueError as error:
-                raise ValueError(
-                    f"{error} The first {done} rows of this call were learned."
-                ) from error
-            # New labels get their columns once rows of them are learned, so that
-            # an error in the first batch leaves the estimator as it was.
-            self.weight_, self.classes_ = head, classes_
-            done += features.shape[0]
-            self.n_samples_seen_ += features.shape[0]
+            if classes is not None:
+                _checks.check_classes_guard(classes, y)
+            X, y, weight = _checks.drop_zero_weight(X, y, weight)
+            if first_call:
+                backbone, buffer_weight = self._new_feature_map(X, operation="partial_fit")
+                head, inverse = _ridge.empty_solution(
+                    self.buffer_size, self.gamma, buffer_weight.device
+                )
+                learned = self._feature_map_attributes(backbone, buffer_weight)
+                known, n_seen = y[:0], 0
+            else:
+                backbone, buffer_weight = self.backbone_, self.buffer_weight_
+                head, inverse = self.weight_, self.inverse_autocorrelation_
+                learned, known, n_seen = {}, self.classes_, self.n_samples_seen_
+                if _num_samples(X) > self._resolved_batch_size():
+                    # Several batches write R several times: learn on a copy, bound
+                    # at the end, so that a failure in a later batch costs nothing.
+                    # A one-batch call writes the estimator's R once, at the commit.
+                    inverse = inverse.clone()
+            classes_, codes = _labels.grow_classes(known, y)
+            head = _ridge.add_class_columns(head, len(classes_) - len(known))
+            gain_t = None
+            batches = self._weighted_batches(
+                backbone, buffer_weight, X, codes, weight, len(classes_)
+            )
+            for features, targets in batches:
+                if gain_t is not None:
+                    _ridge.downdate(inverse, gain_t)
+                head, gain_t = _ridge.woodbury_step(inverse, head, features, targets)
+            learned.update(
+                weight_=head,
+                inverse_autocorrelation_=inverse,
+                classes_=classes_,
+                n_samples_seen_=n_seen + _num_samples(X),
+            )
+            call.commit(learned, downdate=(inverse, gain_t))
         return self
 
     def merge(self, other):
@@ -360,41 +376,94 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
             This estimator, now holding the joint solution; ``classes_`` keeps
             its order and appends ``other``'s new labels in ``other``'s order.
         """
-        check_is_fitted(self)
-        if not isinstance(other, AnalyticIncrementalClassifier):
-            raise TypeError(
-                f"merge needs another AnalyticIncrementalClassifier, got {type(other).__name__}."
+        with _state.all_or_nothing(self) as call:
+            check_is_fitted(self)
+            if not isinstance(other, AnalyticIncrementalClassifier):
+                raise TypeError(
+                    "merge needs another AnalyticIncrementalClassifier, got "
+                    f"{type(other).__name__}."
+                )
+            check_is_fitted(other)
+            _checks.check_model_parameters_unchanged(self, "merge", _MODEL_PARAMETERS)
+            _checks.check_model_parameters_unchanged(other, "merge", _MODEL_PARAMETERS)
+            _checks.check_learning_state(self, "merge")
+            _checks.check_learning_state(other, "merge", whose="the other estimator")
+            _checks.check_mergeable(self, other)
+            _labels.check_label_kind(self.classes_, other.classes_, name="other.classes_")
+            _ridge.check_memory(
+                self.buffer_size,
+                self.n_embedding_,
+                self._resolved_batch_size(),
+                "merge",
+                self.max_memory_bytes,
             )
-        check_is_fitted(other)
-        self._check_model_parameters_unchanged("merge", _MODEL_PARAMETERS)
-        other._check_model_parameters_unchanged("merge", _MODEL_PARAMETERS)
-        self._check_mergeable(other)
-        _labels.check_label_kind(self.classes_, other.classes_)
-        _ridge.check_memory(
-            self.buffer_size,
-            self.n_embedding_,
-            self._resolved_batch_size(),
-            "merge",
-            self.max_memory_bytes,
-        )
-        device = self.weight_.device
-        classes_, other_columns = _labels.append_labels(self.classes_, other.classes_)
-        self.weight_, self.inverse_autocorrelation_ = _ridge.merge_solutions(
-            (self.weight_, self.inverse_autocorrelation_),
-            (other.weight_.to(device), other.inverse_autocorrelation_.to(device)),
-            other_columns,
-            len(classes_),
-            self.gamma,
-        )
-        self.classes_ = classes_
-        self.n_samples_seen_ += other.n_samples_seen_
+            device = self.weight_.device
+            classes_, other_columns = _labels.append_labels(self.classes_, other.classes_)
+            weight, inverse = _ridge.merge_solutions(
+                (self.weight_, self.inverse_autocorrelation_),
+                (other.weight_.to(device), other.inverse_autocorrelation_.to(device)),
+                other_columns,
+                len(classes_),
+                self.gamma,
+            )
+            call.commit(
+                {
+                    "weight_": weight,
+                    "inverse_autocorrelation_": inverse,
+                    "classes_": classes_,
+                    "n_samples_seen_": self.n_samples_seen_ + other.n_samples_seen_,
+                }
+            )
         return self
+
+    def drop_learning_state(self):
+        """Keep only what prediction needs: forget ``R``, after which the estimator cannot learn on.
+
+        ``inverse_autocorrelation_`` (``R``, a ``buffer_size x buffer_size``
+        float64 matrix: 32 MiB at the default 2048) is the whole memory of the
+        past that :meth:`partial_fit` and :meth:`merge` need; prediction needs
+        only the buffer and the head (``buffer_size x n_classes``). After this
+        call ``inverse_autocorrelation_`` is None, :meth:`partial_fit` and
+        :meth:`merge` refuse with a message saying so, and :meth:`fit` starts
+        afresh as always. Predictions do not change. Use it before pickling a
+        model that is only to predict: the pickle shrinks from ``8 d^2`` bytes
+        (``4 d^2`` after :meth:`fit`) to about ``8 d K`` (see the user guide).
+
+        Returns
+        -------
+        self : object
+            This estimator, prediction-only.
+
+        Examples
+        --------
+        >>> import pickle
+        >>> from sklearn.datasets import load_wine
+        >>> from skloss.analytic import AnalyticIncrementalClassifier
+        >>> X, y = load_wine(return_X_y=True)
+        >>> clf = AnalyticIncrementalClassifier(buffer_size=512, random_state=0).fit(X, y)
+        >>> round(len(pickle.dumps(clf)) / 2**10)  # KiB: R's upper triangle, 512 * 513 / 2 * 8 B
+        1039
+        >>> clf = clf.drop_learning_state()
+        >>> round(len(pickle.dumps(clf)) / 2**10)  # KiB: the head W, 512 * 3 * 8 B
+        13
+        """
+        check_is_fitted(self)
+        self.inverse_autocorrelation_ = None
+        return self
+
+    def __getstate__(self):
+        # The buffer weights when an int seed draws them again, and half of a
+        # symmetric R, stay out of the pickle (see skloss.analytic._state).
+        return _state.packed(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(_state.unpacked(state))
 
     # ---- prediction -------------------------------------------------------------------
     def _scores(self, X):
         check_is_fitted(self)
-        self._check_model_parameters_unchanged("prediction", _PREDICTION_PARAMETERS)
-        X = self._validate_features(X, reset=False)
+        _checks.check_model_parameters_unchanged(self, "prediction", _PREDICTION_PARAMETERS)
+        X = _checks.validate_features(self, X, reset=False)
         n, batch_size = _num_samples(X), self._resolved_batch_size()
         parts = [
             (
@@ -472,9 +541,8 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
     def _new_feature_map(self, X, operation):
         """Backbone and buffer weights of a first fit, checked before any work.
 
-        Returned, not set, so that an error (memory, backbone) leaves the estimator
-        as it was. Nothing here depends on the values of ``X`` (only on the
-        backbone's output width): the feature map is fixed by the parameters.
+        Nothing here depends on the values of ``X`` (only on the backbone's
+        output width): the feature map is fixed by the parameters.
         """
         device = resolve_device(self.device)
         backbone = _backbone.resolve(self.backbone, device)
@@ -486,35 +554,18 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
             operation,
             self.max_memory_bytes,
         )
-        rng = check_random_state(self.random_state)
-        if self.init == "uniform":
-            bound = 1.0 / np.sqrt(n_embedding)
-            buffer = rng.uniform(-bound, bound, size=(n_embedding, self.buffer_size))
-        else:
-            buffer = rng.standard_normal(size=(n_embedding, self.buffer_size))
-        return backbone, torch.from_numpy(buffer).to(device)
+        buffer = _buffer.draw_weights(n_embedding, self.buffer_size, self.init, self.random_state)
+        return backbone, buffer.to(device)
 
-    def _set_feature_map(self, backbone, buffer_weight):
-        self.backbone_ = backbone
-        self.buffer_weight_ = buffer_weight
-        self.n_embedding_ = buffer_weight.shape[0]
-        # The parameters the learned R and W depend on, as they were: learning on
-        # with others would mix two feature maps (or penalties) in one solution.
-        self._model_parameters = {name: getattr(self, name) for name in _MODEL_PARAMETERS}
-
-    def _check_model_parameters_unchanged(self, operation, names):
-        recorded = getattr(self, "_model_parameters", None)
-        if recorded is None:  # unpickled from a version that did not record them
-            return
-        for name in names:
-            before, now = recorded[name], getattr(self, name)
-            if not _same_parameter(before, now):
-                raise ValueError(
-                    f"{name} was {before!r} when this estimator was first fitted and is "
-                    f"{now!r} now, but its learned weights belong to the first; {operation} "
-                    f"would mix the two. Set it back (set_params({name}=...)) or call fit to "
-                    "start afresh with the new value."
-                )
+    def _feature_map_attributes(self, backbone, buffer_weight):
+        return {
+            "backbone_": backbone,
+            "buffer_weight_": buffer_weight,
+            "n_embedding_": buffer_weight.shape[0],
+            # The parameters the learned R and W depend on, as they were: learning on
+            # with others would mix two feature maps (or penalties) in one solution.
+            "_model_parameters": {name: getattr(self, name) for name in _MODEL_PARAMETERS},
+        }
 
     def _check_params(self):
         self._validate_params()
@@ -527,7 +578,7 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
                 )
 
     def _features(self, rows):
-        return _buffer_features(self.backbone_, self.buffer_weight_, self.activation, rows)
+        return _buffer.features(self.backbone_, self.buffer_weight_, self.activation, rows)
 
     def _weighted_batches(self, backbone, buffer_weight, X, codes, weight, n_classes):
         """Yield ``(sqrt(w) * X_B, sqrt(w) * Y)``: weighted least squares as plain least squares."""
@@ -537,7 +588,7 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
         for start in range(0, n, batch_size):
             index = np.arange(start, min(start + batch_size, n))
             rows = _safe_indexing(X, index)
-            features = _buffer_features(backbone, buffer_weight, self.activation, rows)
+            features = _buffer.features(backbone, buffer_weight, self.activation, rows)
             targets = _labels.one_hot(codes[index], n_classes, device)
             if weight is not None:
                 root = torch.from_numpy(np.sqrt(weight[index])).to(device)[:, None]
@@ -545,85 +596,7 @@ class AnalyticIncrementalClassifier(ClassifierMixin, BaseEstimator):
                 targets = targets * root
             yield features, targets
 
-    def _check_mergeable(self, other):
-        problems = []
-        for name in ("buffer_size", "gamma", "activation", "n_features_in_", "n_embedding_"):
-            if getattr(self, name) != getattr(other, name):
-                problems.append(f"{name} ({getattr(self, name)!r} vs {getattr(other, name)!r})")
-        if not problems and not torch.equal(
-            self.buffer_weight_, other.buffer_weight_.to(self.buffer_weight_.device)
-        ):
-            problems.append("buffer weights (use the same init and an int random_state)")
-        if not _backbone.same_backbone(self.backbone_, other.backbone_):
-            problems.append("backbone (different objects or weights; share one fitted backbone)")
-        if problems:
-            raise ValueError(
-                "merge needs estimators that share backbone, buffer and gamma, so that "
-                "their features are the same function of X; these differ: "
-                + "; ".join(problems)
-                + "."
-            )
-
-    # ---- validation -------------------------------------------------------------------
-    def _transformer_input(self, reset):
-        # After the first fit, the fitted backbone decides, not a changed parameter.
-        return _backbone.is_transformer(self.backbone if reset else self.backbone_)
-
-    def _validate_features(self, X, reset):
-        if self._transformer_input(reset):
-            # Checks n_features_in_ / feature names only; the transformer checks values.
-            return validate_data(self, X, reset=reset, skip_check_array=True)
-        return validate_data(
-            self, X, reset=reset, accept_sparse="csr", dtype=(np.float64, np.float32)
-        )
-
-    def _validate_training_data(self, X, y, sample_weight, reset):
-        if self._transformer_input(reset):
-            X = validate_data(self, X, reset=reset, skip_check_array=True)
-            y = column_or_1d(y, warn=True)
-            check_consistent_length(X, y)
-        else:
-            X, y = validate_data(
-                self, X, y, reset=reset, accept_sparse="csr", dtype=(np.float64, np.float32)
-            )
-        check_classification_targets(y)
-        weight = None
-        if sample_weight is not None:
-            weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-        if not reset and hasattr(self, "classes_") and len(self.classes_):
-            _labels.check_label_kind(self.classes_, y)
-        return X, y, weight
-
     def _resolved_batch_size(self):
         if self.batch_size == "auto":
             return min(256, max(64, self.buffer_size))
         return self.batch_size
-
-
-def _buffer_features(backbone, buffer_weight, activation, rows):
-    """``act(backbone(rows) @ W_B)``, float64 on the buffer's device."""
-    embedded = _backbone.embed(backbone, rows, buffer_weight.device)
-    if embedded.shape[1] != buffer_weight.shape[0]:
-        raise ValueError(
-            f"backbone returned {embedded.shape[1]} features per row, but the buffer layer "
-            f"was built for n_embedding_={buffer_weight.shape[0]} at the first fit. The "
-            "backbone must stay frozen: do not refit or change it after fitting this "
-            "classifier (or call fit to start afresh)."
-        )
-    return ACTIVATIONS[activation]()(embedded @ buffer_weight)
-
-
-def _same_parameter(before, now):
-    if before is now:
-        return True
-    plain = (Real, str)
-    return isinstance(before, plain) and isinstance(now, plain) and before == now
-
-
-def _drop_zero_weight(X, y, weight):
-    if weight is None or np.all(weight > 0):
-        return X, y, weight
-    keep = np.flatnonzero(weight > 0)
-    return _safe_indexing(X, keep), y[keep], weight[keep]

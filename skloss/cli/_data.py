@@ -4,7 +4,7 @@ from collections import namedtuple
 
 import numpy as np
 
-DATASETS = ("digits", "breast_cancer", "wine", "iris")
+DATASETS = ("digits", "breast_cancer", "wine", "iris", "diabetes")
 
 
 def load_bundled(name):
@@ -12,15 +12,16 @@ def load_bundled(name):
 
     Parameters
     ----------
-    name : {"digits", "breast_cancer", "wine", "iris"}
-        The data set.
+    name : {"digits", "breast_cancer", "wine", "iris", "diabetes"}
+        The data set: four classification sets, and ``"diabetes"``, a regression
+        set (a disease-progression score one year after baseline, 25 to 346).
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
         The features.
     y : ndarray of shape (n_samples,)
-        The integer class labels.
+        The integer class labels, or the real targets of ``"diabetes"``.
 
     Examples
     --------
@@ -36,6 +37,7 @@ def load_bundled(name):
         "breast_cancer": datasets.load_breast_cancer,
         "wine": datasets.load_wine,
         "iris": datasets.load_iris,
+        "diabetes": datasets.load_diabetes,
     }
     if name not in loaders:
         raise ValueError(f"name must be one of {list(loaders)}, got {name!r}.")
@@ -43,20 +45,21 @@ def load_bundled(name):
 
 
 def load_csv(path, target, *, na_values=None, allow_missing=False):
-    """Read features and labels from a CSV file with a header row.
+    """Read features and a target (labels or values) from a CSV file with a header row.
 
     Parameters
     ----------
     path : str or pathlib.Path
         The CSV file.
     target : str
-        Name of the label column; every other column is a feature.
+        Name of the target column (class labels or real values); every other
+        column is a feature.
     na_values : list of str, default=None
         Strings that mean "missing" besides pandas' own (empty, ``NA``,
         ``NaN``, ...), e.g. ``["?"]``.
     allow_missing : bool, default=False
         Whether missing feature values are kept (as NaN, for an imputer);
-        a missing label is always an error.
+        a missing target is always an error.
 
     Returns
     -------
@@ -64,7 +67,7 @@ def load_csv(path, target, *, na_values=None, allow_missing=False):
         The feature columns as read: numbers (and booleans) as floats, the
         other columns as text, to be encoded inside each training fold.
     y : ndarray of shape (n_samples,)
-        The labels, of any type.
+        The target column, of any type.
     categorical : list of str
         The non-numeric feature columns.
 
@@ -72,7 +75,7 @@ def load_csv(path, target, *, na_values=None, allow_missing=False):
     ------
     ValueError
         If ``target`` is not a column (the message lists the columns), no
-        feature column is left, a label is missing, a feature value is
+        feature column is left, a target is missing, a feature value is
         missing (unless ``allow_missing``) or infinite.
 
     Examples
@@ -117,8 +120,8 @@ def load_csv(path, target, *, na_values=None, allow_missing=False):
 def _check_missing(frame, target, allow_missing):
     if frame[target].isna().any():
         raise ValueError(
-            f"the CSV file has {int(frame[target].isna().sum())} row(s) without a label in "
-            f"--target {target!r}; drop them first: every row needs its class."
+            f"the CSV file has {int(frame[target].isna().sum())} row(s) without a value in "
+            f"--target {target!r}; drop them first: every row needs its target."
         )
     missing = frame.columns[frame.isna().any()].tolist()
     if missing and not allow_missing:
@@ -147,7 +150,7 @@ def numbers_read_as_text(X, categorical):
     return found
 
 
-#: What a job trains on: features, labels, a name for reports, the text columns.
+#: What a job trains on: features, the target, a name for reports, the text columns.
 Data = namedtuple("Data", "X y name categorical")
 
 
@@ -185,7 +188,7 @@ def load_data(args, parser, log):
 
 
 def fingerprint(X, y):
-    """A SHA-256 of the features and labels: the same data gives the same digest."""
+    """A SHA-256 of the features and the target: the same data gives the same digest."""
     import hashlib
 
     digest = hashlib.sha256()
@@ -198,32 +201,3 @@ def fingerprint(X, y):
         digest.update(np.ascontiguousarray(X, dtype=float).tobytes())
     digest.update("\x1f".join(map(str, np.asarray(y).tolist())).encode())
     return digest.hexdigest()
-
-
-def check_data(X, y, args, parser):
-    """Return the classes of ``y``, or report labels the jobs cannot use."""
-    from sklearn.utils.multiclass import type_of_target
-
-    from skloss.losses import get_loss
-
-    if type_of_target(y) == "continuous":
-        parser.error(
-            "the labels look continuous (non-integer numbers); skloss needs class "
-            "labels. Pick a categorical --target column or bin the values first."
-        )
-    classes, counts = np.unique(y, return_counts=True)
-    if len(classes) < 2:
-        parser.error(f"the labels have {len(classes)} class; at least 2 are needed")
-    if counts.min() < args.folds:
-        rare = classes.tolist()[np.argmin(counts)]
-        parser.error(
-            f"class {rare!r} has only {counts.min()} sample(s), fewer than --folds "
-            f"{args.folds}; every fold needs each class. Lower --folds."
-        )
-    binary_only = [name for name in args.losses if getattr(get_loss(name), "binary_only", False)]
-    if binary_only and len(classes) > 2:
-        parser.error(
-            f"argument --losses: {', '.join(binary_only)} handle(s) two classes only, and "
-            f"the labels have {len(classes)}; drop it from --losses or use a binary data set"
-        )
-    return classes

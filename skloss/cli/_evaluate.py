@@ -1,4 +1,7 @@
-"""The loop of ``skloss compare``: every model on every noisy fold, scored on clean labels.
+"""The loop of ``skloss compare``: every model on every noisy fold, scored on clean targets.
+
+The task (:mod:`skloss.cli._tasks`) makes the folds and scores each fit; the loop,
+the per-model table and the noise-aware selection are the same for every task.
 
 An interrupt (Ctrl-C) stops the loop after the last completed fit, whether it
 arrives as a :class:`~skloss.exceptions.TrainingInterruptedWarning` from a skloss
@@ -8,13 +11,6 @@ anywhere in the loop; what completed is returned with where it stopped.
 
 import time
 import warnings
-
-import numpy as np
-
-METRICS = ("accuracy", "noisy_accuracy", "macro_f1", "fit_time", "n_iter")
-# Recorded only where they are meaningful (top-k accuracy: 3 classes or more; ROC AUC:
-# two classes).
-OPTIONAL_METRICS = ("top_k_accuracy", "roc_auc")
 
 
 def fit_watching_interrupts(model, X, y, registry):
@@ -48,51 +44,7 @@ def fit_watching_interrupts(model, X, y, registry):
     return interrupted
 
 
-def noisy_test_labels(y_test, args, fold):
-    """The test fold's labels with the same noise, for selection on noisy labels only."""
-    from skloss.noise import make_noisy_labels
-
-    if args.noise == 0:
-        return y_test
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a rate past the informative limit warns once
-        # Seeds apart from the training folds' (seed + fold): other draws of the noise.
-        noisy, _ = make_noisy_labels(
-            y_test,
-            args.noise,
-            args.noise_kind,
-            random_state=(args.seed + 7919 * (fold + 1)) % 2**32,
-        )
-    return noisy
-
-
-def score(model, fold, y_test_noisy, args):
-    """The metrics of a fitted ``model`` on the fold's clean (and noisy) test labels."""
-    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score, top_k_accuracy_score
-
-    predicted = model.predict(fold.X_test)
-    record = {
-        "accuracy": float(accuracy_score(fold.y_test, predicted)),
-        "noisy_accuracy": float(accuracy_score(y_test_noisy, predicted)),
-        "macro_f1": float(f1_score(fold.y_test, predicted, average="macro")),
-        "n_iter": int(np.max(getattr(model[-1], "n_iter_", 0))),
-    }
-    classes = model[-1].classes_
-    # Top-k accuracy says something only where k is below the class count, and with
-    # two classes top-1 is all there is.
-    with_top_k = len(classes) >= 3 and args.top_k < len(classes)
-    if with_top_k or len(classes) == 2:
-        proba = model.predict_proba(fold.X_test)
-    if with_top_k:
-        record["top_k_accuracy"] = float(
-            top_k_accuracy_score(fold.y_test, proba, k=args.top_k, labels=classes)
-        )
-    if len(classes) == 2:
-        record["roc_auc"] = float(roc_auc_score(fold.y_test == classes[1], proba[:, 1]))
-    return record
-
-
-def evaluate(folds_of_data, candidates, args, log):
+def evaluate(folds_of_data, candidates, args, log, task):
     """Train and score every (model, fold); return ``(fits, folds, interruption)``.
 
     ``fits`` lists one record per completed fit, in order; ``interruption`` is
@@ -102,13 +54,13 @@ def evaluate(folds_of_data, candidates, args, log):
     where = "before the first fit"
     try:
         for k, fold in enumerate(folds_of_data):
-            y_test_noisy = noisy_test_labels(fold.y_test, args, k)
+            y_test_noisy = task.noisy_test_targets(fold.y_test, args, k)
             folds.append(
                 {
                     "fold": k,
                     "n_train": len(fold.y_train),
                     "n_test": len(fold.y_test),
-                    "realised_noise_rate": float(fold.flipped.mean()),
+                    "realised_noise_rate": float(fold.corrupted.mean()),
                 }
             )
             for candidate in candidates:
@@ -119,54 +71,54 @@ def evaluate(folds_of_data, candidates, args, log):
                     return fits, folds, f"Ctrl-C {where}"
                 seconds = time.perf_counter() - start
                 record = {"model": candidate.name, "fold": k, "fit_time": seconds}
-                record.update(score(model, fold, y_test_noisy, args))
+                record.update(task.score(model, fold, y_test_noisy, args))
                 # One append per fit, so an interrupt never leaves a fit half recorded.
                 fits.append(record)
                 where = f"after {candidate.name} on fold {k + 1}/{args.folds}"
                 log(
-                    f"fold {k + 1}/{args.folds}  {candidate.name:<20} accuracy "
-                    f"{record['accuracy']:.3f}  macro-F1 {record['macro_f1']:.3f}  "
-                    f"{seconds:.1f}s"
+                    f"fold {k + 1}/{args.folds}  {candidate.name:<20} "
+                    f"{task.progress(record)}  {seconds:.1f}s"
                 )
     except KeyboardInterrupt:
         return fits, folds, f"Ctrl-C {where}"
     return fits, folds, None
 
 
-def per_model(fits, names):
+def per_model(fits, names, task):
     """``{name: {"fold": [...], metric: [...]}}`` of the completed fits."""
-    table = {name: {"fold": [], **{m: [] for m in METRICS}} for name in names}
+    table = {name: {"fold": [], **{m: [] for m in task.metrics}} for name in names}
     for fit in fits:
         record = table[fit["model"]]
         record["fold"].append(fit["fold"])
-        for metric in METRICS + OPTIONAL_METRICS:
+        for metric in task.metrics + task.optional_metrics:
             if metric in fit:
                 record.setdefault(metric, []).append(fit[metric])
     return table
 
 
-def selection(fits, names, n_folds):
-    """Noise-aware choice of a model, scored on clean labels without having seen them.
+def selection(fits, names, n_folds, task):
+    """Noise-aware choice of a model, scored on clean targets without having seen them.
 
-    For each fold, the model with the best accuracy on the *noisy* test labels of
-    the other folds (:func:`skloss.noise.select_by_noisy_scores`); that model's
-    clean accuracy on this fold is the nested score. None unless every fit completed.
+    For each fold, the model with the best score on the *noisy* test targets of
+    the other folds (:func:`skloss.noise.select_by_noisy_scores`; the task says
+    which score and whether higher is better); that model's clean score on this
+    fold is the nested score. None unless every fit completed.
     """
     from skloss.noise import select_by_noisy_scores
 
+    noisy_metric, sign, clean_metric = task.selection
     noisy = {name: [None] * n_folds for name in names}
     clean = {name: [None] * n_folds for name in names}
     for fit in fits:
-        noisy[fit["model"]][fit["fold"]] = fit["noisy_accuracy"]
-        clean[fit["model"]][fit["fold"]] = fit["accuracy"]
+        noisy[fit["model"]][fit["fold"]] = sign * fit[noisy_metric]
+        clean[fit["model"]][fit["fold"]] = fit[clean_metric]
     if any(v is None for row in noisy.values() for v in row) or n_folds < 2:
         return None
     chosen = select_by_noisy_scores(noisy)
     scores = [clean[name][k] for k, name in enumerate(chosen)]
     return {
         "chosen_per_fold": chosen,
-        "clean_accuracy_per_fold": scores,
-        "mean_clean_accuracy": float(sum(scores) / len(scores)),
-        "rule": "per fold: the model (loss or peer) with the best mean accuracy on the noisy "
-        "test labels of the other folds; scored on this fold's clean labels",
+        f"clean_{clean_metric}_per_fold": scores,
+        f"mean_clean_{clean_metric}": float(sum(scores) / len(scores)),
+        "rule": task.selection_rule,
     }

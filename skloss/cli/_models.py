@@ -1,4 +1,4 @@
-"""The models the jobs train: one preprocessing, skloss classifiers, and their peers.
+"""The models the jobs train: one preprocessing, skloss estimators, and their peers.
 
 Every model is a Pipeline whose first step is the same preprocessing, fitted inside
 each training fold (so no fold sees another's statistics): numeric columns imputed
@@ -11,8 +11,6 @@ from collections import namedtuple
 #: A row of ``skloss compare``: its name, whether it is a scikit-learn peer, and how
 #: to build a fresh pipeline.
 Candidate = namedtuple("Candidate", "name peer build")
-
-PEERS = ("LogisticRegression", "HistGradientBoosting", "MLPClassifier")
 
 
 def preprocessing(data, impute):
@@ -39,34 +37,14 @@ def preprocessing(data, impute):
     )
 
 
-def skloss_pipeline(data, args, **params):
-    """Preprocessing + a :class:`~skloss.RobustLossClassifier` with ``params``."""
+def skloss_pipeline(data, args, task, **params):
+    """Preprocessing + the task's skloss estimator with ``params``."""
     from sklearn.pipeline import make_pipeline
 
-    from skloss import RobustLossClassifier
-
-    return make_pipeline(preprocessing(data, args.impute), RobustLossClassifier(**params))
+    return make_pipeline(preprocessing(data, args.impute), task.estimator(**params))
 
 
-def _peer(name, args):
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neural_network import MLPClassifier
-
-    if name == "LogisticRegression":
-        return LogisticRegression(max_iter=1000)
-    if name == "HistGradientBoosting":
-        return HistGradientBoostingClassifier(random_state=args.seed)
-    return MLPClassifier(
-        hidden_layer_sizes=args.hidden,
-        max_iter=args.max_iter,
-        batch_size=args.batch_size,
-        early_stopping=True,
-        random_state=args.seed,
-    )
-
-
-def candidates(data, args):
+def candidates(data, args, task):
     """The rows of ``skloss compare``: one per loss, then the peers (unless ``--no-baselines``)."""
     from sklearn.pipeline import make_pipeline
 
@@ -77,6 +55,7 @@ def candidates(data, args):
             lambda loss=loss: skloss_pipeline(
                 data,
                 args,
+                task,
                 loss=loss,
                 hidden_layer_sizes=args.hidden,
                 max_iter=args.max_iter,
@@ -92,19 +71,9 @@ def candidates(data, args):
                 name,
                 True,
                 lambda name=name: make_pipeline(
-                    preprocessing(data, args.impute), _peer(name, args)
+                    preprocessing(data, args.impute), task.peer(name, args)
                 ),
             )
-            for name in PEERS
+            for name in task.peers
         ]
     return rows
-
-
-def describe_peers():
-    """What each peer is, for the JSON report."""
-    return {
-        "LogisticRegression": "LogisticRegression(max_iter=1000)",
-        "HistGradientBoosting": "HistGradientBoostingClassifier(random_state=seed), defaults",
-        "MLPClassifier": "MLPClassifier(early_stopping=True) with the --hidden, --max-iter, "
-        "--batch-size and --seed of the skloss rows",
-    }

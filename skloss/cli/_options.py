@@ -1,8 +1,11 @@
-"""The options every ``skloss`` job shares: data, label noise, losses, folds, seed, output.
+"""The options every ``skloss`` job shares: data, task, noise, losses, folds, seed, output.
 
 Each job (:mod:`skloss.cli.compare`, :mod:`skloss.cli.tune`) builds its parser from
-these pieces, with its own defaults, and checks them with
-:func:`check_shared_settings`, which applies :mod:`skloss.noise`'s own rules.
+these pieces, with its own defaults, and checks them in two steps, both before any
+fit: :func:`check_shared_settings` what holds for any task, then
+:func:`resolve_task` the task (:mod:`skloss.cli._tasks`), its defaults for
+``--noise``, ``--noise-kind`` and ``--losses``, and its checks of them
+(:mod:`skloss.noise`'s own rules for label noise).
 """
 
 import argparse
@@ -10,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from skloss.cli._classification import CLASSIFICATION
 from skloss.cli._data import DATASETS
+from skloss.cli._regression import REGRESSION
+from skloss.cli._tasks import TASK_CHOICES, choose_task
 
-DEFAULT_LOSSES = ("ce", "gce", "mae", "sce", "focal", "comp_sum")
-DEFAULT_NOISE = 0.4
 IMPUTE_STRATEGIES = ("median", "mean", "most_frequent")
 
 
@@ -127,7 +131,8 @@ def add_data_options(parser):
         "--dataset",
         choices=DATASETS,
         default=None,
-        help="bundled scikit-learn data set (default: digits, unless --csv is given)",
+        help="bundled scikit-learn data set: diabetes is a regression set, the others "
+        "classification ones (default: digits, unless --csv is given)",
     )
     data.add_argument(
         "--csv",
@@ -137,7 +142,18 @@ def add_data_options(parser):
         help="CSV file with a header row; non-numeric feature columns are one-hot encoded "
         "inside each training fold; missing values are an error unless --impute is given",
     )
-    data.add_argument("--target", metavar="COL", help="the label column of --csv")
+    data.add_argument(
+        "--target", metavar="COL", help="the target column of --csv (class labels or values)"
+    )
+    data.add_argument(
+        "--task",
+        choices=TASK_CHOICES,
+        default="auto",
+        help="classification (RobustLossClassifier) or regression (RobustLossRegressor); "
+        "auto: the bundled data set's own, and for --csv regression when the target is "
+        "numeric with more than 20 distinct values (default: %(default)s; the choice is "
+        "the first line of the output)",
+    )
     data.add_argument(
         "--na-values",
         type=_na_values,
@@ -156,53 +172,67 @@ def add_data_options(parser):
     return data
 
 
-def add_noise_options(group, what="training labels"):
-    """Add ``--noise`` and ``--noise-kind`` to ``group``."""
+def add_noise_options(group):
+    """Add ``--noise`` and ``--noise-kind`` to ``group``; their defaults depend on the task."""
     group.add_argument(
         "--noise",
         type=_noise_rate,
-        default=DEFAULT_NOISE,
+        default=None,
         metavar="RATE",
-        help=f"share of {what} to corrupt, in [0, 1) for symmetric and [0, 0.5) for "
-        "pairflip noise (default: %(default)s)",
+        help="share of the training targets to corrupt, in [0, 1) ([0, 0.5) for pairflip); "
+        f"default: {CLASSIFICATION.default_noise} for classification, "
+        f"{REGRESSION.default_noise} for regression",
     )
     group.add_argument(
         "--noise-kind",
-        choices=("symmetric", "pairflip"),
-        default="symmetric",
-        help="symmetric: to a uniformly drawn other class; pairflip: to the next class "
-        "(default: %(default)s)",
+        choices=CLASSIFICATION.noise_kinds + REGRESSION.noise_kinds,
+        default=None,
+        help="labels: symmetric (to a uniformly drawn other class; the default) or pairflip "
+        "(to the next class); regression targets: outliers (heavy-tailed gross errors; the "
+        "default) or shuffle (other rows' targets)",
     )
 
 
 def add_losses_option(group, help_text):
     """Add ``--losses`` (comma-separated registry names) to ``group``."""
-    from skloss.losses import LOSSES
+    from skloss.cli._classification import DEFAULT_LOSSES
+    from skloss.cli._regression import BASE_LOSSES
+    from skloss.losses import list_losses
 
     group.add_argument(
         "--losses",
         type=loss_names,
-        default=list(DEFAULT_LOSSES),
+        default=None,
         metavar="NAMES",
-        help=f"{help_text}, from {', '.join(sorted(LOSSES))} (default: {','.join(DEFAULT_LOSSES)})",
+        help=f"{help_text}; classification: {', '.join(list_losses(kind='classification'))} "
+        f"(default: {','.join(DEFAULT_LOSSES)}); regression: "
+        f"{', '.join(list_losses(kind='regression'))} (default: {','.join(BASE_LOSSES)}, "
+        "and poisson for non-negative integer targets)",
     )
 
 
 def add_run_options(group, folds, max_iter, seeds_what):
-    """Add ``--folds``, ``--max-iter`` and ``--seed`` with the job's defaults."""
+    """Add ``--folds``, ``--max-iter`` and ``--seed`` with the job's defaults.
+
+    ``max_iter`` is an int, or a dict task name -> int when the default depends on
+    the task (then ``--max-iter`` defaults to None, for :func:`resolve_task`).
+    """
     group.add_argument(
         "--folds",
         type=positive_int,
         default=folds,
         metavar="K",
-        help="stratified cross-validation folds, at least 2 (default: %(default)s)",
+        help="cross-validation folds (stratified for classification), at least 2 "
+        "(default: %(default)s)",
     )
+    per_task = isinstance(max_iter, dict)
+    shown = ", ".join(f"{n} for {task}" for task, n in max_iter.items()) if per_task else None
     group.add_argument(
         "--max-iter",
         type=positive_int,
-        default=max_iter,
+        default=None if per_task else max_iter,
         metavar="N",
-        help="training epochs per fit (default: %(default)s)",
+        help=f"training epochs per fit (default: {shown if per_task else '%(default)s'})",
     )
     group.add_argument(
         "--seed",
@@ -229,19 +259,18 @@ def add_output_options(parser, folder, files, quiet_help):
 
 # ---- checks before any data is loaded ------------------------------------------------------
 def check_shared_settings(args, parser, n_noise_seeds):
-    """Reject inconsistent data, folds, noise and seed options, through ``parser`` (exit 2).
+    """Reject inconsistent data, folds and seed options, through ``parser`` (exit 2).
 
-    The noise rate and the seed go through :mod:`skloss.noise`'s own checks;
-    ``n_noise_seeds`` is how many consecutive seeds from ``--seed`` the job's
-    label noise uses (one per fold for ``compare``).
+    The seed goes through :mod:`skloss.noise`'s own check; ``n_noise_seeds`` is how
+    many consecutive seeds from ``--seed`` the job's noise uses (one per fold for
+    ``compare``). What depends on the task is checked by :func:`resolve_task`.
     """
     from skloss.noise.folds import check_fold_seed
-    from skloss.noise.injection import check_rate
 
     if args.csv is not None and args.dataset is not None:
         parser.error("give either --dataset or --csv, not both")
     if args.csv is not None and args.target is None:
-        parser.error("--csv needs --target COL, the name of the label column")
+        parser.error("--csv needs --target COL, the name of the target column")
     if args.csv is None and (args.target is not None or args.na_values is not None):
         parser.error(
             f"--{'target' if args.target is not None else 'na-values'} only applies to --csv"
@@ -249,10 +278,21 @@ def check_shared_settings(args, parser, n_noise_seeds):
     if args.folds < 2:
         parser.error(f"argument --folds: must be at least 2, got {args.folds}")
     try:
-        check_rate(args.noise, args.noise_kind)
-    except ValueError as error:
-        parser.error(f"argument --noise: {error}")
-    try:
         check_fold_seed(args.seed, n_noise_seeds)
     except ValueError as error:
         parser.error(f"argument --seed: {error}")
+
+
+def resolve_task(args, data, parser, max_iter=None):
+    """Return ``(task, reason, about_y)``: the task, why, and what its check says of ``y``.
+
+    Fills in the task's defaults (``--noise``, ``--noise-kind``, ``--losses``, and
+    ``--max-iter`` from ``max_iter``, a dict task name -> epochs, when given) and
+    reports, through ``parser`` (exit 2), a choice that cannot work: a loss or a
+    noise kind of the other task, a noise rate out of range, a target the task
+    cannot learn.
+    """
+    task, reason = choose_task(args, data, parser)
+    if max_iter is not None and args.max_iter is None:
+        args.max_iter = max_iter[task.name]
+    return task, reason, task.check(data.y, args, parser)

@@ -25,7 +25,8 @@ def build_parser():
     """
     parser = argparse.ArgumentParser(
         prog="skloss",
-        description="skloss: scikit-learn classifiers with pluggable (robust) losses.",
+        description="skloss: scikit-learn classifiers and regressors with pluggable (robust) "
+        "losses.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -85,49 +85,58 @@ def write_json(path, value):
 
 
 # ---- skloss compare ----------------------------------------------------------------------
-def summarise(per_model):
+def summarise(per_model, task):
     """Return ``(summary, ranking)``: mean and std per model, models best first.
 
-    Models without a completed fold (an interrupted run) are left out of both.
+    The task names the metrics summarised and the ranking (accuracy, then
+    macro-F1, highest first; RMSE, then MAE, lowest first). Models without a
+    completed fold (an interrupted run) are left out of both.
     """
+    first = task.rank_by[0][0]
     summary = {}
     for name, record in per_model.items():
-        if not record["accuracy"]:
+        if not record[first]:
             continue
-        summary[name] = {"n_folds": len(record["accuracy"])}
-        for metric in ("accuracy", "macro_f1", "fit_time", "top_k_accuracy", "roc_auc"):
+        summary[name] = {"n_folds": len(record[first])}
+        for metric in task.summary_metrics:
             if record.get(metric):
                 summary[name][f"mean_{metric}"] = float(np.mean(record[metric]))
                 summary[name][f"std_{metric}"] = float(np.std(record[metric]))
     ranking = sorted(
-        summary, key=lambda n: (-summary[n]["mean_accuracy"], -summary[n]["mean_macro_f1"])
+        summary,
+        key=lambda n: tuple(-sign * summary[n][f"mean_{metric}"] for metric, sign in task.rank_by),
     )
     return summary, ranking
 
 
-def _columns(summary, ranking, top_k):
-    """``(header, metric)`` of the score columns shown: those some row holds."""
+def decimals(values):
+    """Decimals that show about four significant digits of the largest of ``values``.
+
+    Three for values between 0.01 and 10 (accuracies, R^2), fewer for large ones
+    (an RMSE of 54.32, of 191.4, of 12345), more for small ones (0.001234).
+    """
+    largest = max((abs(v) for v in values if np.isfinite(v)), default=0.0)
+    if largest == 0 or 0.01 <= largest < 10:
+        return 3
+    return int(np.clip(3 - np.floor(np.log10(largest)), 0, 8))
+
+
+def _classification_columns(top_k):
     columns = [("accuracy", "accuracy"), ("macro-F1", "macro_f1")]
     if top_k is not None:
         columns.append((f"top-{top_k} acc", "top_k_accuracy"))
-    columns.append(("ROC AUC", "roc_auc"))
-    return [
-        (header, metric)
-        for header, metric in columns
-        if metric in ("accuracy", "macro_f1")
-        or any(f"mean_{metric}" in summary[name] for name in ranking)
-    ]
+    return columns + [("ROC AUC", "roc_auc")]
 
 
-def format_table(summary, ranking, n_folds=None, top_k=None, peers=()):
+def format_table(summary, ranking, n_folds=None, top_k=None, peers=(), columns=None):
     """Return the ranked results as a plain-text table.
 
     Parameters
     ----------
     summary : dict
-        Model name -> ``{"mean_accuracy", "std_accuracy", "mean_macro_f1",
-        "std_macro_f1", "mean_fit_time", ...}``, and ``"n_folds"`` (the folds
-        completed) when ``n_folds`` is given.
+        Model name -> ``{"mean_<metric>", "std_<metric>", ..., "mean_fit_time"}``
+        (``"mean_accuracy"``, ``"mean_macro_f1"``, ... for classification), and
+        ``"n_folds"`` (the folds completed) when ``n_folds`` is given.
     ranking : list of str
         Model names, best first.
     n_folds : int, default=None
@@ -136,14 +145,19 @@ def format_table(summary, ranking, n_folds=None, top_k=None, peers=()):
     top_k : int, default=None
         The ``k`` of the top-k accuracy: a column ``top-k acc`` is shown when
         given and rows hold ``"mean_top_k_accuracy"`` (3 classes or more).
+        Used by the default ``columns`` only.
     peers : collection of str, default=()
         The names of scikit-learn peers, marked ``(peer)`` in the table.
+    columns : list of (str, str), default=None
+        ``(header, metric)`` of the score columns; a column is shown when some
+        row holds ``"mean_<metric>"``. None gives the classification columns:
+        accuracy, macro-F1, top-k accuracy and ROC AUC (two classes).
 
     Returns
     -------
     str
-        One header line and one line per model. A ``ROC AUC`` column is shown
-        when rows hold ``"mean_roc_auc"`` (two classes).
+        One header line and one line per model; each score as mean ± std over
+        the folds, with about four significant digits.
 
     Examples
     --------
@@ -162,46 +176,76 @@ def format_table(summary, ranking, n_folds=None, top_k=None, peers=()):
     rank  model                      accuracy         macro-F1         ROC AUC          fit time (s)
        1  mae                        0.900 ± 0.010    0.890 ± 0.020    -                         1.5
        2  LogisticRegression (peer)  0.800 ± 0.010    0.890 ± 0.020    0.930 ± 0.004             1.5
+
+    Regression scores, in the target's units:
+
+    >>> huber = {"mean_rmse": 54.321, "std_rmse": 2.1, "mean_r2": 0.47, "std_r2": 0.03,
+    ...          "mean_fit_time": 0.4}
+    >>> print(format_table({"huber": huber}, ["huber"], columns=[("RMSE", "rmse"), ("R^2", "r2")]))
+    rank  model  RMSE             R^2              fit time (s)
+       1  huber  54.32 ± 2.10     0.470 ± 0.030             0.4
     """
     labels = {name: name + (PEER_MARK if name in peers else "") for name in ranking}
     width = max([len("model"), *map(len, labels.values())])
-    columns = _columns(summary, ranking, top_k)
+    if columns is None:
+        columns = _classification_columns(top_k)
+    columns = [
+        (header, metric)
+        for header, metric in columns
+        if any(f"mean_{metric}" in summary[name] for name in ranking)
+    ]
+    cells = {name: [] for name in ranking}
+    for _, metric in columns:
+        shown = [summary[n][f"mean_{metric}"] for n in ranking if f"mean_{metric}" in summary[n]]
+        places = decimals(shown)
+        for name in ranking:
+            s = summary[name]
+            cells[name].append(
+                f"{s[f'mean_{metric}']:.{places}f} ± {s[f'std_{metric}']:.{places}f}"
+                if f"mean_{metric}" in s
+                else "-"
+            )
+    widths = [
+        max(15, len(header), *(len(cells[name][i]) for name in ranking))
+        for i, (header, _) in enumerate(columns)
+    ]
     header = f"{'rank':<4}  {'model':<{width}}  "
-    header += "".join(f"{title:<15}  " for title, _ in columns) + "fit time (s)"
-    lines = [header + ("  folds" if n_folds is not None else "")]
+    header += "".join(f"{title:<{w}}  " for (title, _), w in zip(columns, widths, strict=True))
+    lines = [header + "fit time (s)" + ("  folds" if n_folds is not None else "")]
     for rank, name in enumerate(ranking, start=1):
-        s = summary[name]
-        cells = [
-            f"{s[f'mean_{metric}']:.3f} ± {s[f'std_{metric}']:.3f}"
-            if f"mean_{metric}" in s
-            else "-"
-            for _, metric in columns
-        ]
         line = f"{rank:>4}  {labels[name]:<{width}}  "
-        line += "".join(f"{cell:<15}  " for cell in cells) + f"{s['mean_fit_time']:>12.1f}"
+        line += "".join(f"{cell:<{w}}  " for cell, w in zip(cells[name], widths, strict=True))
+        line += f"{summary[name]['mean_fit_time']:>12.1f}"
         if n_folds is not None:
-            line += f"  {str(s['n_folds']) + '/' + str(n_folds):>5}"
+            line += f"  {str(summary[name]['n_folds']) + '/' + str(n_folds):>5}"
         lines.append(line)
     return "\n".join(lines)
 
 
-def plot(summary, ranking, title, path, peers=()):
-    """Write a bar chart of the mean clean-test accuracy per model to ``path``."""
+def plot(summary, ranking, title, path, peers=(), chart=("accuracy", None, (0, 1.08))):
+    """Write a bar chart of one mean clean-test score per model to ``path``.
+
+    ``chart`` is ``(metric, axis label, y limits)``; limits None start at 0 and
+    leave room above the highest bar.
+    """
     # A bare Figure renders with Agg and leaves pyplot's global backend and figure
     # registry alone, which matters when main() is called from a notebook or a test.
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    means = [summary[n]["mean_accuracy"] for n in ranking]
-    stds = [summary[n]["std_accuracy"] for n in ranking]
+    metric, label, limits = chart
+    means = [summary[n][f"mean_{metric}"] for n in ranking]
+    stds = [summary[n][f"std_{metric}"] for n in ranking]
     colours = ["tab:gray" if n in peers else "tab:blue" for n in ranking]
     fig = Figure(figsize=(max(4.0, 1.1 * len(ranking) + 1.5), 4.5), layout="constrained")
     ax = fig.add_subplot()
     bars = ax.bar(ranking, means, yerr=stds, capsize=4, color=colours, alpha=0.85)
-    ax.bar_label(bars, labels=[f"{m:.3f}" for m in means], padding=3, fontsize=8)
-    ax.set_ylim(0, 1.08)
-    ax.set_ylabel("accuracy on clean test folds")
-    ax.set_xlabel("model (ranked by accuracy; error bars: std over folds)")
+    places = decimals(means)
+    ax.bar_label(bars, labels=[f"{m:.{places}f}" for m in means], padding=3, fontsize=8)
+    top = max(m + s for m, s in zip(means, stds, strict=True))
+    ax.set_ylim(*(limits or (0, 1.15 * top if top > 0 else 1)))
+    ax.set_ylabel(label or f"{metric} on clean test folds")
+    ax.set_xlabel(f"model (ranked by {metric_name(metric)}; error bars: std over folds)")
     ax.tick_params(axis="x", labelrotation=30 if any(len(n) > 10 for n in ranking) else 0)
     if any(n in peers for n in ranking):
         ax.legend(
@@ -210,7 +254,7 @@ def plot(summary, ranking, title, path, peers=()):
                 Patch(color="tab:gray", label="peer"),
             ],
             fontsize=8,
-            loc="lower right",
+            loc="best",
         )
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
@@ -218,15 +262,18 @@ def plot(summary, ranking, title, path, peers=()):
     fig.savefig(path, dpi=120)
 
 
-def write_results(output, results, summary, ranking, title):
-    """Write ``results.json`` (and ``results.png`` when a fit completed); return the paths."""
+def write_results(output, results, summary, ranking, title, chart):
+    """Write ``results.json`` (and ``results.png`` when a fit completed); return the paths.
+
+    ``chart`` is the task's ``(metric, axis label, y limits)`` of :func:`plot`.
+    """
     output.mkdir(parents=True, exist_ok=True)
     json_path = output / "results.json"
     write_json(json_path, results)
     written = [json_path]
     png_path = output / "results.png"
     if ranking:
-        plot(summary, ranking, title, png_path, peers=results["settings"]["peers"])
+        plot(summary, ranking, title, png_path, peers=results["settings"]["peers"], chart=chart)
         written.append(png_path)
     else:
         # No fit completed: a chart from an earlier run must not pass for this one.
@@ -264,12 +311,27 @@ def tune_plots(study, output, log):
     return written
 
 
-def tune_table(per_loss, ranking):
-    """The per-loss table of ``skloss tune``: best noisy-CV and clean test accuracy."""
-    lines = [f"{'loss':<12} {'noisy CV acc':>12} {'clean test acc':>15}"]
+def tune_table(per_loss, ranking, metric):
+    """The per-loss table of ``skloss tune``: best noisy-CV score and the clean test scores.
+
+    ``metric`` is the score trials are chosen by (``"accuracy"``, ``"rmse"``);
+    rows hold ``noisy_cv_<metric>`` and ``clean_test_<name>`` for every clean
+    test score.
+    """
+    tests = [key for key in per_loss[ranking[0]] if key.startswith("clean_test_")]
+    headers = [f"noisy CV {metric_name(metric)}"]
+    headers += [f"clean test {metric_name(key[len('clean_test_') :])}" for key in tests]
+    keys = [f"noisy_cv_{metric}", *tests]
+    places = [decimals([per_loss[loss][key] for loss in ranking]) for key in keys]
+    width = max(12, *(len(loss) for loss in ranking))
+    lines = [f"{'loss':<{width}} " + " ".join(f"{h:>15}" for h in headers)]
     for loss in ranking:
         row = per_loss[loss]
-        lines.append(
-            f"{loss:<12} {row['noisy_cv_accuracy']:>12.3f} {row['clean_test_accuracy']:>15.3f}"
-        )
+        cells = [f"{row[key]:>15.{p}f}" for key, p in zip(keys, places, strict=True)]
+        lines.append(f"{loss:<{width}} " + " ".join(cells))
     return "\n".join(lines)
+
+
+def metric_name(metric):
+    """How a metric is called in printed lines: ``"rmse"`` -> ``"RMSE"``."""
+    return {"rmse": "RMSE", "mae": "MAE", "r2": "R^2"}.get(metric, metric)

@@ -1,10 +1,16 @@
-"""``skloss compare``: cross-validate losses, and their scikit-learn peers, under label noise.
+"""``skloss compare``: cross-validate losses, and their scikit-learn peers, under noise.
 
-Each fold of :func:`skloss.noise.noisy_folds` trains one pipeline (the shared
-preprocessing + :class:`~skloss.RobustLossClassifier`) per loss, and the same
-preprocessing + ``LogisticRegression``, ``HistGradientBoostingClassifier`` and
+Classification: each fold of :func:`skloss.noise.noisy_folds` trains one pipeline
+(the shared preprocessing + :class:`~skloss.RobustLossClassifier`) per loss, and the
+same preprocessing + ``LogisticRegression``, ``HistGradientBoostingClassifier`` and
 ``MLPClassifier(early_stopping=True)`` (unless ``--no-baselines``), on the noisy
-training labels, and scores each on the clean test labels.
+training labels, and scores each on the clean test labels, ranked by accuracy.
+
+Regression (``--task``, or detected): the same with
+:class:`~skloss.RobustLossRegressor`, gross errors in the training targets
+(:func:`skloss.noise.make_noisy_targets`), ``Ridge``, ``HistGradientBoostingRegressor``
+(squared and absolute error) and ``MLPRegressor(early_stopping=True)`` as peers,
+ranked by RMSE on the clean test targets (MAE and R^2 beside it).
 
 Ctrl-C stops the run after the last completed fit; what completed is reported and
 written, marked ``"complete": false``, and the command exits with status 130.
@@ -14,18 +20,29 @@ import sys
 import time
 
 from skloss.cli import _options
-from skloss.cli._data import check_data, load_data
+from skloss.cli._classification import CLASSIFICATION
+from skloss.cli._data import load_data
 from skloss.cli._evaluate import evaluate, per_model, selection
-from skloss.cli._models import PEERS, candidates, describe_peers
-from skloss.cli._report import COMPARE_FILES, check_output, format_table, summarise, write_results
+from skloss.cli._models import candidates
+from skloss.cli._regression import REGRESSION
+from skloss.cli._report import (
+    COMPARE_FILES,
+    check_output,
+    decimals,
+    format_table,
+    metric_name,
+    summarise,
+    write_results,
+)
 
 CLI_EXTRA_HINT = 'pip install "skloss[cli]"'
 # The shell's status for a process ended by SIGINT (128 + 2).
 INTERRUPTED_STATUS = 130
-# Measured on 2 CPU cores: the demo (digits, 6 losses, 3 folds) takes well under a
-# minute with these, and 150 epochs is enough for CE to overfit the noisy labels
-# visibly while the bounded losses (GCE, MAE) stay close to their clean accuracy.
-DEFAULT_MAX_ITER = 150
+# Epochs per fit, by task (the reasons are with each task).
+DEFAULT_MAX_ITER = {
+    CLASSIFICATION.name: CLASSIFICATION.compare_max_iter,
+    REGRESSION.name: REGRESSION.compare_max_iter,
+}
 DEFAULT_HIDDEN = (256, 256)
 DEFAULT_BATCH_SIZE = 128
 DEFAULT_FOLDS = 3
@@ -47,23 +64,28 @@ def add_parser(sub):
     """
     parser = sub.add_parser(
         "compare",
-        help="cross-validate several losses (and scikit-learn peers) with noisy training labels",
+        help="cross-validate several losses (and scikit-learn peers) with noisy training targets",
         description=(
-            "Cross-validate one RobustLossClassifier per loss and, as peers, "
-            "LogisticRegression, HistGradientBoostingClassifier and "
-            "MLPClassifier(early_stopping=True), each after the same preprocessing "
-            "(StandardScaler; one-hot encoding and --impute for CSV files), fitted inside "
-            "each fold. In each stratified fold the training labels are corrupted with "
-            "make_noisy_labels (seeded per fold, the same noisy labels for every model) "
-            "and the test fold keeps its clean labels, so the scores say how well each "
-            "model learns the true classes from noisy ones. Prints a table ranked by "
-            "accuracy and writes results.json and results.png to --output. Ctrl-C stops "
-            "after the last completed fit, writes the partial results (marked "
-            '"complete": false) and exits with status 130.'
+            "Cross-validate one skloss estimator per loss and scikit-learn peers, each "
+            "after the same preprocessing (StandardScaler; one-hot encoding and --impute "
+            "for CSV files), fitted inside each fold. Classification: RobustLossClassifier "
+            "beside LogisticRegression, HistGradientBoostingClassifier and "
+            "MLPClassifier(early_stopping=True); the training labels of each stratified "
+            "fold get label noise (make_noisy_labels), ranked by accuracy. Regression: "
+            "RobustLossRegressor beside Ridge, HistGradientBoostingRegressor (squared and "
+            "absolute error) and MLPRegressor(early_stopping=True); the training targets "
+            "of each fold get gross errors (make_noisy_targets), ranked by RMSE. The noise "
+            "is seeded per fold (the same for every model) and the test fold stays clean, "
+            "so the scores say how well each model learns the truth from noisy data. "
+            "Prints the task chosen first, then a ranked table, and writes results.json "
+            "and results.png to --output. Ctrl-C stops after the last completed fit, "
+            'writes the partial results (marked "complete": false) and exits with status '
+            "130."
         ),
         epilog=(
-            "example: skloss compare --dataset digits --noise 0.4 --noise-kind symmetric "
-            "--output skloss-results"
+            "examples: skloss compare --dataset digits --noise 0.4 --noise-kind symmetric "
+            "--output skloss-results; skloss compare --dataset diabetes --noise 0.2 "
+            "--noise-kind outliers --output skloss-diabetes"
         ),
     )
     _options.add_data_options(parser)
@@ -74,15 +96,16 @@ def add_parser(sub):
         "--no-baselines",
         dest="baselines",
         action="store_false",
-        help=f"leave out the scikit-learn peers ({', '.join(PEERS)})",
+        help="leave out the scikit-learn peers (classification: "
+        f"{', '.join(CLASSIFICATION.peers)}; regression: {', '.join(REGRESSION.peers)})",
     )
     run.add_argument(
         "--top-k",
         type=_options.positive_int,
-        default=2,
+        default=None,
         metavar="K",
         help="also report top-K accuracy (the label among the K most probable classes), "
-        "for data with at least 3 classes and more than K (default: %(default)s)",
+        "for classification data with at least 3 classes and more than K (default: 2)",
     )
     _add_network_options(parser)
     _options.add_output_options(
@@ -111,7 +134,7 @@ def _add_network_options(parser):
         help="minibatch size (default: %(default)s)",
     )
     _options.add_run_options(
-        model, DEFAULT_FOLDS, DEFAULT_MAX_ITER, "the folds, the label noise and the networks"
+        model, DEFAULT_FOLDS, DEFAULT_MAX_ITER, "the folds, the noise and the networks"
     )
 
 
@@ -128,8 +151,10 @@ def _missing_extra(need_pandas):
     return None
 
 
-def _settings(args, data, classes):
+def _settings(args, data, task, reason, about_y):
     return {
+        "task": task.name,
+        "task_reason": reason,
         "dataset": data.name,
         "csv": str(args.csv) if args.csv is not None else None,
         "target": args.target,
@@ -138,55 +163,52 @@ def _settings(args, data, classes):
         "one_hot_columns": data.categorical,
         "n_samples": int(data.X.shape[0]),
         "n_features": int(data.X.shape[1]),
-        "classes": classes.tolist(),
+        **task.settings(about_y, args),
         "losses": list(args.losses),
-        "peers": list(PEERS) if args.baselines else [],
-        "peer_models": describe_peers() if args.baselines else {},
+        "peers": list(task.peers) if args.baselines else [],
+        "peer_models": task.describe_peers() if args.baselines else {},
         "noise": args.noise,
         "noise_kind": args.noise_kind,
         "folds": args.folds,
         "max_iter": args.max_iter,
         "hidden_layer_sizes": list(args.hidden),
         "batch_size": args.batch_size,
-        "top_k": args.top_k,
         "seed": args.seed,
         "protocol": (
-            "stratified K-fold; label noise injected into the training fold only "
-            "(skloss.noise.noisy_folds: make_noisy_labels, random_state=seed + fold); "
-            "scores on the clean test fold; every model after the same preprocessing, "
-            "fitted on the training fold (StandardScaler; for CSV files one-hot encoding "
-            "and --impute)"
+            f"{task.protocol}; every model after the same preprocessing, fitted on the "
+            "training fold (StandardScaler; for CSV files one-hot encoding and --impute)"
         ),
         "skloss_version": _options.version(),
     }
 
 
-def _results(args, data, classes, outcome, started):
+def _results(args, data, task, chosen_task, outcome, started):
     fits, folds, interruption = outcome
-    names = list(args.losses) + (list(PEERS) if args.baselines else [])
-    table = per_model(fits, names)
-    summary, ranking = summarise(table)
+    peers = list(task.peers) if args.baselines else []
+    names = list(args.losses) + peers
+    table = per_model(fits, names, task)
+    summary, ranking = summarise(table, task)
     results = {
         "complete": interruption is None,
-        "settings": _settings(args, data, classes),
+        "settings": _settings(args, data, task, *chosen_task),
         "folds": folds,
         "completed": [[fit["model"], fit["fold"]] for fit in fits],
         "ranking": ranking,
         "results": {
-            name: {"peer": name in PEERS, **table[name], **summary.get(name, {})} for name in names
+            name: {"peer": name in peers, **table[name], **summary.get(name, {})} for name in names
         },
         "total_time": time.perf_counter() - started,
     }
     if interruption is not None:
         results["interrupted"] = interruption
     else:
-        chosen = selection(fits, names, args.folds)
+        chosen = selection(fits, names, args.folds, task)
         if chosen is not None:
             results["selection"] = chosen
     return results, summary
 
 
-def _print_results(results, summary, description, args):
+def _print_results(results, summary, description, args, task):
     complete, n_done = results["complete"], len(results["completed"])
     n_fits = len(results["results"]) * args.folds
     if not complete:
@@ -202,15 +224,17 @@ def _print_results(results, summary, description, args):
                 summary,
                 results["ranking"],
                 n_folds=None if complete else args.folds,
-                top_k=args.top_k,
                 peers=results["settings"]["peers"],
+                columns=task.table_columns(args),
             )
         )
     if "selection" in results:
         picks = ", ".join(dict.fromkeys(results["selection"]["chosen_per_fold"]))
+        metric = task.selection[2]
+        value = results["selection"][f"mean_clean_{metric}"]
         print(
-            f"noise-aware selection (chosen on noisy validation labels): {picks}; clean "
-            f"accuracy {results['selection']['mean_clean_accuracy']:.3f}"
+            f"noise-aware selection (chosen on noisy validation {task.targets}): {picks}; clean "
+            f"{metric_name(metric)} {value:.{decimals([value])}f}"
         )
 
 
@@ -230,8 +254,6 @@ def run_job(args, parser):
         The exit status: 0 when every fit completed, 130 after an interrupt,
         1 when the results could not be written or an extra is missing.
     """
-    from skloss.noise import noisy_folds
-
     _options.check_shared_settings(args, parser, n_noise_seeds=args.folds)
     problem = _missing_extra(need_pandas=args.csv is not None)
     if problem:
@@ -243,34 +265,37 @@ def run_job(args, parser):
         if not args.quiet:
             print(message, file=sys.stderr, flush=True)
 
+    notes = []
     try:
-        data = load_data(args, parser, log)
-        classes = check_data(data.X, data.y, args, parser)
+        data = load_data(args, parser, notes.append)
+        task, reason, about_y = _options.resolve_task(args, data, parser, DEFAULT_MAX_ITER)
     except KeyboardInterrupt:
         print(
             "skloss compare: interrupted while loading the data; nothing was trained or written.",
             file=sys.stderr,
         )
         return INTERRUPTED_STATUS
+    # The task comes first: a run on the wrong task is stopped before its first fit.
+    print(f"task: {task.name} ({reason})", flush=True)
+    for note in notes:
+        log(note)
     description = (
         f"{data.name}: {data.X.shape[0]} samples, {data.X.shape[1]} features, "
-        f"{len(classes)} classes; {args.noise:.0%} {args.noise_kind} noise on the training "
-        f"folds, {args.folds}-fold CV, scored on clean test labels"
+        f"{task.describe(about_y)}; {args.noise:.0%} {args.noise_kind} noise on the training "
+        f"folds, {args.folds}-fold CV, scored on clean test {task.targets}"
     )
     log(f"skloss compare  {description}")
     started = time.perf_counter()
-    folds = noisy_folds(
-        data.X, data.y, args.noise, args.noise_kind, cv=args.folds, random_state=args.seed
-    )
-    outcome = evaluate(folds, candidates(data, args), args, log)
-    results, summary = _results(args, data, classes, outcome, started)
-    _print_results(results, summary, description, args)
-    return _write(args, results, summary, data)
+    folds = task.folds(data.X, data.y, args)
+    outcome = evaluate(folds, candidates(data, args, task), args, log, task)
+    results, summary = _results(args, data, task, (reason, about_y), outcome, started)
+    _print_results(results, summary, description, args, task)
+    return _write(args, results, summary, data, task)
 
 
-def _write(args, results, summary, data):
+def _write(args, results, summary, data, task):
     complete = results["complete"]
-    title = f"{data.name}, {args.noise:.0%} {args.noise_kind} label noise"
+    title = f"{data.name}, {args.noise:.0%} {args.noise_kind} noise on the training {task.targets}"
     try:
         written = write_results(
             args.output,
@@ -278,6 +303,7 @@ def _write(args, results, summary, data):
             summary,
             results["ranking"],
             title if complete else f"{title} (partial)",
+            task.chart,
         )
     except OSError as exc:
         print(

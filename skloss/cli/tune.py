@@ -1,20 +1,24 @@
 """``skloss tune``: an Optuna study of one estimator's loss and training parameters.
 
-The data are split once into a training part and a test part (stratified). Label
-noise is injected into the training labels only; every trial is scored by
-cross-validation on those *noisy* labels (under symmetric noise below
-``(K - 1) / K`` the noisy accuracy is an increasing function of the clean one, see
+The data are split once into a training part and a test part (stratified for
+classification). Noise is injected into the training targets only; every trial is
+scored by cross-validation on those *noisy* targets. Classification: accuracy on
+the noisy labels (under symmetric noise below ``(K - 1) / K`` the noisy accuracy is
+an increasing function of the clean one, see
 :func:`skloss.noise.expected_noisy_accuracy`, so this selects correctly in
-expectation). The test part's clean labels are used once, at the end, to score
-the chosen configuration and each loss's best one: nested, no test label is seen
-while selecting.
+expectation). Regression: the RMSE on the noisy targets without the largest
+``--noise`` share of absolute residuals (:func:`skloss.cli._regression.trimmed_rmse`;
+the study maximises its negative, scikit-learn's ``neg_`` convention). The test
+part's clean targets are used once, at the end, to score the chosen configuration
+and each loss's best one: nested, no test target is seen while selecting.
 
 Trials are pruned (:class:`skloss.tuning.PruningCallback`, median rule) from the
-validation accuracy of each fit's early-stopping split. Each run starts a fresh
+validation score of each fit's early-stopping split (accuracy; R^2 for
+regression: both higher is better, as the study's objective). Each run starts a fresh
 study in its storage (``--storage``, default a journal file in ``--output``)
 unless it resumes one (``--resume``) or names one (``--study``: processes given
-the same storage and name share the study); a study whose data or noise settings
-differ from the run's is refused (:mod:`skloss.cli._study`).
+the same storage and name share the study); a study whose data, task or noise
+settings differ from the run's is refused (:mod:`skloss.cli._study`).
 """
 
 import json
@@ -23,12 +27,14 @@ import time
 import warnings
 
 from skloss.cli import _options
-from skloss.cli._data import check_data, fingerprint, load_data
+from skloss.cli._data import fingerprint, load_data
 from skloss.cli._models import skloss_pipeline
 from skloss.cli._report import (
     TUNE_FILES,
     check_output,
+    decimals,
     json_ready,
+    metric_name,
     tune_plots,
     tune_table,
     write_json,
@@ -59,21 +65,27 @@ def add_parser(sub):
     """
     parser = sub.add_parser(
         "tune",
-        help="tune a RobustLossClassifier's loss and training with Optuna",
+        help="tune a RobustLossClassifier's or RobustLossRegressor's loss and training with Optuna",
         description=(
             "An Optuna study over the loss (and its parameters), learning rate, alpha and "
-            "hidden layer sizes of a RobustLossClassifier (after StandardScaler). The data "
-            "are split into training and test parts; the training labels get label noise "
-            "and each trial is scored by cross-validation on them (noisy labels), pruned "
-            "on the early-stopping validation accuracy. The best configuration and each "
-            "loss's best one are then scored once on the clean test labels. Writes "
+            "hidden layer sizes of a RobustLossClassifier or, for a regression task, a "
+            "RobustLossRegressor (after StandardScaler). The data are split into training "
+            "and test parts; the training targets get noise (label noise; gross errors "
+            "for regression) and each trial is scored by cross-validation on them: "
+            "accuracy on the noisy labels, or minus the RMSE on the noisy targets without "
+            "the largest --noise share of residuals (maximised), pruned on the "
+            "early-stopping validation accuracy (R^2). The best configuration and each "
+            "loss's best one are then scored once on the clean test targets. The task "
+            "chosen is the first line of the output. Writes "
             f"{', '.join(TUNE_FILES)} to --output; best_params.json holds every "
-            "parameter of the best RobustLossClassifier."
+            "parameter of the best estimator."
         ),
         epilog=(
-            "example: skloss tune --dataset digits --noise 0.4 --trials 20 --output "
-            "skloss-tune; each run starts a fresh study: --resume continues the latest one, "
-            "and processes given the same --storage and --study share one"
+            "examples: skloss tune --dataset digits --noise 0.4 --trials 20 --output "
+            "skloss-tune; skloss tune --dataset diabetes --noise 0.2 --noise-kind outliers "
+            "--output skloss-tune-diabetes. Each run starts a fresh study: --resume "
+            "continues the latest one, and processes given the same --storage and --study "
+            "share one"
         ),
     )
     data = _options.add_data_options(parser)
@@ -142,9 +154,9 @@ def _add_study_options(parser):
 
 
 def _fixed_params(args):
-    """The classifier parameters every trial shares (the rest are tuned)."""
+    """The estimator parameters every trial shares (the rest are tuned)."""
     # early_stopping is on, with patience of the whole budget: pruning monitors the
-    # validation accuracy of its split, and max_iter is the pruning budget.
+    # validation score of its split, and max_iter is the pruning budget.
     return {
         "max_iter": args.max_iter,
         "early_stopping": True,
@@ -153,56 +165,40 @@ def _fixed_params(args):
     }
 
 
-def _model(data, args, tuned, callbacks=None):
-    model = skloss_pipeline(data, args, **_fixed_params(args), callbacks=callbacks)
+def _model(data, args, task, tuned, callbacks=None):
+    model = skloss_pipeline(data, args, task, **_fixed_params(args), callbacks=callbacks)
     model[-1].set_params(**tuned)
     return model
 
 
-def _objective(data, args, X, y, n_classes):
+def _objective(data, args, task, X, y, n_classes):
     import numpy as np
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.model_selection import cross_val_score
 
-    from skloss import RobustLossClassifier
     from skloss.tuning import PruningCallback, suggest_params
 
-    cv = StratifiedKFold(args.folds, shuffle=True, random_state=args.seed)
+    cv = task.cv(args)
+    scoring = task.scoring(args)
     fixed = {name: None for name in _fixed_params(args)}
 
     def objective(trial):
         params = suggest_params(
-            trial, RobustLossClassifier(), losses=args.losses, n_classes=n_classes, space=fixed
+            trial, task.estimator(), losses=args.losses, n_classes=n_classes, space=fixed
         )
-        model = _model(data, args, params, [PruningCallback.for_trial(trial)])
+        callback = PruningCallback.for_trial(trial, monitor=task.monitor)
+        model = _model(data, args, task, params, [callback])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            scores = cross_val_score(model, X, y, cv=cv, error_score="raise")
+            scores = cross_val_score(model, X, y, cv=cv, scoring=scoring, error_score="raise")
         return float(np.mean(scores))
 
     return objective
 
 
-def _split(data, args):
-    """``(X_train, X_test, y_noisy, y_test)``: noise on the training labels only."""
-    from sklearn.model_selection import train_test_split
-
-    from skloss.noise import make_noisy_labels
-
-    X_train, X_test, y_train, y_test = train_test_split(
-        data.X, data.y, test_size=args.test_size, stratify=data.y, random_state=args.seed
-    )
-    if args.noise > 0:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            y_train, _ = make_noisy_labels(
-                y_train, args.noise, args.noise_kind, random_state=args.seed
-            )
-    return X_train, X_test, y_train, y_test
-
-
-def _study_settings(args, data):
+def _study_settings(args, data, task):
     """What defines the study's trials; a study run with others is not joined."""
     return {
+        "task": task.name,
         "data": data.name,
         "data_sha256": fingerprint(data.X, data.y),
         "target": args.target,
@@ -218,7 +214,7 @@ def _study_settings(args, data):
     }
 
 
-def _open(args, data, parser):
+def _open(args, data, task, parser):
     import optuna
 
     spec = storage_spec(args)
@@ -235,7 +231,7 @@ def _open(args, data, parser):
             pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5),
         )
 
-    study, how = open_study(args, storage, spec, _study_settings(args, data), parser, make)
+    study, how = open_study(args, storage, spec, _study_settings(args, data, task), parser, make)
     if study.trials:
         # Another seed for each process that joins: the same seed would draw the same
         # first configurations as the process that started the study.
@@ -275,22 +271,26 @@ def run_job(args, parser):
     def log(message):
         print(message, file=sys.stderr, flush=True)
 
-    data = load_data(args, parser, log)
-    classes = check_data(data.X, data.y, args, parser)
-    X_train, X_test, y_noisy, y_test = _split(data, args)
+    notes = []
+    data = load_data(args, parser, notes.append)
+    task, reason, about_y = _options.resolve_task(args, data, parser)
+    print(f"task: {task.name} ({reason})", flush=True)
+    for note in notes:
+        log(note)
+    X_train, X_test, y_noisy, y_test = task.split(data.X, data.y, args)
     args.output.mkdir(parents=True, exist_ok=True)
-    study, how, spec = _open(args, data, parser)
+    study, how, spec = _open(args, data, task, parser)
     description = (
         f"{data.name}: {len(y_noisy)} training samples with {args.noise:.0%} "
-        f"{args.noise_kind} label noise, {len(y_test)} clean test samples, "
-        f"{len(classes)} classes; {args.folds}-fold CV on the noisy labels"
+        f"{args.noise_kind} noise, {len(y_test)} clean test samples, "
+        f"{task.describe(about_y)}; {args.folds}-fold CV on the noisy {task.targets}"
     )
     log(f"skloss tune  {description}; {how} study {study.study_name!r} in {spec}")
     started = time.perf_counter()
     interrupted = False
     try:
         study.optimize(
-            _objective(data, args, X_train, y_noisy, len(classes)),
+            _objective(data, args, task, X_train, y_noisy, _n_classes(task, about_y)),
             n_trials=args.trials,
             timeout=args.timeout,
             n_jobs=args.n_jobs,
@@ -303,17 +303,22 @@ def run_job(args, parser):
         print("skloss tune: no trial completed; nothing to report.", file=sys.stderr)
         return INTERRUPTED_STATUS if interrupted else 1
     split = (X_train, X_test, y_noisy, y_test)
-    results = _results(args, data, study, complete, split, spec)
+    results = _results(args, data, task, study, complete, split, spec)
+    results["settings"]["task_reason"] = reason
+    results["settings"].update(task.settings(about_y, args))
     results["complete"] = not interrupted
     results["total_time"] = time.perf_counter() - started
-    _report(args, study, results, description, log)
+    _report(args, task, study, results, description, log)
     return INTERRUPTED_STATUS if interrupted else 0
 
 
-def _per_loss(args, data, complete, split):
-    """Each loss's best trial by noisy CV, refitted and scored once on the clean test labels."""
-    from sklearn.metrics import accuracy_score
+def _n_classes(task, about_y):
+    """The class count a classification study offers losses for (None for regression)."""
+    return len(about_y) if task.name == "classification" else None
 
+
+def _per_loss(args, data, task, complete, split):
+    """Each loss's best trial by noisy CV, refitted and scored once on the clean test targets."""
     from skloss.tuning import params_from_trial
 
     X_train, X_test, y_noisy, y_test = split
@@ -325,75 +330,75 @@ def _per_loss(args, data, complete, split):
     table = {}
     for loss in sorted(best, key=lambda name: -best[name].value):
         params = params_from_trial(best[loss])
-        model = _model(data, args, params)
+        model = _model(data, args, task, params)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(X_train, y_noisy)
+        scores = task.test_scores(y_test, model.predict(X_test))
         table[loss] = {
-            "noisy_cv_accuracy": best[loss].value,
-            "clean_test_accuracy": float(accuracy_score(y_test, model.predict(X_test))),
+            f"noisy_cv_{task.tune_metric}": task.cv_score(best[loss].value),
+            **{f"clean_test_{name}": value for name, value in scores.items()},
             "trial": best[loss].number,
             "params": {**_fixed_params(args), **params},
         }
     return table
 
 
-def _results(args, data, study, complete, split, spec):
+def _results(args, data, task, study, complete, split, spec):
     import optuna
 
     from skloss.tuning import params_from_trial
 
-    table = _per_loss(args, data, complete, split)
+    table = _per_loss(args, data, task, complete, split)
     best = study.best_trial
     chosen = best.params["loss"]
+    metric = task.tune_metric
     states = [t.state for t in study.get_trials(deepcopy=False)]
     settings = {
-        **_study_settings(args, data),
+        **_study_settings(args, data, task),
         "trials": args.trials,
         "timeout": args.timeout,
         "n_jobs": args.n_jobs,
         "storage": spec,
         "study": study.study_name,
-        "n_classes": len(set(data.y.tolist())),
-        "estimator": "make_pipeline(StandardScaler(), RobustLossClassifier().set_params("
-        "**params_from_trial(best_params))); for a CSV file, the preprocessing of skloss "
-        "compare (one-hot encoding of text columns, --impute) in place of StandardScaler",
-        "protocol": (
-            "stratified train/test split; label noise on the training labels only; "
-            "trials scored by stratified K-fold CV accuracy on the noisy training "
-            "labels, pruned by the median rule on each fit's early-stopping validation "
-            "accuracy; the selected configuration (and each loss's best) refitted on "
-            "the noisy training labels and scored once on the clean test labels"
-        ),
+        "estimator": f"make_pipeline(StandardScaler(), {type(task.estimator()).__name__}()"
+        ".set_params(**params_from_trial(best_params))); for a CSV file, the preprocessing "
+        "of skloss compare (one-hot encoding of text columns, --impute) in place of "
+        "StandardScaler",
+        "protocol": task.tune_protocol,
         "skloss_version": _options.version(),
     }
+    clean = {key: value for key, value in table[chosen].items() if key.startswith("clean_test_")}
     return {
         "settings": settings,
         "n_trials": len(states),
         "n_complete": len(complete),
         "n_pruned": states.count(optuna.trial.TrialState.PRUNED),
         "best_trial": best.number,
-        "best_noisy_cv_accuracy": best.value,
+        f"best_noisy_cv_{metric}": task.cv_score(best.value),
         "best_params": {**_fixed_params(args), **params_from_trial(best)},
-        "selection": {"loss": chosen, "clean_test_accuracy": table[chosen]["clean_test_accuracy"]},
+        "selection": {"loss": chosen, **clean},
         "per_loss": table,
     }
 
 
-def _report(args, study, results, description, log):
+def _report(args, task, study, results, description, log):
     write_json(args.output / "best_params.json", results["best_params"])
     write_json(args.output / "tune_results.json", results)
     plots = tune_plots(study, args.output, log)
     settings = results["settings"]
+    metric = task.tune_metric
+    selection = results["selection"]
     print(description)
     print(
         f"{results['n_trials']} trials ({results['n_complete']} complete, "
         f"{results['n_pruned']} pruned) in study {settings['study']!r} ({settings['storage']})"
     )
-    print(tune_table(results["per_loss"], list(results["per_loss"])))
+    print(tune_table(results["per_loss"], list(results["per_loss"]), metric))
+    clean = selection[f"clean_test_{metric}"]
     print(
-        f"noise-aware selection: {results['selection']['loss']} (chosen by noisy CV), clean "
-        f"test accuracy {results['selection']['clean_test_accuracy']:.3f}"
+        f"noise-aware selection: {selection['loss']} (chosen by noisy CV), clean test "
+        f"{metric_name(metric)} {clean:.{decimals([clean])}f}"
     )
     print("best parameters: " + json.dumps(json_ready(results["best_params"])))
     written = [args.output / "best_params.json", args.output / "tune_results.json", *plots]

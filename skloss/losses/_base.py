@@ -17,7 +17,14 @@ import torch.nn.functional as F
 from ._fused_form import StatisticsForm, nll_of
 from ._validation import check_sample_weight, check_target_range
 
-__all__ = ["Loss", "OneLogitBinary", "ProbabilityLoss", "reduce_loss", "KNOWN_REQUIREMENTS"]
+__all__ = [
+    "Loss",
+    "OneLogitBinary",
+    "ProbabilityLoss",
+    "reduce_loss",
+    "weighted_batch_mean",
+    "KNOWN_REQUIREMENTS",
+]
 
 #: Context a loss may ask the training step for, through ``Loss.requires``. Each
 #: entry names what the training step passes as keyword arguments to the loss:
@@ -87,6 +94,31 @@ def reduce_loss(values, reduction="mean", sample_weight=None):
         sample_weight, values.shape, reduction, values.dtype, values.device
     )
     return _reduce(values, reduction, sample_weight)
+
+
+def weighted_batch_mean(values, sample_weight):
+    """``mean(w * l)``, the batch objective of per-sample losses (see ``Loss.batch_loss``).
+
+    Parameters
+    ----------
+    values : torch.Tensor of shape (n_samples,)
+        Per-sample loss values.
+    sample_weight : torch.Tensor of shape (n_samples,) or None
+        Weights with mean 1 over the training data (None: the plain mean).
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+    """
+    if sample_weight is None:
+        return values.mean()
+    if sample_weight.shape != values.shape:
+        raise ValueError(
+            "sample_weight must have one value per sample: expected shape "
+            f"{tuple(values.shape)}, got {tuple(sample_weight.shape)}."
+        )
+    return (values * sample_weight).mean()
 
 
 def _reduce(values, reduction, sample_weight):
@@ -344,15 +376,7 @@ class Loss:
         >>> round(CrossEntropy().batch_loss(logits, target, sample_weight=weight).item(), 4)
         0.6269
         """
-        values = self.per_sample(logits, target, **context)
-        if sample_weight is None:
-            return values.mean()
-        if sample_weight.shape != values.shape:
-            raise ValueError(
-                "sample_weight must have one value per sample: expected shape "
-                f"{tuple(values.shape)}, got {tuple(sample_weight.shape)}."
-            )
-        return (values * sample_weight).mean()
+        return weighted_batch_mean(self.per_sample(logits, target, **context), sample_weight)
 
     def reported_loss(self, logits, target, sample_weight=None):
         """What the training history records for a batch, when not the objective.

@@ -12,7 +12,6 @@ __all__ = [
     "is_training_step",
     "read_rows",
     "write_rows",
-    "weighted_batch_mean",
 ]
 
 
@@ -61,15 +60,3 @@ def write_rows(state, index, n_samples, values, fill):
         state = grown
     state[index.to(state.device)] = values.detach().to(state.dtype)
     return state
-
-
-def weighted_batch_mean(values, sample_weight):
-    """``mean(w * l)``, the per-sample losses' batch objective (see ``Loss.batch_loss``)."""
-    if sample_weight is None:
-        return values.mean()
-    if sample_weight.shape != values.shape:
-        raise ValueError(
-            "sample_weight must have one value per sample: expected shape "
-            f"{tuple(values.shape)}, got {tuple(sample_weight.shape)}."
-        )
-    return (values * sample_weight).mean()

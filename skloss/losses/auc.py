@@ -5,6 +5,8 @@ import numbers
 import torch
 import torch.nn.functional as F
 
+from skloss._scores import decision_scores
+
 from ._base import Loss, OneLogitBinary
 from ._validation import real_parameter
 
@@ -103,7 +105,7 @@ class MWAUC(OneLogitBinary, Loss):
         torch.Tensor
             A scalar.
         """
-        scores = logits[:, 0] if logits.shape[1] == 1 else logits[:, 1] - logits[:, 0]
+        scores = decision_scores(logits)  # one logit, or the difference of two
         positive, negative = target == 1, target == 0
         s_pos, s_neg = scores[positive], scores[negative]
         n_pos, n_neg = s_pos.shape[0], s_neg.shape[0]

@@ -44,7 +44,7 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from ._base import Loss
+from ._base import Loss, OneLogitBinary
 from ._validation import real_parameter
 
 __all__ = ["EnsLoss", "draw_derivatives", "inverse_box_cox", "CALIBRATION_MARGIN"]
@@ -155,7 +155,7 @@ def draw_derivatives(margins, generator=None, boxcox_lambda=0.0):
     return derivatives.reshape(margins.shape) if margins.ndim == 1 else derivatives.T
 
 
-class EnsLoss(Loss):
+class EnsLoss(OneLogitBinary, Loss):
     """Ensemble of random convex, calibrated losses, drawn per batch (Dai, 2025).
 
     For two classes, a binary loss with one logit ``f``: ``p = sigmoid(f)`` is
@@ -282,21 +282,6 @@ class EnsLoss(Loss):
                 f"or a positive number of epochs, got {every!r}."
             )
 
-    def n_outputs(self, n_classes):
-        """One logit for two classes, one one-vs-rest logit per class otherwise.
-
-        Parameters
-        ----------
-        n_classes : int
-            Number of classes.
-
-        Returns
-        -------
-        int
-            1 for two classes, else ``n_classes``.
-        """
-        return 1 if n_classes == 2 else n_classes
-
     def link(self, logits):
         """Probabilities: ``sigmoid(f)`` for one logit, else the normalised column sigmoids.
 
@@ -322,7 +307,7 @@ class EnsLoss(Loss):
         [[0.3333333432674408, 0.3333333432674408, 0.3333333432674408]]
         """
         if logits.shape[1] == 1:
-            return torch.sigmoid(logits)
+            return super().link(logits)
         return torch.softmax(F.logsigmoid(logits), dim=1)
 
     def current_lambda(self, epoch=0, generator=None):

@@ -72,6 +72,13 @@ class HLGauss(RegressionLoss):
     padding : float, default=0.1
         How far the bins reach beyond the training targets, as a share of their
         range, on each side.
+    tail : float, default=0.0
+        Share of the training targets left outside the bins at each end: the
+        bins span the ``tail`` and ``1 - tail`` quantiles of the scaled training
+        targets (widened by ``padding``) instead of their whole range. With gross
+        errors among the targets, a few percent keeps the bins on the bulk of
+        the data; the targets beyond are clipped to the outer edges, so they pull
+        the fit with a bounded force, as Huber's loss does.
 
     Attributes
     ----------
@@ -93,12 +100,14 @@ class HLGauss(RegressionLoss):
     search_space = {
         "n_bins": ("int", 20, 200),
         "sigma_ratio": ("float", 0.25, 2.0, "log"),
+        "tail": ("float", 0.0, 0.1),
     }
 
-    def __init__(self, n_bins=100, sigma_ratio=0.75, padding=0.1):
+    def __init__(self, n_bins=100, sigma_ratio=0.75, padding=0.1, tail=0.0):
         self.n_bins = n_bins
         self.sigma_ratio = sigma_ratio
         self.padding = padding
+        self.tail = tail
 
     def validate(self):
         """Check ``n_bins >= 2``, ``sigma_ratio > 0`` and ``padding >= 0``."""
@@ -116,13 +125,15 @@ class HLGauss(RegressionLoss):
             )
         if real_parameter(self, "padding") < 0:
             raise ValueError(f"HLGauss parameter 'padding' must be >= 0, got {self.padding!r}.")
+        if not 0 <= real_parameter(self, "tail") < 0.5:
+            raise ValueError(f"HLGauss parameter 'tail' must be in [0, 0.5), got {self.tail!r}.")
 
     def n_outputs(self, n_targets):
         """``n_bins`` logits per target column."""
         return n_targets * int(self.n_bins)
 
     def fit_targets(self, y):
-        """Place the bins on the range of the scaled training targets, widened by ``padding``.
+        """Place the bins on the scaled training targets' range (or quantiles), plus ``padding``.
 
         Parameters
         ----------
@@ -130,7 +141,7 @@ class HLGauss(RegressionLoss):
             The scaled training targets.
         """
         y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        low, high = y.min(axis=0), y.max(axis=0)
+        low, high = np.quantile(y, [self.tail, 1 - self.tail], axis=0)
         span = np.where(high > low, high - low, 1.0)
         low, high = low - self.padding * span, high + self.padding * span
         steps = np.linspace(0.0, 1.0, int(self.n_bins) + 1)

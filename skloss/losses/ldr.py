@@ -17,9 +17,9 @@ import math
 
 import torch
 
-from ._base import Loss
+from ._base import Loss, weighted_batch_mean
 from ._fused_form import StatisticsForm
-from ._state import PerSampleState, is_training_step, read_rows, weighted_batch_mean, write_rows
+from ._state import PerSampleState, is_training_step, read_rows, write_rows
 from ._validation import real_parameter
 
 __all__ = ["LDRKL", "ALDRKL"]

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from ..exceptions import NoGradientWarning
-from ._base import ProbabilityLoss
-from ._state import PerSampleState, is_training_step, read_rows, weighted_batch_mean, write_rows
+from ._base import ProbabilityLoss, weighted_batch_mean
+from ._state import PerSampleState, is_training_step, read_rows, write_rows
 from ._validation import real_parameter
 from .compsum import GCE
 
@@ -58,12 +58,10 @@ class TGCE(PerSampleState, ProbabilityLoss):
     ``k = 0.5``): every sample is truncated, and a fit from scratch warns
     (:class:`skloss.exceptions.NoGradientWarning`) before training. Use it to
     fine-tune a fitted model (``warm_start``) or with ``k < 1/K``. The default
-    was chosen by measurement (``benchmarks/tgce_defaults.py``, four multiclass
-    sets with and without label noise; the robust-losses guide has the table):
-    pruning from epoch 40 trained from scratch everywhere and was the best of
-    the candidates. Pruning from epoch 10 also pruned clean samples not yet
-    fitted, worst with many classes, and the stateless form with ``k`` tied to
-    the number of classes (``k = 1/(2K)``) truncated hard clean samples early
+    was chosen by measurement against the stateless form (with ``k`` tied to
+    the number of classes, too) and earlier pruning (the robust-losses user
+    guide has the table): pruning earlier also prunes clean samples not yet
+    fitted, and the stateless form truncates hard clean samples early and
     for good. A fit that stops before ``prune_start`` (``max_iter``, the
     stopping rule) is plain GCE.
 

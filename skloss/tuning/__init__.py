@@ -6,7 +6,10 @@ machinery:
 - search spaces: :func:`suggest_params` (define-by-run, inside an Optuna
   objective) and :func:`param_distributions` (for
   :class:`optuna_integration.OptunaSearchCV`) draw from one search space: the
-  loss among the registry's names, each loss's own parameters from its
+  loss among the registry's names of the estimator's kind (for a classifier,
+  the classification losses that can train its number of classes; for
+  :class:`~skloss.RobustLossRegressor`, the regression losses), each loss's own
+  parameters from its
   ``search_space`` class attribute (declared next to the loss), a log-uniform
   learning rate and ``alpha``, hidden layer sizes and early stopping on or off.
   :func:`params_from_trial` turns a finished trial's parameters (from any

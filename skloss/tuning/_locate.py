@@ -75,7 +75,7 @@ def locate(estimator, step=None):
     if not steps:
         raise TypeError(
             f"{type(estimator).__name__} holds no skloss estimator to tune. Pass a skloss "
-            "estimator (RobustLossClassifier, AnyLossClassifier, ...) or a Pipeline with "
+            "estimator (RobustLossClassifier, RobustLossRegressor, ...) or a Pipeline with "
             "one as a step, e.g. make_pipeline(StandardScaler(), RobustLossClassifier())."
         )
     if len(steps) > 1:

@@ -8,6 +8,7 @@ parameters.
 """
 
 from skloss.tuning._locate import locate
+from skloss.tuning.spaces import _check_kind
 
 
 def _check_losses(losses):
@@ -62,7 +63,9 @@ def loss_grid(losses, estimator=None, *, step=None):
     estimator : skloss estimator or Pipeline, default=None
         What the search fits. A Pipeline (any meta-estimator) holding a skloss
         estimator gives names with its step prefix (``clf__loss``); None or a
-        skloss estimator gives ``loss`` and ``loss__<param>``.
+        skloss estimator gives ``loss`` and ``loss__<param>``. When given, every
+        loss must be of its kind (regression losses for
+        :class:`skloss.RobustLossRegressor`).
     step : str, default=None
         The skloss step's name, when ``estimator`` holds several.
 
@@ -76,8 +79,9 @@ def loss_grid(losses, estimator=None, *, step=None):
     Raises
     ------
     ValueError
-        For an unknown loss name, a parameter the loss does not have, a value
-        the loss refuses, or a value that is not a list.
+        For an unknown loss name, a loss of another kind than ``estimator``'s,
+        a parameter the loss does not have, a value the loss refuses, or a
+        value that is not a list.
     TypeError
         If ``estimator`` holds no skloss estimator, or the one it holds has no
         ``loss`` parameter.
@@ -96,6 +100,17 @@ def loss_grid(losses, estimator=None, *, step=None):
     >>> pipe = Pipeline([("scale", StandardScaler()), ("clf", RobustLossClassifier())])
     >>> loss_grid({"ce": {}, "gce": {"q": [0.5, 0.7]}}, pipe)
     [{'clf__loss': ['ce']}, {'clf__loss': ['gce'], 'clf__loss__q': [0.5, 0.7]}]
+
+    Regression losses, for ``GridSearchCV`` over ``loss__delta`` and
+    ``loss__sigma_ratio``:
+
+    >>> from skloss import RobustLossRegressor
+    >>> grids = loss_grid({"huber": {"delta": [0.5, 1.0]}, "hl_gauss": {"sigma_ratio": [0.5, 1.0]}},
+    ...                   RobustLossRegressor())
+    >>> grids[0]
+    {'loss': ['huber'], 'loss__delta': [0.5, 1.0]}
+    >>> grids[1]
+    {'loss': ['hl_gauss'], 'loss__sigma_ratio': [0.5, 1.0]}
     """
     from skloss.losses import get_loss
 
@@ -111,6 +126,8 @@ def loss_grid(losses, estimator=None, *, step=None):
     grids = []
     for name, params in _check_losses(losses).items():
         get_loss(name)  # an unknown name says which names exist
+        if estimator is not None:
+            _check_kind(name, located.estimator)
         for param, values in params.items():
             for value in values:
                 get_loss(name, **{param: value})

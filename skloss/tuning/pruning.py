@@ -71,9 +71,10 @@ class PruningCallback(Callback):
     trial_key : str
         The key :meth:`for_trial` registered the trial under.
     monitor : str, default="valid_acc"
-        The history column reported: ``"valid_acc"`` (needs
-        ``early_stopping=True``), ``"valid_loss"`` or ``"train_loss"``. The
-        study's direction must match (maximise an accuracy, minimise a loss).
+        The history column reported: ``"valid_acc"`` (classifiers) or
+        ``"valid_r2"`` (regressors), both with ``early_stopping=True``;
+        ``"valid_loss"`` or ``"train_loss"``. The study's direction must match
+        (maximise an accuracy or R^2, minimise a loss).
 
     Examples
     --------
@@ -164,8 +165,8 @@ class PruningCallback(Callback):
             raise ValueError(
                 f"PruningCallback(monitor={self.monitor!r}): the history has no such column "
                 f"(it has {sorted(k for k in row if not k.endswith('_best'))}). "
-                "'valid_acc' and 'valid_loss' need early_stopping=True; or use "
-                "monitor='train_loss'."
+                "'valid_acc' (classifiers), 'valid_r2' (regressors) and 'valid_loss' need "
+                "early_stopping=True; or use monitor='train_loss'."
             )
         value = float(row[self.monitor])
         step = self.fit_index_ * int(net.max_epochs) + len(net.history) - 1

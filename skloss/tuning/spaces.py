@@ -1,4 +1,11 @@
-"""Search spaces of skloss estimators: the estimator's part and each loss's own part."""
+"""Search spaces of skloss estimators: the estimator's part and each loss's own part.
+
+A classifier's search offers classification losses (those that can train its
+number of classes), a regressor's the regression losses; a name of the other kind
+is refused before any draw.
+"""
+
+from numbers import Integral
 
 from skloss.tuning._locate import locate
 from skloss.tuning._specs import (
@@ -51,17 +58,36 @@ def _loss_space(loss):
     return {name: check_spec(name, spec) for name, spec in space.items() if name not in fixed}
 
 
+def _target_kind(estimator):
+    """``"classification"`` or ``"regression"``: the kind of losses ``estimator`` trains."""
+    from sklearn.base import is_regressor
+
+    kind = getattr(estimator, "_target_kind", None)
+    if kind is None:
+        kind = "regression" if is_regressor(estimator) else "classification"
+    return kind
+
+
+def _entry_kind(entry):
+    return getattr(entry, "cls", entry).target_kind
+
+
 def loss_choices(estimator, n_classes=None, *, step=None):
     """Registry names of the losses a search may choose for ``estimator``.
 
     Parameters
     ----------
     estimator : skloss estimator or Pipeline
-        An estimator with a ``loss`` parameter (:class:`skloss.RobustLossClassifier`),
-        or a Pipeline (any meta-estimator) holding one.
+        An estimator with a ``loss`` parameter (:class:`skloss.RobustLossClassifier`,
+        :class:`skloss.RobustLossRegressor`), or a Pipeline (any meta-estimator)
+        holding one. A regressor is offered the regression losses, a classifier
+        the classification ones.
     n_classes : int, default=None
-        Classes of the problem. Binary-only losses are offered only when it is 2:
-        without it they are left out, as they would fail on more classes.
+        Classes of the problem (classifiers only). A loss is offered when it can
+        train that many classes (``Loss.why_cannot_train(n_classes)`` is None:
+        no ``z_loss`` for two classes, no ``anyloss_accuracy`` for five or
+        more); without it, binary-only losses are left out, as they would fail
+        on more classes.
     step : str, default=None
         The skloss step's name, when ``estimator`` holds several.
 
@@ -70,11 +96,22 @@ def loss_choices(estimator, n_classes=None, *, step=None):
     list of str
         Sorted registry names.
 
+    Raises
+    ------
+    TypeError
+        If the estimator has no ``loss`` parameter.
+    ValueError
+        If ``n_classes`` is given for a regressor, or is not an int >= 2.
+
     Examples
     --------
-    >>> from skloss import RobustLossClassifier
+    >>> from skloss import RobustLossClassifier, RobustLossRegressor
     >>> "gce" in loss_choices(RobustLossClassifier())
     True
+    >>> "z_loss" in loss_choices(RobustLossClassifier(), n_classes=2)
+    False
+    >>> loss_choices(RobustLossRegressor())
+    ['absolute_error', 'hl_gauss', 'huber', 'poisson', 'quantile', 'squared_error']
     """
     from skloss.losses import LOSSES
 
@@ -84,7 +121,54 @@ def loss_choices(estimator, n_classes=None, *, step=None):
             f"{type(estimator).__name__} has no 'loss' parameter to choose; its loss "
             "parameters are tuned by suggest_params directly."
         )
-    return sorted(name for name, entry in LOSSES.items() if not entry.binary_only or n_classes == 2)
+    kind = _target_kind(estimator)
+    _check_n_classes(n_classes, kind, estimator)
+    names = sorted(name for name, entry in LOSSES.items() if _entry_kind(entry) == kind)
+    if kind == "regression":
+        return names
+    if n_classes is None:
+        return [name for name in names if not LOSSES[name].binary_only]
+    return [name for name in names if LOSSES[name]().why_cannot_train(n_classes) is None]
+
+
+def _check_n_classes(n_classes, kind, estimator):
+    if n_classes is None:
+        return
+    if kind == "regression":
+        raise ValueError(
+            f"n_classes={n_classes!r} was given, but {type(estimator).__name__} is a "
+            "regressor; leave n_classes out (None)."
+        )
+    if isinstance(n_classes, bool) or not isinstance(n_classes, Integral) or n_classes < 2:
+        raise ValueError(f"n_classes must be an int >= 2 (the classes of y), got {n_classes!r}.")
+
+
+def _check_loss_names(names, estimator, n_classes=None):
+    """Refuse names that are unknown, of the other kind of target, or cannot train ``n_classes``."""
+    from skloss.losses import LOSSES
+
+    kind = _target_kind(estimator)
+    _check_n_classes(n_classes, kind, estimator)
+    for name in names:
+        _check_kind(name, estimator)
+        if n_classes is not None and kind == "classification":
+            reason = LOSSES[name]().why_cannot_train(n_classes)
+            if reason is not None:
+                raise ValueError(f"losses names {name!r}, which cannot train here: {reason}")
+
+
+def _check_kind(loss, estimator):
+    """Refuse a loss (name or object) of the other kind of target than ``estimator``'s."""
+    from skloss.losses import list_losses
+
+    entry, _ = _loss_class(loss)
+    kind = _target_kind(estimator)
+    if entry is not None and _entry_kind(entry) != kind:
+        shown = repr(loss) if isinstance(loss, str) else type(loss).__name__
+        raise ValueError(
+            f"loss {shown} is a {_entry_kind(entry)} loss, and {type(estimator).__name__} "
+            f"trains {kind} losses: choose from {list_losses(kind=kind)}."
+        )
 
 
 def _estimator_space(estimator, space, prefix=""):
@@ -121,13 +205,15 @@ def search_space(estimator, *, loss=None, space=None, step=None):
     Parameters
     ----------
     estimator : skloss estimator or Pipeline
-        :class:`skloss.RobustLossClassifier` or :class:`skloss.AnyLossClassifier`
-        (a subclass too), or a Pipeline (any meta-estimator) holding one: the
-        names then carry its step prefix (``clf__loss__q``).
+        :class:`skloss.RobustLossClassifier`, :class:`skloss.RobustLossRegressor`
+        or :class:`skloss.AnyLossClassifier` (a subclass too), or a Pipeline (any
+        meta-estimator) holding one: the names then carry its step prefix
+        (``clf__loss__q``).
     loss : str or Loss, default=None
         The loss whose parameters join the space (``loss__<param>``); None uses
-        the estimator's own ``loss``. Ignored by estimators without ``loss``
-        (AnyLossClassifier: its loss parameters are its own parameters).
+        the estimator's own ``loss``. It must be of the estimator's kind
+        (a regression loss for a regressor). Ignored by estimators without
+        ``loss`` (AnyLossClassifier: its loss parameters are its own parameters).
     space : dict, default=None
         Entries that replace or add to :data:`ESTIMATOR_SPACE`; a value of None
         removes an entry. Names are the skloss estimator's own (the step prefix
@@ -148,6 +234,9 @@ def search_space(estimator, *, loss=None, space=None, step=None):
     >>> pipe = make_pipeline(StandardScaler(), RobustLossClassifier(loss="gce"))
     >>> search_space(pipe)["robustlossclassifier__loss__q"]
     ('float', 0.1, 1.0)
+    >>> from skloss import RobustLossRegressor
+    >>> search_space(RobustLossRegressor(), loss="hl_gauss")["loss__sigma_ratio"]
+    ('float', 0.25, 2.0, 'log')
     """
     estimator, prefix = locate(estimator, step)
     specs = _own_search_space(estimator, loss, space, prefix)
@@ -158,6 +247,7 @@ def _own_search_space(estimator, loss, space, prefix):
     specs = _estimator_space(estimator, space, prefix)
     if _loss_param(estimator):
         chosen = estimator.get_params(deep=False)["loss"] if loss is None else loss
+        _check_kind(chosen, estimator)
         for name, spec in _loss_space(chosen).items():
             specs[f"loss__{name}"] = spec
     else:
@@ -184,14 +274,17 @@ def suggest_params(trial, estimator, *, losses=None, n_classes=None, space=None,
     trial : optuna.trial.Trial
         The trial to draw from (``FixedTrial`` works too).
     estimator : skloss estimator or Pipeline
-        :class:`skloss.RobustLossClassifier` or :class:`skloss.AnyLossClassifier`,
-        or a Pipeline (any meta-estimator) holding one: the returned names then
-        carry its step prefix (``clf__loss``); the trial's own names do not.
+        :class:`skloss.RobustLossClassifier`, :class:`skloss.RobustLossRegressor`
+        or :class:`skloss.AnyLossClassifier`, or a Pipeline (any meta-estimator)
+        holding one: the returned names then carry its step prefix
+        (``clf__loss``); the trial's own names do not.
     losses : list of str, default=None
-        Registry names to choose from (RobustLossClassifier); None is
+        Registry names to choose from (estimators with a ``loss`` parameter),
+        each of the estimator's kind (regression losses for a regressor) and,
+        with ``n_classes``, able to train that many classes; None is
         :func:`loss_choices`, one name fixes the loss.
     n_classes : int, default=None
-        Classes of the problem, for :func:`loss_choices`.
+        Classes of the problem (classifiers only), for :func:`loss_choices`.
     space : dict, default=None
         Entries that replace or add to :data:`ESTIMATOR_SPACE` (None removes one).
     step : str, default=None
@@ -220,6 +313,16 @@ def suggest_params(trial, estimator, *, losses=None, n_classes=None, space=None,
     >>> pipe = Pipeline([("scale", StandardScaler()), ("clf", RobustLossClassifier())])
     >>> suggest_params(trial, pipe, losses=["ce", "gce"])["clf__loss__q"]
     0.5
+
+    A regressor draws among regression losses:
+
+    >>> from skloss import RobustLossRegressor
+    >>> trial = optuna.trial.FixedTrial({"loss": "huber", "huber__delta": 0.5,
+    ...     "learning_rate_init": 1e-3, "alpha": 1e-4, "hidden_layer_sizes": "64",
+    ...     "early_stopping": True})
+    >>> params = suggest_params(trial, RobustLossRegressor(), losses=["squared_error", "huber"])
+    >>> params["loss"], params["loss__delta"]
+    ('huber', 0.5)
     """
     estimator, prefix = locate(estimator, step)
     params = _suggest_own(trial, estimator, losses, n_classes, space, prefix)
@@ -236,8 +339,7 @@ def _suggest_own(trial, estimator, losses, n_classes, space, prefix):
                 f"losses must be a non-empty list of registry names, got {losses!r}; see "
                 "skloss.losses.list_losses()."
             )
-        for name in names:
-            _loss_class(name)
+        _check_loss_names(names, estimator, n_classes)
     params = {}
     for name, spec in estimator_space.items():
         params[name] = suggest_value(trial, name, spec)
@@ -329,7 +431,8 @@ def param_distributions(estimator, *, loss=None, space=None, step=None):
         The estimator to be searched, or a Pipeline (any meta-estimator) holding
         one: the names then carry its step prefix (``clf__loss__q``).
     loss : str or Loss, default=None
-        The loss whose parameters are searched; None keeps the estimator's.
+        The loss whose parameters are searched, of the estimator's kind; None
+        keeps the estimator's.
     space : dict, default=None
         Entries that replace or add to :data:`ESTIMATOR_SPACE` (None removes one).
     step : str, default=None
