@@ -357,9 +357,14 @@ def test_bag_ids_of_any_kind_and_scaling_in_the_users_units(diabetes_bags):
     by_name = quiet_fit(RobustLossRegressor(**params), X, ybar, bags=names)
     by_int = quiet_fit(RobustLossRegressor(**params), X, ybar, bags=bags)
     np.testing.assert_array_equal(by_name.predict(X), by_int.predict(X))
-    # Scaled with the statistics of the repeated responses (weights: bag sizes).
-    assert by_int.target_offset_[0] == pytest.approx(ybar.mean())
-    assert by_int.target_scale_[0] == pytest.approx(ybar.std())
+    # Scaled with the robust statistics of the repeated responses (each bag counts
+    # by its size): the median and IQR / 1.349, quantiles as the first sorted value
+    # reaching the share (the inverted CDF).
+    ranked = np.sort(ybar)
+    n = len(ranked)
+    quartile = [ranked[int(np.ceil(share * n)) - 1] for share in (0.25, 0.5, 0.75)]
+    assert by_int.target_offset_[0] == pytest.approx(quartile[1])
+    assert by_int.target_scale_[0] == pytest.approx((quartile[2] - quartile[0]) / 1.349, rel=1e-3)
     assert "_call_bags" not in vars(by_int)
 
 
