@@ -17,10 +17,14 @@ TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= cli,test,tune,docs
 # The pinned versions are those of .pre-commit-config.yaml: both run the same checks.
 RUFF_SPEC ?= ruff==0.17.6
-# The public modules whose docstrings numpydoc validates (config: pyproject.toml):
-# every skloss/ module whose name does not start with "_", and the package __init__s.
+# The public modules whose docstrings numpydoc validates (config: pyproject.toml): every
+# skloss/ module outside a private package ("_core", "_training", ...) whose name does not
+# start with "_", and the public packages' __init__s.
+private = $(filter _%,$(notdir $(1)) $(notdir $(patsubst %/,%,$(dir $(1)))))
 NUMPYDOC_FILES ?= $(strip $(foreach f,$(wildcard skloss/*.py skloss/*/*.py),\
-	$(if $(filter _%,$(notdir $(f))),,$(f))) $(wildcard skloss/__init__.py skloss/*/__init__.py))
+	$(if $(call private,$(f)),,$(f))) $(wildcard skloss/__init__.py) \
+	$(foreach f,$(wildcard skloss/*/__init__.py),\
+	$(if $(filter _%,$(notdir $(patsubst %/,%,$(dir $(f))))),,$(f))))
 
 VPY := $(VENV)/bin/python
 PIP := $(VPY) -m pip

@@ -158,6 +158,8 @@ html_sidebars = {
     "contributing": [],
 }
 html_show_sourcelink = False
+html_static_path = ["_static"]
+html_css_files = ["skloss.css"]
 
 
 def setup(app):

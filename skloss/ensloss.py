@@ -298,7 +298,13 @@ class EnsLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR04,P
 
     @property
     def out_activation_(self):
-        """str: ``"logistic"``, the sigmoid of each (one-vs-rest) output."""
+        """The output activation, as in :class:`~sklearn.neural_network.MLPClassifier`.
+
+        Returns
+        -------
+        str
+            ``"logistic"``: one sigmoid per (one-vs-rest) output.
+        """
         if "net_" not in self.__dict__:
             raise AttributeError("the estimator is not fitted yet.")
         return "logistic"

@@ -6,6 +6,7 @@ A page fails when, after its scripts have run (MathJax included):
   such as ``\\frac``) outside code, i.e. math that was not rendered;
 - a math element was not typeset, or MathJax reports an error in it;
 - an image is missing or cannot be decoded;
+- a code block's lines run past its box (cut off on the right);
 - it loads a script, style sheet or image from the network: the docs must read the
   same offline, so Chromium is also told that no host name resolves.
 
@@ -69,6 +70,12 @@ const done = arguments[arguments.length - 1];
       problems.push("math not rendered: " + el.textContent.trim().slice(0, 80));
     } else if (el.querySelector("mjx-merror")) {
       problems.push("MathJax error in: " + el.textContent.trim().slice(0, 80));
+    }
+  }
+  // Code cut off on the right: a block whose lines run past its box.
+  for (const el of document.querySelectorAll("pre")) {
+    if (el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1) {
+      problems.push("code cut off on the right: " + el.textContent.trim().slice(0, 80));
     }
   }
   // Resources from the network.

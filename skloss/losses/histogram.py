@@ -129,7 +129,18 @@ class HLGauss(RegressionLoss):
             raise ValueError(f"HLGauss parameter 'tail' must be in [0, 0.5), got {self.tail!r}.")
 
     def n_outputs(self, n_targets):
-        """``n_bins`` logits per target column."""
+        """Count the outputs: ``n_bins`` logits per target column.
+
+        Parameters
+        ----------
+        n_targets : int
+            Number of target columns.
+
+        Returns
+        -------
+        int
+            Number of network outputs.
+        """
         return n_targets * int(self.n_bins)
 
     def fit_targets(self, y):
@@ -174,12 +185,23 @@ class HLGauss(RegressionLoss):
         return (edges[:, 1:] + edges[:, :-1]) / 2
 
     def predict(self, outputs):
-        """The histogram means, ``sum_i softmax_i * centre_i``, per target column."""
+        """Predict the histogram means, ``sum_i softmax_i * centre_i``, per target column.
+
+        Parameters
+        ----------
+        outputs : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_targets)
+            Predictions in scaled target units.
+        """
         probabilities = torch.softmax(self._logits_by_target(outputs), dim=-1)
         return (probabilities * self._centres(outputs).unsqueeze(0)).sum(dim=-1)
 
     def quantiles(self, outputs, q):
-        """Quantiles of the predicted histograms (uniform within a bin).
+        """Compute the quantiles of the predicted histograms (uniform within a bin).
 
         Parameters
         ----------

@@ -57,11 +57,33 @@ class RegressionLoss(Loss):
     out_activation = "identity"
 
     def n_outputs(self, n_targets):
-        """Network outputs for ``n_targets`` target columns (one each here)."""
+        """Count the network outputs for ``n_targets`` target columns (one each here).
+
+        Parameters
+        ----------
+        n_targets : int
+            Number of target columns.
+
+        Returns
+        -------
+        int
+            Number of network outputs.
+        """
         return n_targets
 
     def predict(self, outputs):
-        """Predictions in scaled units, shape ``(n_samples, n_targets)``."""
+        """Turn raw outputs into predictions in scaled units.
+
+        Parameters
+        ----------
+        outputs : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_targets)
+            Predictions in scaled target units.
+        """
         return outputs
 
     def check_targets(self, y):
@@ -83,11 +105,24 @@ class RegressionLoss(Loss):
         """
 
     def elementwise(self, outputs, target):
-        """The loss of every sample and target column, shape ``(n_samples, n_targets)``."""
+        """Compute the loss of every sample and target column.
+
+        Parameters
+        ----------
+        outputs : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
+        target : torch.Tensor of shape (n_samples, n_targets)
+            Scaled targets.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_targets)
+            The loss of each sample and target column.
+        """
         raise NotImplementedError
 
     def per_sample(self, outputs, target, **context):
-        """The mean over target columns of :meth:`elementwise`, shape ``(n_samples,)``.
+        """Average :meth:`elementwise` over the target columns.
 
         Parameters
         ----------
@@ -101,16 +136,36 @@ class RegressionLoss(Loss):
         Returns
         -------
         torch.Tensor of shape (n_samples,)
+            The loss of each sample.
         """
         target = target.reshape(outputs.shape[0], -1).to(outputs.dtype)
         return self.elementwise(outputs, target).mean(dim=1)
 
     def link(self, outputs):
-        """Not defined: a regression loss gives no class probabilities."""
+        """Refuse: a regression loss gives no class probabilities.
+
+        Parameters
+        ----------
+        outputs : torch.Tensor
+            Raw model outputs (unused).
+
+        Raises
+        ------
+        TypeError
+            Always.
+        """
         raise TypeError(f"{type(self).__name__} is a regression loss: it has no probabilities.")
 
     def check_n_classes(self, n_classes, from_scratch=True):
-        """A regression loss trains no classes: the estimator checks the kind first."""
+        """Accept any classes: the estimator checks the kind of target first.
+
+        Parameters
+        ----------
+        n_classes : int
+            Unused: a regression loss trains no classes.
+        from_scratch : bool, default=True
+            Unused.
+        """
 
     def _check_inputs(self, outputs, target):
         if not isinstance(outputs, torch.Tensor) or outputs.ndim != 2:
@@ -278,11 +333,28 @@ class Quantile(RegressionLoss):
 
     @property
     def levels(self):
-        """numpy.ndarray: the sorted levels."""
+        """The quantile levels, sorted.
+
+        Returns
+        -------
+        numpy.ndarray
+            The levels of ``alpha`` in increasing order.
+        """
         return check_levels(self.alpha)
 
     def n_outputs(self, n_targets):
-        """One output per level and target column."""
+        """Count the outputs: one per level and target column.
+
+        Parameters
+        ----------
+        n_targets : int
+            Number of target columns.
+
+        Returns
+        -------
+        int
+            Number of network outputs.
+        """
         return n_targets * len(self.levels)
 
     def _by_level(self, outputs):
@@ -297,7 +369,7 @@ class Quantile(RegressionLoss):
         return pinball.mean(dim=-1)
 
     def quantiles(self, outputs, q):
-        """Predicted quantiles at levels ``q`` (scaled units), shape ``(n, n_targets, len(q))``.
+        """Predict the quantiles at levels ``q``, in scaled units.
 
         Levels between two trained levels are interpolated linearly; levels
         outside the trained range are refused.
@@ -311,7 +383,8 @@ class Quantile(RegressionLoss):
 
         Returns
         -------
-        torch.Tensor
+        torch.Tensor of shape (n_samples, n_targets, len(q))
+            The quantiles, in scaled target units.
         """
         levels = self.levels
         q = np.asarray(q, dtype=float)
@@ -334,7 +407,18 @@ class Quantile(RegressionLoss):
         return torch.stack(out, dim=-1)
 
     def predict(self, outputs):
-        """The level closest to 0.5 (the median when it was trained)."""
+        """Predict the quantile at the level closest to 0.5 (the median when trained).
+
+        Parameters
+        ----------
+        outputs : torch.Tensor of shape (n_samples, n_outputs)
+            Raw model outputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_targets)
+            Predictions in scaled target units.
+        """
         closest = float(self.levels[np.argmin(np.abs(self.levels - 0.5))])
         return self.quantiles(outputs, np.array([closest]))[..., 0]
 
