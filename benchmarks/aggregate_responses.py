@@ -32,8 +32,9 @@ RMSE**. ``RobustLossRegressor(loss=BagSquaredError(rho))`` with its defaults
   (the same MLP trained on the true per-row targets: what aggregation costs)
   and ``mean`` (predicting the training mean).
 
-Run under the shared lock (about 20 minutes on one core with the defaults: 4
-data sets x 3 bag sizes x 2 seeds x (4 rhos + 3 folds x 4 rhos) fits)::
+Run under the shared lock (195 seconds on one core with the defaults: 4 data
+sets x 3 bag sizes x 2 seeds x (4 rhos + 3 folds x 4 rhos) fits, most of them
+stopping on the training loss's tolerance well before ``max_iter``)::
 
     flock /tmp/skloss-bench.lock python benchmarks/aggregate_responses.py
 
