@@ -1,6 +1,6 @@
 """PyTorch estimators for scikit-learn, trained through skorch, with pluggable losses."""
 
-from skloss import fused, losses, noise
+from skloss import fused, losses, noise, robustness
 from skloss._version import __version__
 from skloss.analytic import AnalyticIncrementalClassifier
 from skloss.anyloss import AnyLossClassifier
@@ -17,4 +17,5 @@ __all__ = [
     "fused",
     "losses",
     "noise",
+    "robustness",
 ]

@@ -2045,6 +2045,226 @@ def _loss2_cases():
 LOSS2_CASES = _loss2_cases()
 
 
+# ---- adversarial losses and skloss.robustness ------------------------------------------
+
+
+def _adversarial_cases():
+    import warnings
+
+    from sklearn.datasets import load_iris
+    from sklearn.exceptions import NotFittedError
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skloss import RobustLossClassifier
+    from skloss.losses import AdvCompSum, get_loss
+    from skloss.robustness import make_pgd_scorer, pgd_accuracy
+
+    X, y = load_iris(return_X_y=True)
+    X, y = X[::3].copy(), y[::3].copy()
+    fitted = RobustLossClassifier(max_iter=1, hidden_layer_sizes=(4,), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted.fit(X, y)
+    logistic = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    other_labels = y + 10
+    model, inputs = torch.nn.Linear(3, 3), torch.zeros(2, 3)
+
+    def attack(**kwargs):
+        return lambda: pgd_accuracy(fitted, X, y, **{"epsilon": 0.1, **kwargs})
+
+    def loss(name, **params):
+        return lambda: get_loss(name, **params)
+
+    return [
+        (
+            "adv-epsilon-negative",
+            loss("adv_comp_sum", epsilon=-0.1),
+            ValueError,
+            r"AdvCompSum parameter 'epsilon' must be a finite number >= 0.*0 freezes",
+            [],
+        ),
+        (
+            "adv-epsilon-matrix",
+            loss("trades", epsilon=np.ones((2, 2))),
+            ValueError,
+            r"TRADES parameter 'epsilon' must be .* 1-d array",
+            [],
+        ),
+        (
+            "adv-epsilon-nan",
+            loss("pgd_at", epsilon=np.array([0.1, np.nan])),
+            ValueError,
+            "PGDAdversarialTraining parameter 'epsilon' must be a finite number",
+            [],
+        ),
+        (
+            "adv-epsilon-string",
+            loss("pgd_at", epsilon="0.1"),
+            ValueError,
+            "parameter 'epsilon' must be a finite number",
+            [],
+        ),
+        (
+            "adv-norm-unknown",
+            loss("adv_comp_sum", norm="l1"),
+            ValueError,
+            r"AdvCompSum parameter 'norm' must be one of \('linf', 'l2'\), got 'l1'",
+            [],
+        ),
+        (
+            "adv-steps-zero",
+            loss("trades", steps=0),
+            ValueError,
+            "TRADES parameter 'steps' must be an integer >= 1, got 0",
+            [],
+        ),
+        (
+            "adv-steps-float",
+            loss("pgd_at", steps=2.5),
+            ValueError,
+            "parameter 'steps' must be an integer >= 1",
+            [],
+        ),
+        (
+            "adv-step-size-zero",
+            loss("adv_comp_sum", step_size=0.0),
+            ValueError,
+            r"parameter 'step_size' must be None or > 0 \(a fraction of epsilon\)",
+            [],
+        ),
+        (
+            "adv-tau-negative",
+            loss("adv_comp_sum", tau=-1.0),
+            ValueError,
+            "AdvCompSum parameter 'tau' must be >= 0",
+            [],
+        ),
+        ("adv-nu-negative", loss("adv_comp_sum", nu=-1.0), ValueError, "'nu' must be >= 0", []),
+        ("adv-rho-zero", loss("adv_comp_sum", rho=0.0), ValueError, "'rho' must be > 0", []),
+        ("trades-beta-negative", loss("trades", beta=-6.0), ValueError, "'beta' must be >= 0", []),
+        (
+            "adv-epsilon-length-at-call",
+            lambda: AdvCompSum(epsilon=[0.1, 0.2])(
+                model(inputs), torch.tensor([0, 1]), model=model, inputs=inputs, generator=None
+            ),
+            ValueError,
+            "epsilon has 2 entries but the network's input has 3 features",
+            [],
+        ),
+        (
+            "adv-epsilon-length-in-fit",
+            lambda: RobustLossClassifier(loss=AdvCompSum(epsilon=[0.1] * 3), max_iter=1).fit(X, y),
+            ValueError,
+            "epsilon has 3 entries but the network's input has 4 features.*one per input feature",
+            [X, y],
+        ),
+        (
+            "pgd-accuracy-not-skloss",
+            lambda: pgd_accuracy(LogisticRegression().fit(X, y), X, y, 0.1),
+            TypeError,
+            "estimator must be a fitted skloss classifier.*got LogisticRegression",
+            [X, y],
+        ),
+        (
+            "pgd-accuracy-pipeline-not-skloss",
+            lambda: pgd_accuracy(logistic, X, y, 0.1),
+            TypeError,
+            "Pipeline whose last step is one; got LogisticRegression",
+            [X, y],
+        ),
+        (
+            "pgd-accuracy-unfitted",
+            lambda: pgd_accuracy(RobustLossClassifier(), X, y, 0.1),
+            NotFittedError,
+            "not fitted yet",
+            [X, y],
+        ),
+        (
+            "pgd-accuracy-epsilon-negative",
+            attack(epsilon=-1.0),
+            ValueError,
+            "epsilon must be a finite number >= 0",
+            [X, y],
+        ),
+        (
+            "pgd-accuracy-epsilon-length",
+            attack(epsilon=[0.1, 0.1]),
+            ValueError,
+            "epsilon has 2 entries but the network's input has 4 features",
+            [X, y],
+        ),
+        (
+            "pgd-accuracy-norm",
+            attack(norm="inf"),
+            ValueError,
+            r"norm must be one of \('linf', 'l2'\), got 'inf'",
+            [X, y],
+        ),
+        (
+            "pgd-accuracy-objective",
+            attack(objective="cw"),
+            ValueError,
+            r"objective must be one of \('both', 'margin', 'ce'\)",
+            [X, y],
+        ),
+        ("pgd-accuracy-steps", attack(steps=0), ValueError, "steps must be an integer >= 1", [X]),
+        (
+            "pgd-accuracy-restarts",
+            attack(restarts=1.5),
+            ValueError,
+            "restarts must be an integer >= 1",
+            [X],
+        ),
+        (
+            "pgd-accuracy-step-size",
+            attack(step_size=-0.1),
+            ValueError,
+            r"step_size must be None or a number > 0 \(a fraction of epsilon\)",
+            [X],
+        ),
+        (
+            "pgd-accuracy-unknown-labels",
+            lambda: pgd_accuracy(fitted, X, other_labels, 0.1),
+            ValueError,
+            r"y holds labels the classifier never saw: 10, 11, 12; its classes_ are \[0, 1, 2\]",
+            [X, other_labels],
+        ),
+        (
+            "pgd-accuracy-y-length",
+            lambda: pgd_accuracy(fitted, X, y[:-1], 0.1),
+            ValueError,
+            "y has 49 labels but X has 50 rows",
+            [X, y],
+        ),
+        (
+            "pgd-accuracy-feature-count",
+            lambda: pgd_accuracy(fitted, X[:, :3], y, 0.1),
+            ValueError,
+            "X has 3 features, but RobustLossClassifier is expecting 4 features",
+            [X, y],
+        ),
+        (
+            "pgd-scorer-bad-epsilon",
+            lambda: make_pgd_scorer(epsilon=[[0.1]]),
+            ValueError,
+            "epsilon must be a finite number >= 0, or a 1-d array",
+            [],
+        ),
+        (
+            "pgd-scorer-sample-weight",
+            lambda: make_pgd_scorer(0.1)(fitted, X, y, sample_weight=np.ones(len(y))),
+            ValueError,
+            "takes no sample_weight",
+            [X, y],
+        ),
+    ]
+
+
+ADVERSARIAL_CASES = _adversarial_cases()
+
+
 # ---- the regressor, its losses and noisy targets ---------------------------------------
 def _regression_cases():
     import warnings
@@ -2384,6 +2604,7 @@ CASES = (
     + ENSLOSS_CASES
     + TUNING_CASES
     + LOSS2_CASES
+    + ADVERSARIAL_CASES
     + REGRESSION_CASES
     + BAG_CASES
 )

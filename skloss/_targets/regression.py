@@ -231,6 +231,29 @@ class BaseLossRegressor(BagResponses, RegressorMixin, BaseLossEstimator):
         values = self._unscaled(self._scaled(X, self.loss_function_.predict))
         return values[:, 0] if values.shape[1] == 1 else values
 
+    def score(self, X, y, sample_weight=None):
+        """Return the coefficient of determination R^2 of the predictions.
+
+        As :meth:`sklearn.base.RegressorMixin.score`: ``1 - SS_res / SS_tot``,
+        averaged uniformly over target columns; 1 is a perfect fit, and a model
+        that predicts the mean of ``y`` scores 0.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            True values for ``X``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        float
+            R^2 of ``self.predict(X)`` against ``y``.
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
     def predict_quantiles(self, X, q):
         """Predicted quantiles of the target at levels ``q``.
 

@@ -11,6 +11,7 @@ import torch
 
 from ._base import KNOWN_REQUIREMENTS, Loss, ProbabilityLoss, reduce_loss
 from ._fused_form import STATISTICS, StatisticsForm
+from .adversarial import TRADES, AdvCompSum, PGDAdversarialTraining
 from .aggregate import BagBCE, BagLoss, BagSquaredError
 from .auc import MWAUC
 from .compsum import GCE, MAE, CompSum, CrossEntropy, SumExp
@@ -49,6 +50,9 @@ __all__ = [
     "ZLoss",
     "DCO",
     "MWAUC",
+    "AdvCompSum",
+    "TRADES",
+    "PGDAdversarialTraining",
     "TorchLoss",
     "RegressionLoss",
     "SquaredError",
@@ -153,6 +157,9 @@ LOSSES = _registry(
         ZLoss,
         DCO,
         MWAUC,
+        AdvCompSum,
+        TRADES,
+        PGDAdversarialTraining,
         SquaredError,
         AbsoluteError,
         Huber,
