@@ -126,12 +126,16 @@ class BaseLossRegressor(BagResponses, RegressorMixin, BaseLossEstimator):
         return self._fit(X, y, sample_weight=sample_weight, incremental=True, extras={"bags": bags})
 
     def score(self, X, y, sample_weight=None, bags=None):
-        """R^2 of the predictions; with ``bags``, of the bags' mean predictions.
+        """Return the coefficient of determination R^2 of the predictions.
 
-        With ``bags`` the score compares each bag's (weighted) mean prediction
-        with its response, bags weighted by their size: the score aggregate
-        data can give, and the one to choose ``rho`` of a bag loss by
-        cross-validation (``set_score_request(bags=True)``, ``GroupKFold``).
+        As :meth:`sklearn.base.RegressorMixin.score`: ``1 - SS_res / SS_tot``,
+        averaged uniformly over target columns; 1 is a perfect fit, and a model
+        that predicts the mean of ``y`` scores 0.
+
+        With ``bags`` it compares each bag's (weighted) mean prediction with
+        its response, bags weighted by their size: the score aggregate data can
+        give, and the one to choose ``rho`` of a bag loss by cross-validation
+        (``set_score_request(bags=True)``, ``GroupKFold``).
 
         Parameters
         ----------
@@ -147,7 +151,8 @@ class BaseLossRegressor(BagResponses, RegressorMixin, BaseLossEstimator):
         Returns
         -------
         float
-            ``r2_score`` of the rows, or of the bags.
+            R^2 of ``self.predict(X)`` against ``y``, or of the bags' mean
+            predictions against their responses.
         """
         if bags is None:
             return super().score(X, y, sample_weight=sample_weight)
@@ -230,29 +235,6 @@ class BaseLossRegressor(BagResponses, RegressorMixin, BaseLossEstimator):
         check_is_fitted(self)
         values = self._unscaled(self._scaled(X, self.loss_function_.predict))
         return values[:, 0] if values.shape[1] == 1 else values
-
-    def score(self, X, y, sample_weight=None):
-        """Return the coefficient of determination R^2 of the predictions.
-
-        As :meth:`sklearn.base.RegressorMixin.score`: ``1 - SS_res / SS_tot``,
-        averaged uniformly over target columns; 1 is a perfect fit, and a model
-        that predicts the mean of ``y`` scores 0.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Test samples.
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            True values for ``X``.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        float
-            R^2 of ``self.predict(X)`` against ``y``.
-        """
-        return super().score(X, y, sample_weight=sample_weight)
 
     def predict_quantiles(self, X, q):
         """Predicted quantiles of the target at levels ``q``.
