@@ -2602,6 +2602,193 @@ def _regression_cases():
 
 REGRESSION_CASES = _regression_cases()
 
+
+# ---- aggregate responses (fit(..., bags=...), skloss.losses.aggregate) ---------------------
+def _bag_cases():
+    from sklearn.datasets import load_breast_cancer, load_diabetes
+
+    from skloss import RobustLossClassifier, RobustLossRegressor
+    from skloss.losses import BagBCE, BagSquaredError, get_loss
+
+    X, y = load_diabetes(return_X_y=True)
+    X, y = X[::10].copy(), y[::10].copy()
+    bags = np.arange(len(y)) // 3
+    ybar = (np.bincount(bags, y) / np.bincount(bags))[bags]
+    broken = ybar.copy()
+    broken[4] += 1.0  # the second row of bag 1
+    Xc, yc = load_breast_cancer(return_X_y=True)
+    Xc, yc = Xc[::10].copy(), yc[::10].copy()
+    bags_c = np.arange(len(yc)) // 4
+    share = (np.bincount(bags_c, yc) / np.bincount(bags_c))[bags_c]
+    over_one = share * 2
+    nan_bags = bags.astype(float)
+    nan_bags[3] = np.nan
+    mixed_bags = np.array([1, "a"] * (len(y) // 2) + [1] * (len(y) % 2), dtype=object)
+    outputs, ybar_t = torch.zeros(6, 1), torch.zeros(6)
+
+    def reg(**params):
+        return RobustLossRegressor(
+            **{"loss": "bag_squared_error", "max_iter": 1, "hidden_layer_sizes": (4,), **params}
+        )
+
+    def clf(**params):
+        return RobustLossClassifier(
+            **{"loss": "bag_bce", "max_iter": 1, "hidden_layer_sizes": (4,), **params}
+        )
+
+    return [
+        (
+            "bags-loss-without-bags",
+            lambda: reg().fit(X, ybar),
+            ValueError,
+            r"requires bags for every training row.*pass bags=",
+            [X, ybar],
+        ),
+        (
+            "bags-given-to-a-row-loss",
+            lambda: reg(loss="squared_error").fit(X, ybar, bags=bags),
+            ValueError,
+            r"bags were given, but loss SquaredError\(\) does not use them.*bag_squared_error",
+            [X, ybar, bags],
+        ),
+        (
+            "bags-response-not-constant-in-a-bag",
+            lambda: reg().fit(X, broken, bags=bags),
+            ValueError,
+            r"bag 1 has y = \[.*\] on row 3 but \[.*\] on row 4.*transform\('mean'\)",
+            [X, broken, bags],
+        ),
+        (
+            "bags-wrong-length",
+            lambda: reg().fit(X, ybar, bags=bags[:-1]),
+            ValueError,
+            r"bags must have one entry per row of X",
+            [X, ybar],
+        ),
+        (
+            "bags-two-dimensional",
+            lambda: reg().fit(X, ybar, bags=np.c_[bags, bags]),
+            ValueError,
+            r"bags must hold one bag id per row \(1-D\)",
+            [X, ybar, bags],
+        ),
+        (
+            "bags-nan-id",
+            lambda: reg().fit(X, ybar, bags=nan_bags),
+            ValueError,
+            r"bags must not contain NaN",
+            [X, ybar, nan_bags],
+        ),
+        (
+            "bags-ids-of-mixed-types",
+            lambda: reg().fit(X, ybar, bags=mixed_bags),
+            ValueError,
+            r"bags must hold ids of one comparable type",
+            [X, ybar],
+        ),
+        (
+            "bags-early-stopping-one-bag",
+            lambda: reg(early_stopping=True).fit(X, np.full(len(y), 1.0), bags=np.zeros(len(y))),
+            ValueError,
+            r"early_stopping holds out whole bags.*1 bag.*early_stopping=False",
+            [X],
+        ),
+        (
+            "bags-rho-above-one",
+            lambda: reg(loss=BagSquaredError(rho=1.5)).fit(X, ybar, bags=bags),
+            ValueError,
+            r"'rho' must be in \[0, 1\].*got 1\.5",
+            [X, ybar, bags],
+        ),
+        (
+            "bags-rho-not-a-number",
+            lambda: get_loss("bag_bce", rho="half"),
+            ValueError,
+            r"'rho' must be a finite real number",
+            [],
+        ),
+        (
+            "bags-score-wrong-length",
+            lambda: reg().fit(X, ybar, bags=bags).score(X, ybar, bags=bags[:-1]),
+            ValueError,
+            r"bags must have one entry per row",
+            [X, ybar, bags],
+        ),
+        (
+            "bags-proportion-above-one",
+            lambda: clf().fit(Xc, over_one, bags=bags_c),
+            ValueError,
+            r"share of the positive class.*in \[0, 1\].*binary only",
+            [Xc, over_one, bags_c],
+        ),
+        (
+            "bags-proportions-of-several-classes",
+            lambda: clf().fit(Xc, np.c_[share, 1 - share], bags=bags_c),
+            ValueError,
+            r"label proportions is binary only.*shape \(57, 2\)",
+            [Xc, share, bags_c],
+        ),
+        (
+            "bags-string-labels-as-proportions",
+            lambda: clf().fit(Xc, np.where(yc == 1, "yes", "no"), bags=bags_c),
+            ValueError,
+            r"y must hold each bag's share of the positive class, a number in \[0, 1\]",
+            [Xc, bags_c],
+        ),
+        (
+            "bags-class-weight-with-proportions",
+            lambda: clf(class_weight="balanced").fit(Xc, share, bags=bags_c),
+            ValueError,
+            r"class_weight weighs rows by their label.*class_weight=None",
+            [Xc, share, bags_c],
+        ),
+        (
+            "bags-partial-fit-classes-not-binary",
+            lambda: clf().partial_fit(Xc, share, classes=[0, 1, 2], bags=bags_c),
+            ValueError,
+            r"classes_ is \[0, 1\].*Pass classes=\[0, 1\] or None",
+            [Xc, share, bags_c],
+        ),
+        (
+            "bags-loss-bag-ids-of-another-length",
+            lambda: BagSquaredError()(outputs, ybar_t, bags=torch.zeros(5)),
+            ValueError,
+            r"bags must hold one bag id per row: expected shape \(6,\), got \(5,\)",
+            [],
+        ),
+        (
+            "bags-loss-called-without-bags",
+            lambda: BagSquaredError()(outputs, ybar_t),
+            TypeError,
+            r"requires the context \['bags'\]",
+            [],
+        ),
+        (
+            "bags-loss-per-row-values",
+            lambda: BagSquaredError()(outputs, ybar_t, bags=torch.zeros(6), reduction="none"),
+            ValueError,
+            r"batch-level loss.*reduction='none'",
+            [],
+        ),
+        (
+            "bags-bce-three-logit-columns",
+            lambda: BagBCE()(torch.zeros(6, 3), ybar_t, bags=torch.zeros(6)),
+            ValueError,
+            r"logits must be a tensor of shape \(n_samples, 1\)",
+            [],
+        ),
+        (
+            "bags-bce-share-outside-zero-one",
+            lambda: BagBCE()(outputs, ybar_t - 1, bags=torch.zeros(6)),
+            ValueError,
+            r"each bag's share of the positive class, in \[0, 1\]",
+            [],
+        ),
+    ]
+
+
+BAG_CASES = _bag_cases()
+
 CASES = (
     ESTIMATOR_CASES
     + LOSS_CASES
@@ -2615,6 +2802,7 @@ CASES = (
     + DISTILLATION_CASES
     + ADVERSARIAL_CASES
     + REGRESSION_CASES
+    + BAG_CASES
 )
 
 

@@ -12,6 +12,7 @@ import torch
 from ._base import KNOWN_REQUIREMENTS, Loss, ProbabilityLoss, reduce_loss
 from ._fused_form import STATISTICS, StatisticsForm
 from .adversarial import TRADES, AdvCompSum, PGDAdversarialTraining
+from .aggregate import BagBCE, BagLoss, BagSquaredError
 from .auc import MWAUC
 from .compsum import GCE, MAE, CompSum, CrossEntropy, SumExp
 from .dco import DCO
@@ -63,6 +64,9 @@ __all__ = [
     "Quantile",
     "Poisson",
     "HLGauss",
+    "BagLoss",
+    "BagSquaredError",
+    "BagBCE",
     "StatisticsForm",
     "STATISTICS",
     "KNOWN_REQUIREMENTS",
@@ -167,6 +171,8 @@ LOSSES = _registry(
         Quantile,
         Poisson,
         HLGauss,
+        BagSquaredError,
+        BagBCE,
     ],
     _ANYLOSS_PRESETS,
 )
@@ -187,8 +193,9 @@ def list_losses(kind=None):
 
     Examples
     --------
-    >>> list_losses(kind="regression")
-    ['absolute_error', 'hl_gauss', 'huber', 'poisson', 'quantile', 'squared_error']
+    >>> list_losses(kind="regression")  # doctest: +NORMALIZE_WHITESPACE
+    ['absolute_error', 'bag_squared_error', 'hl_gauss', 'huber', 'poisson', 'quantile',
+     'squared_error']
     """
     if kind not in (None, "classification", "regression"):
         raise ValueError(f"kind must be 'classification', 'regression' or None, got {kind!r}.")
