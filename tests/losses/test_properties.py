@@ -443,6 +443,8 @@ def _context(loss, logits):
             context["model"] = _LogitsAround(logits)
         elif requirement == "inputs":
             context["inputs"] = torch.zeros(n_rows, 4, dtype=logits.dtype)
+        elif requirement == "bags":
+            context["bags"] = torch.arange(n_rows) // 3  # bags of three rows
         elif requirement == "teacher_scores":
             # At the ordinary logits' scale: the transforms move the student's logits only.
             generator = torch.Generator().manual_seed(1)
@@ -559,6 +561,8 @@ REFUSED = {
     ("mw_auc", "digits"): "two classes only",
     ("z_loss", "breast_cancer"): "needs three classes or more",
     ("anyloss_accuracy", "digits"): "cannot train 10 classes",
+    ("bag_bce", "digits"): "requires bags",
+    ("bag_bce", "breast_cancer"): "requires bags",
     # The distillation losses learn from a teacher: DistillationClassifier gives them one.
     ("pld", "digits"): "requires teacher_scores",
     ("pld", "breast_cancer"): "requires teacher_scores",
