@@ -100,25 +100,16 @@ doctest_global_setup = "import numpy as np"
 # examples/*.py become docs/auto_examples/ (git-ignored), executed at every build with
 # their printed output and figures. Each is sized to run in seconds on 2 cores; the
 # test suite runs them too, shortened (SKLOSS_EXAMPLE_FAST=1, tests/test_examples.py).
-class GalleryOrder:
-    """The quickstart and the first hour lead the gallery; the rest by file name."""
-
-    FIRST = ("quickstart.py", "first_hour.py")
-
-    def __init__(self, src_dir):
-        self.src_dir = src_dir
-
-    def __call__(self, filename):
-        rank = self.FIRST.index(filename) if filename in self.FIRST else len(self.FIRST)
-        return (rank, filename)
-
+# The gallery's order lives in docs/_ext/gallery_order.py and is named by a string, so
+# that the configuration pickles (Sphinx warns about a class here).
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "_ext"))
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"\.py$",  # execute every example, not only plot_*.py
     "ignore_pattern": r"(__init__|/_[^/]*)\.py$",
-    "within_subsection_order": GalleryOrder,
+    "within_subsection_order": "gallery_order.GalleryOrder",
     "abort_on_example_error": True,
     "download_all_examples": False,
     "show_memory": False,
@@ -127,7 +118,6 @@ sphinx_gallery_conf = {
     # Links from the examples' code to the API pages, and from each API page to the
     # examples that use it (the class template's minigallery).
     "doc_module": ("skloss",),
-    "reference_url": {"skloss": None},
     "backreferences_dir": "api/generated/backreferences",
     "image_scrapers": ("matplotlib",),
     # Its computation-times page loads jQuery and DataTables from CDNs; the build log

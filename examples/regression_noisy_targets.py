@@ -1,6 +1,6 @@
 """
 Regression with gross target errors: squared error, Huber, HL-Gauss and intervals
-================================================================================
+=================================================================================
 
 :class:`~skloss.RobustLossRegressor` is ``MLPRegressor`` with a ``loss``. Here 20%
 of the training targets of a synthetic problem are replaced by heavy-tailed gross

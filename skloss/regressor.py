@@ -61,12 +61,19 @@ class RobustLossRegressor(BaseLossRegressor):  # numpydoc ignore=PR01,PR02,PR04,
     ``StandardScaler``; divided by their mean for ``poisson``), and every
     prediction comes back in the units of ``y``.
 
+    When only each bag of rows has a response (its mean: aggregated or
+    private data), ``fit(X, y, bags=...)`` with ``loss="bag_squared_error"``
+    learns per-row predictions from bag means, from the bag-level loss
+    (``rho=0``) to the instance-level loss (``rho=1``); see the user guide's
+    "Aggregate responses" page.
+
     Parameters
     ----------
     loss : str or skloss.losses.RegressionLoss, default="squared_error"
         A registry name (``skloss.losses.list_losses(kind="regression")``:
         ``"squared_error"``, ``"absolute_error"``, ``"huber"``, ``"quantile"``,
-        ``"poisson"``, ``"hl_gauss"``) or a loss object, whose hyperparameters
+        ``"poisson"``, ``"hl_gauss"``; ``"bag_squared_error"`` with ``bags``)
+        or a loss object, whose hyperparameters
         can be searched as ``loss__<name>`` (``loss__delta``,
         ``loss__sigma_ratio``, ...). Every loss takes targets of shape
         ``(n_samples, n_targets)`` (several columns at once). Huber's ``delta``

@@ -20,6 +20,10 @@ class RobustLossClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,PR0
     with ``tau > 1``) resist label noise. Trains through skorch: the fitted net is
     ``net_``.
 
+    Learning from label proportions (each bag of rows knows only its share of
+    positives): ``fit(X, shares, bags=...)`` with ``loss="bag_bce"`` (DLLP
+    and its interpolation toward the instance level; binary).
+
     Parameters
     ----------
     loss : str, skloss.losses.Loss, torch loss module or class, or callable, default="ce"

@@ -7,8 +7,8 @@ import torch
 
 # Triton fixes its interpreter mode when first imported: on a machine without CUDA,
 # set it before any test module (or a bad-input row built at collection) can import
-# triton, so the kernel tests in tests/test_fused.py run on the CPU in every pytest
-# process (as tests/test_fused.py itself does; importing torch does not import triton).
+# triton, so the kernel tests in tests/fused/test_linear_loss.py run on the CPU in every pytest
+# process (as tests/fused/test_linear_loss.py itself does; importing torch does not import triton).
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 

@@ -414,6 +414,17 @@ def test_fbeta_preset_has_beta():
     torch.testing.assert_close(get_loss("anyloss_fbeta")(z, y), get_loss("anyloss_f1")(z, y))
 
 
+def test_anyloss_accuracy_is_refused_from_five_classes():
+    # The soft one-vs-rest accuracy of a row is A_y - sum_{k != y} A_k up to a
+    # constant: 1 - K/2 for an uncertain row (every A_k = 1/2), -1 for a confidently
+    # wrong one, so from K = 5 a wrong answer beats an uncertain one.
+    for n_classes in (2, 3, 4, 5, 10):
+        uncertain, wrong = 1 - n_classes / 2, -1
+        reason = get_loss("anyloss_accuracy").why_cannot_train(n_classes)
+        assert (reason is not None) == (wrong > uncertain), n_classes
+    assert get_loss("anyloss_f1").why_cannot_train(10) is None
+
+
 def torch_f1(tp, fn, fp, tn):
     return 2 * tp / (2 * tp + fp + fn + 1e-7)
 

@@ -10,7 +10,7 @@ them.
 Bit-identical float32 training depends on the BLAS kernels of the CPU: the digests
 hold for the torch build and CPU capability they were computed on
 (``RECORDED_ON``); elsewhere the test is skipped with that reason, and the in-process
-reproducibility tests (tests/test_reliability.py) still run.
+reproducibility tests (tests/test_reproducibility.py) still run.
 """
 
 import hashlib

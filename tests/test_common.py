@@ -17,12 +17,14 @@ import warnings
 import pytest
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skloss
 from skloss import (
     AnalyticIncrementalClassifier,
     AnyLossClassifier,
+    DistillationClassifier,
     EnsLossClassifier,
     RobustLossClassifier,
     RobustLossRegressor,
@@ -41,6 +43,17 @@ INIT_PARAMS = {
     AnalyticIncrementalClassifier: [{"buffer_size": 64, "random_state": 0}],
     AnyLossClassifier: [{"hidden_layer_sizes": (16,), "max_iter": 100, "random_state": 0}],
     EnsLossClassifier: [{"hidden_layer_sizes": (16,), "max_iter": 100, "random_state": 0}],
+    # A small, fast teacher fitted inside (out-of-fold scores, cv=2): the default
+    # HistGradientBoostingClassifier would make each check's fit take seconds.
+    DistillationClassifier: [
+        {
+            "teacher": LogisticRegression(),
+            "cv": 2,
+            "hidden_layer_sizes": (16,),
+            "max_iter": 100,
+            "random_state": 0,
+        }
+    ],
     # One full batch per epoch on the checks' 200-row data: a larger step than the
     # default trains them in few epochs (check_regressors_train wants R^2 > 0.5).
     RobustLossRegressor: [
@@ -119,6 +132,11 @@ EXPECTED_FAILED_CHECKS = {
         "check_sample_weight_equivalence_on_sparse_data": _RANKED_WEIGHTS,
         "check_methods_subset_invariance": _FLOAT32_BLOCKING,
     },
+    DistillationClassifier: {
+        "check_sample_weight_equivalence_on_dense_data": _STOCHASTIC_WEIGHTS,
+        "check_sample_weight_equivalence_on_sparse_data": _STOCHASTIC_WEIGHTS,
+        "check_methods_subset_invariance": _FLOAT32_BLOCKING,
+    },
 }
 if OptunaSearchCV in INIT_PARAMS:
     EXPECTED_FAILED_CHECKS[OptunaSearchCV] = {}
@@ -166,6 +184,7 @@ def test_every_public_estimator_is_in_the_table():
         RobustLossClassifier,
         AnyLossClassifier,
         AnalyticIncrementalClassifier,
+        DistillationClassifier,
         EnsLossClassifier,
     } <= discovered
     missing = discovered - set(INIT_PARAMS)

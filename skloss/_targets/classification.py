@@ -16,6 +16,7 @@ from skloss._core.estimator import BaseLossEstimator
 from skloss._core.fit_mode import FitMode, Targets
 from skloss._input_checks import check_class_weight_values, unique_labels
 from skloss._scores import decision_scores, predicted_codes, probability_columns
+from skloss._targets.bags import BagResponses, bag_codes, bag_proportion_accuracy
 
 __all__ = ["BaseLossClassifier", "ClassLabels"]
 
@@ -28,7 +29,14 @@ class _Accuracy:
         self.n_rows = 0
 
     def update(self, logits, codes, loss):
-        self.correct += (predicted_codes(logits) == codes).sum()
+        predicted = predicted_codes(logits)
+        if codes.dtype.is_floating_point:
+            # Label proportions: each row is class 1 with its bag's share, so a
+            # prediction is right with that probability (the accuracy for 0/1).
+            expected = torch.where(predicted == 1, codes, 1 - codes).sum()
+            self.correct = self.correct + expected
+        else:
+            self.correct += (predicted == codes).sum()
         self.n_rows += codes.shape[0]
 
     def result(self):
@@ -55,7 +63,7 @@ class ClassLabels:
         return net.predict_proba(X).argmax(axis=1)
 
 
-class BaseLossClassifier(ClassifierMixin, BaseLossEstimator):
+class BaseLossClassifier(BagResponses, ClassifierMixin, BaseLossEstimator):
     """The classification part of the skloss estimators; not for direct use.
 
     Subclasses define ``__init__`` with their own parameters plus the common
@@ -71,7 +79,7 @@ class BaseLossClassifier(ClassifierMixin, BaseLossEstimator):
     _target_kind = "classification"
     _target_codec = ClassLabels()
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, bags=None):
         """Train the network on ``(X, y)``.
 
         Parameters
@@ -79,18 +87,32 @@ class BaseLossClassifier(ClassifierMixin, BaseLossEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training features (numpy, pandas, scipy sparse; float or int).
         y : array-like of shape (n_samples,)
-            Labels of any hashable type.
+            Labels of any hashable type; with ``bags``, each bag's share of the
+            positive class (a number in [0, 1]) repeated on its rows.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights of the loss.
+        bags : array-like of shape (n_samples,), default=None
+            A bag id per row (any hashable ids), for learning from label
+            proportions with a loss of bags (``loss="bag_bce"``, binary only):
+            ``classes_`` is then ``[0, 1]``, ``y`` must be constant within
+            each bag, and ``early_stopping`` holds out whole bags. Metadata:
+            inside a ``Pipeline`` or a search, request it with
+            ``set_fit_request(bags=True)``.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight)
+        if bags is not None and np.ndim(y) == 2 and np.shape(y)[1] > 1:
+            raise ValueError(
+                "learning from label proportions is binary only: y must hold one share of "
+                f"the positive class per row; got shape {np.shape(y)}. For more classes, "
+                "fit one classifier per class on its share."
+            )
+        return self._fit(X, y, sample_weight=sample_weight, extras={"bags": bags})
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None, bags=None):
         """Train for one epoch on ``(X, y)``, continuing from the current weights.
 
         Parameters
@@ -98,27 +120,71 @@ class BaseLossClassifier(ClassifierMixin, BaseLossEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training features of this chunk.
         y : array-like of shape (n_samples,)
-            Labels of this chunk.
+            Labels of this chunk (with ``bags``, the bags' shares of class 1).
         classes : array-like of shape (n_classes,), default=None
             Every class of the whole stream; required on the first call and must
-            not change afterwards (scikit-learn's rule).
+            not change afterwards (scikit-learn's rule). Not needed with
+            ``bags`` (the classes are ``[0, 1]``).
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights, normalised to mean 1 within this call.
+        bags : array-like of shape (n_samples,), default=None
+            A bag id per row of this chunk (see :meth:`fit`); a chunk holds
+            whole bags.
 
         Returns
         -------
         self : object
             The estimator, trained one more epoch.
         """
-        if classes is None and not hasattr(self, "net_"):
+        if classes is None and bags is None and not hasattr(self, "net_"):
             raise ValueError(
                 "classes must be passed on the first call to partial_fit: the list of "
                 "every label the stream will contain."
             )
-        return self._fit(X, y, sample_weight=sample_weight, classes=classes, incremental=True)
+        return self._fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            classes=classes,
+            incremental=True,
+            extras={"bags": bags},
+        )
+
+    def score(self, X, y, sample_weight=None, bags=None):
+        """Accuracy; with ``bags``, how well the predicted shares match the bags'.
+
+        With ``bags``, ``y`` holds each bag's share of class 1 and the score is
+        ``1 - |predicted share - share|`` per bag (the predicted share is the
+        bag's mean predicted label), averaged with the bags weighted by their
+        size: the accuracy when every bag is one row. Use it to choose ``rho``
+        by cross-validation (``set_score_request(bags=True)``, ``GroupKFold``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True labels; with ``bags``, each bag's share of class 1.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        bags : array-like of shape (n_samples,), default=None
+            A bag id per row.
+
+        Returns
+        -------
+        float
+            The accuracy, or the bags' share agreement, in [0, 1].
+        """
+        if bags is None:
+            return super().score(X, y, sample_weight=sample_weight)
+        _, codes = bag_codes(bags)
+        predicted = (self.predict(X) == self.classes_[-1]).astype(float)
+        return bag_proportion_accuracy(np.asarray(y, dtype=float), predicted, codes, sample_weight)
 
     # ---- the kind of target -----------------------------------------------------------
     def _encode_targets(self, y, mode, incremental, classes, loss, sample_weight):
+        if "bags" in loss.requires:
+            return self._encode_proportions(y, mode, classes)
         unique_labels(y)  # labels of mixed types: a clear error before sklearn's
         check_classification_targets(y)
         if incremental:
@@ -200,6 +266,9 @@ class BaseLossClassifier(ClassifierMixin, BaseLossEstimator):
         return compute_sample_weight(class_weight, classes[targets.values])
 
     def _validation_split(self, targets, seed):
+        split = self._bag_split(seed)
+        if split is not None:
+            return split
         codes = targets.values
         index = np.arange(len(codes))
         counts = np.bincount(codes)

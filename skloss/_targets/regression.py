@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skloss._core.estimator import BaseLossEstimator
 from skloss._core.fit_mode import FitMode, Targets
+from skloss._targets.bags import BagResponses, bag_codes, bag_r2
 
 __all__ = ["BaseLossRegressor", "RealValues"]
 
@@ -67,13 +68,13 @@ class RealValues:
         return net.criterion_.loss.predict(outputs).numpy()
 
 
-class BaseLossRegressor(RegressorMixin, BaseLossEstimator):
+class BaseLossRegressor(BagResponses, RegressorMixin, BaseLossEstimator):
     """The regression part of the skloss estimators; not for direct use."""
 
     _target_kind = "regression"
     _target_codec = RealValues()
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, bags=None):
         """Train the network on ``(X, y)``.
 
         Parameters
@@ -81,18 +82,25 @@ class BaseLossRegressor(RegressorMixin, BaseLossEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training features (numpy, pandas, scipy sparse; float or int).
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Real-valued targets.
+            Real-valued targets; with ``bags``, each bag's aggregate response
+            (its mean) repeated on its rows.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights of the loss.
+        bags : array-like of shape (n_samples,), default=None
+            A bag id per row (any hashable ids), for a loss of bag-level
+            responses (``loss="bag_squared_error"``); ``y`` must then be
+            constant within each bag, and ``early_stopping`` holds out whole
+            bags. Metadata: inside a ``Pipeline`` or a search, request it
+            with ``set_fit_request(bags=True)``.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight)
+        return self._fit(X, y, sample_weight=sample_weight, extras={"bags": bags})
 
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X, y, sample_weight=None, bags=None):
         """Train for one epoch on ``(X, y)``, continuing from the current weights.
 
         The target scaling (and HL-Gauss's bins) are fitted on the first call's
@@ -106,13 +114,50 @@ class BaseLossRegressor(RegressorMixin, BaseLossEstimator):
             Targets of this chunk.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights, normalised to mean 1 within this call.
+        bags : array-like of shape (n_samples,), default=None
+            A bag id per row of this chunk, for a loss of bag-level responses
+            (see :meth:`fit`); a chunk holds whole bags.
 
         Returns
         -------
         self : object
             The estimator, trained one more epoch.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, extras={"bags": bags})
+
+    def score(self, X, y, sample_weight=None, bags=None):
+        """Return the coefficient of determination R^2 of the predictions.
+
+        As :meth:`sklearn.base.RegressorMixin.score`: ``1 - SS_res / SS_tot``,
+        averaged uniformly over target columns; 1 is a perfect fit, and a model
+        that predicts the mean of ``y`` scores 0.
+
+        With ``bags`` it compares each bag's (weighted) mean prediction with
+        its response, bags weighted by their size: the score aggregate data can
+        give, and the one to choose ``rho`` of a bag loss by cross-validation
+        (``set_score_request(bags=True)``, ``GroupKFold``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            True values; with ``bags``, each bag's response on its rows.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        bags : array-like of shape (n_samples,), default=None
+            A bag id per row.
+
+        Returns
+        -------
+        float
+            R^2 of ``self.predict(X)`` against ``y``, or of the bags' mean
+            predictions against their responses.
+        """
+        if bags is None:
+            return super().score(X, y, sample_weight=sample_weight)
+        _, codes = bag_codes(bags)
+        return bag_r2(y, self.predict(X), codes, sample_weight)
 
     # ---- the kind of target -----------------------------------------------------------
     def _target_validation(self):
@@ -122,6 +167,7 @@ class BaseLossRegressor(RegressorMixin, BaseLossEstimator):
         y = np.asarray(y, dtype=np.float64)
         y = y.reshape(len(y), -1)
         loss.check_targets(y)
+        self._check_bag_targets(y)
         if mode is FitMode.FRESH:
             offset, scale = _scaling(y, loss.target_scaling, sample_weight)
             fitted = {
@@ -146,6 +192,10 @@ class BaseLossRegressor(RegressorMixin, BaseLossEstimator):
             fitted = {}
         values = ((y - offset) / scale).astype(np.float32)
         return Targets(values, y.shape[1], fitted)
+
+    def _validation_split(self, targets, seed):
+        split = self._bag_split(seed)
+        return super()._validation_split(targets, seed) if split is None else split
 
     def _prepare_loss(self, loss, targets, mode):
         if mode is FitMode.FRESH or loss is not self.loss_function_:

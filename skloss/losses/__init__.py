@@ -11,11 +11,14 @@ import torch
 
 from ._base import KNOWN_REQUIREMENTS, Loss, ProbabilityLoss, reduce_loss
 from ._fused_form import STATISTICS, StatisticsForm
+from .adversarial import TRADES, AdvCompSum, PGDAdversarialTraining
+from .aggregate import BagBCE, BagLoss, BagSquaredError
 from .auc import MWAUC
 from .compsum import GCE, MAE, CompSum, CrossEntropy, SumExp
 from .correction import BackwardCorrection, ForwardCorrection
 from .dco import DCO
 from .dice import Dice
+from .distillation import KD, PLD
 from .ensemble import EnsLoss
 from .focal import Focal
 from .histogram import HLGauss
@@ -51,6 +54,11 @@ __all__ = [
     "MWAUC",
     "ForwardCorrection",
     "BackwardCorrection",
+    "PLD",
+    "KD",
+    "AdvCompSum",
+    "TRADES",
+    "PGDAdversarialTraining",
     "TorchLoss",
     "RegressionLoss",
     "SquaredError",
@@ -59,6 +67,9 @@ __all__ = [
     "Quantile",
     "Poisson",
     "HLGauss",
+    "BagLoss",
+    "BagSquaredError",
+    "BagBCE",
     "StatisticsForm",
     "STATISTICS",
     "KNOWN_REQUIREMENTS",
@@ -154,12 +165,19 @@ LOSSES = _registry(
         MWAUC,
         ForwardCorrection,
         BackwardCorrection,
+        PLD,
+        KD,
+        AdvCompSum,
+        TRADES,
+        PGDAdversarialTraining,
         SquaredError,
         AbsoluteError,
         Huber,
         Quantile,
         Poisson,
         HLGauss,
+        BagSquaredError,
+        BagBCE,
     ],
     _ANYLOSS_PRESETS,
 )
@@ -180,8 +198,9 @@ def list_losses(kind=None):
 
     Examples
     --------
-    >>> list_losses(kind="regression")
-    ['absolute_error', 'hl_gauss', 'huber', 'poisson', 'quantile', 'squared_error']
+    >>> list_losses(kind="regression")  # doctest: +NORMALIZE_WHITESPACE
+    ['absolute_error', 'bag_squared_error', 'hl_gauss', 'huber', 'poisson', 'quantile',
+     'squared_error']
     """
     if kind not in (None, "classification", "regression"):
         raise ValueError(f"kind must be 'classification', 'regression' or None, got {kind!r}.")

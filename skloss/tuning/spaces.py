@@ -123,7 +123,13 @@ def loss_choices(estimator, n_classes=None, *, step=None):
         )
     kind = _target_kind(estimator)
     _check_n_classes(n_classes, kind, estimator)
-    names = sorted(name for name, entry in LOSSES.items() if _entry_kind(entry) == kind)
+    # A loss that needs supervision beyond y (bags, teacher scores) cannot train a
+    # plain fit(X, y): it is chosen with the data it needs, not drawn in a search.
+    names = sorted(
+        name
+        for name, entry in LOSSES.items()
+        if _entry_kind(entry) == kind and not set(entry().requires) & {"bags", "teacher_scores"}
+    )
     if kind == "regression":
         return names
     if n_classes is None:

@@ -1,0 +1,1 @@
+"""Tests of ``skloss.losses``, one file per loss family (mirroring the package)."""
