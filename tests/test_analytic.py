@@ -861,6 +861,14 @@ def test_interrupt_at_the_commit_leaves_a_consistent_model(digits, monkeypatch, 
         assert_state_equal(clf, fitted_state(expected))
 
 
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own SIGINT handler for the test (a pytest-xdist worker may ignore SIGINT)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _interrupt_after(seconds):
     """SIGINT to this process from a timer thread, as Ctrl-C sends it."""
     timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
@@ -872,7 +880,7 @@ def _interrupt_after(seconds):
     threading.current_thread() is not threading.main_thread() or os.name != "posix",
     reason="a real SIGINT needs the main thread of a POSIX process",
 )
-def test_real_interrupts_leave_the_state_before_or_after_the_call(digits):
+def test_real_interrupts_leave_the_state_before_or_after_the_call(digits, python_sigint_handler):
     # Ctrl-C at moments spread over one-batch calls (the case written in place):
     # each interrupted call leaves exactly the state before it or after it.
     X, y = digits

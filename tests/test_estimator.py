@@ -612,7 +612,12 @@ def test_skorch_net_is_exposed(iris, tmp_path):
     np.testing.assert_allclose(other.predict_proba(X), clf.predict_proba(X))
 
 
-@pytest.mark.parametrize("name", list_losses(kind="classification"))
+# Losses that need supervision beyond y (bags, a teacher's scores) train in the tests
+# of their estimators (tests/test_aggregate_responses.py, tests/test_distillation.py).
+@pytest.mark.parametrize(
+    "name",
+    [n for n in list_losses(kind="classification") if not LOSSES[n]().supervision_beyond_y],
+)
 def test_every_registered_loss_trains_and_gives_probabilities(iris, name):
     X, y = iris
     loss = LOSSES[name]()

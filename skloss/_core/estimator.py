@@ -46,9 +46,6 @@ from skloss.modules import ACTIVATIONS
 
 __all__ = ["BaseLossEstimator"]
 
-#: Loss requirements that are per-row supervision given to ``fit`` (metadata).
-ROW_EXTRAS = ("teacher_scores", "bags")
-
 _EXTRA_HINTS = {
     "teacher_scores": "train with skloss.DistillationClassifier (or pass teacher_scores=... "
     "to fit where the estimator takes it).",
@@ -313,7 +310,7 @@ class BaseLossEstimator(
 
     def _check_extras_for_loss(self, loss, extras):
         """Refuse a loss that requires per-row supervision this call was not given."""
-        missing = [name for name in ROW_EXTRAS if name in loss.requires and name not in extras]
+        missing = [name for name in loss.supervision_beyond_y if name not in extras]
         if missing:
             raise ValueError(
                 f"loss {loss!r} requires {missing[0]} for every training row, which this "

@@ -24,6 +24,7 @@ __all__ = [
     "reduce_loss",
     "weighted_batch_mean",
     "KNOWN_REQUIREMENTS",
+    "SUPERVISION_BEYOND_Y",
 ]
 
 #: Context a loss may ask the training step for, through ``Loss.requires``. Each
@@ -52,6 +53,9 @@ __all__ = [
 #: context value: a loss asks for it with ``stratified_batches = True``; that a
 #: batch holds whole bags, with ``batch_groups = "bags"``.
 KNOWN_REQUIREMENTS = ("index", "epoch", "model", "inputs", "generator", "teacher_scores", "bags")
+
+#: The requirements that are per-row supervision ``fit`` receives beyond ``y``.
+SUPERVISION_BEYOND_Y = ("teacher_scores", "bags")
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -244,6 +248,21 @@ class Loss:
         Called before training starts and on every call. Subclasses with
         hyperparameters override it.
         """
+
+    @property
+    def supervision_beyond_y(self):
+        """The per-row supervision beyond ``y`` this loss needs from ``fit``.
+
+        A loss that needs some (``teacher_scores``, ``bags``) cannot train a
+        plain ``fit(X, y)``: searches leave it out, and the estimators refuse it
+        before training when the data is missing.
+
+        Returns
+        -------
+        tuple of str
+            The requirements among ``SUPERVISION_BEYOND_Y``; empty for most losses.
+        """
+        return tuple(name for name in self.requires if name in SUPERVISION_BEYOND_Y)
 
     def why_cannot_train(self, n_classes):
         """Why the loss cannot train a classifier of ``n_classes`` classes, or None.

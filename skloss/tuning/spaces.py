@@ -128,7 +128,7 @@ def loss_choices(estimator, n_classes=None, *, step=None):
     names = sorted(
         name
         for name, entry in LOSSES.items()
-        if _entry_kind(entry) == kind and not set(entry().requires) & {"bags", "teacher_scores"}
+        if _entry_kind(entry) == kind and not entry().supervision_beyond_y
     )
     if kind == "regression":
         return names

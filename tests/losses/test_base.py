@@ -168,3 +168,14 @@ def test_search_spaces_name_real_parameters():
         assert space and set(space) <= set(loss.get_params())
         for spec in space.values():
             assert spec[0] in {"float", "int", "categorical"}
+
+
+def test_supervision_beyond_y_names_what_fit_must_be_given():
+    from skloss.losses import LOSSES
+
+    assert LOSSES["ce"]().supervision_beyond_y == ()
+    assert LOSSES["adv_comp_sum"]().supervision_beyond_y == ()  # the model is no supervision
+    assert LOSSES["kd"]().supervision_beyond_y == ("teacher_scores",)
+    assert LOSSES["pld"]().supervision_beyond_y == ("teacher_scores",)
+    assert LOSSES["bag_squared_error"]().supervision_beyond_y == ("bags",)
+    assert LOSSES["bag_bce"]().supervision_beyond_y == ("bags",)
