@@ -9,7 +9,7 @@ independent loss instance.
 
 import torch
 
-from ._base import KNOWN_REQUIREMENTS, Loss, ProbabilityLoss, reduce_loss
+from ._base import KNOWN_REQUIREMENTS, SUPERVISION_BEYOND_Y, Loss, ProbabilityLoss, reduce_loss
 from ._fused_form import STATISTICS, StatisticsForm
 from .adversarial import TRADES, AdvCompSum, PGDAdversarialTraining
 from .aggregate import BagBCE, BagLoss, BagSquaredError
@@ -73,6 +73,7 @@ __all__ = [
     "StatisticsForm",
     "STATISTICS",
     "KNOWN_REQUIREMENTS",
+    "SUPERVISION_BEYOND_Y",
     "LOSSES",
     "Preset",
     "get_loss",
