@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from losses._reference import bag_mean_of, random_bags  # tests/losses/_reference.py
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.exceptions import ConvergenceWarning
@@ -32,45 +33,6 @@ pytestmark = [
 
 
 # ---- helpers -----------------------------------------------------------------------------
-def random_bags(n_rows, size, seed=0):
-    """Random bags of ``size`` rows (the last may be smaller), ids in random order."""
-    rng = np.random.default_rng(seed)
-    return rng.permutation(n_rows) // size * 7 + 3  # ids need not be 0 .. n_bags - 1
-
-
-def bag_mean_of(values, bags):
-    """Each row's bag mean (numpy), the aggregate response repeated on its rows."""
-    _, codes = np.unique(bags, return_inverse=True)
-    return (np.bincount(codes, values) / np.bincount(codes))[codes]
-
-
-def numpy_bag_squared_error(f, ybar, bags, rho, weight=None):
-    """Per-bag ``W (ybar - fbar)^2 + rho sum w (f - fbar)^2``, bags in sorted id order."""
-    weight = np.ones(len(f)) if weight is None else weight
-    values = []
-    for bag in np.unique(bags):
-        rows = bags == bag
-        w, fb = weight[rows], f[rows]
-        size = w.sum()
-        mean_f = (w * fb).sum() / size
-        values.append(size * (ybar[rows][0] - mean_f) ** 2 + rho * (w * (fb - mean_f) ** 2).sum())
-    return np.array(values)
-
-
-def bce(share, p):
-    return -share * np.log(p) - (1 - share) * np.log(1 - p)
-
-
-def numpy_bag_bce(logits, share, bags, rho):
-    p = 1 / (1 + np.exp(-logits))
-    values = []
-    for bag in np.unique(bags):
-        rows = bags == bag
-        a = share[rows][0]
-        values.append((1 - rho) * rows.sum() * bce(a, p[rows].mean()) + rho * bce(a, p[rows]).sum())
-    return np.array(values)
-
-
 def quiet_fit(estimator, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -84,3 +84,15 @@ def _stable_id(value):
     if callable(value) and not isinstance(value, Loss):
         return getattr(value, "__name__", "callable")
     return repr(value)
+
+
+def random_bags(n_rows, size, seed=0):
+    """Random bags of ``size`` rows (the last may be smaller), ids in random order."""
+    rng = np.random.default_rng(seed)
+    return rng.permutation(n_rows) // size * 7 + 3  # ids need not be 0 .. n_bags - 1
+
+
+def bag_mean_of(values, bags):
+    """Each row's bag mean (numpy), the aggregate response repeated on its rows."""
+    _, codes = np.unique(bags, return_inverse=True)
+    return (np.bincount(codes, values) / np.bincount(codes))[codes]

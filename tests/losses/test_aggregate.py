@@ -14,6 +14,8 @@ from sklearn.metrics import log_loss
 
 from skloss.losses import BagBCE, BagSquaredError, SquaredError, get_loss, list_losses
 
+from ._reference import bag_mean_of, random_bags
+
 pytestmark = [
     pytest.mark.usefixtures("single_torch_thread"),
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
@@ -21,18 +23,6 @@ pytestmark = [
 
 
 # ---- helpers -----------------------------------------------------------------------------
-def random_bags(n_rows, size, seed=0):
-    """Random bags of ``size`` rows (the last may be smaller), ids in random order."""
-    rng = np.random.default_rng(seed)
-    return rng.permutation(n_rows) // size * 7 + 3  # ids need not be 0 .. n_bags - 1
-
-
-def bag_mean_of(values, bags):
-    """Each row's bag mean (numpy), the aggregate response repeated on its rows."""
-    _, codes = np.unique(bags, return_inverse=True)
-    return (np.bincount(codes, values) / np.bincount(codes))[codes]
-
-
 def numpy_bag_squared_error(f, ybar, bags, rho, weight=None):
     """Per-bag ``W (ybar - fbar)^2 + rho sum w (f - fbar)^2``, bags in sorted id order."""
     weight = np.ones(len(f)) if weight is None else weight
