@@ -24,7 +24,7 @@ from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils.validation import check_is_fitted, column_or_1d, has_fit_parameter
 
-__all__ = ["LOG_FLOOR", "teacher_scores", "out_of_fold_scores"]
+__all__ = ["LOG_FLOOR", "fold_splitter", "teacher_scores", "out_of_fold_scores"]
 
 #: The lowest log-probability a teacher score takes: ``log`` of the smallest normal
 #: float32 (about -87.3), so that scores stay finite in the float32 the network trains in.
@@ -215,12 +215,26 @@ def out_of_fold_scores(teacher, X, y, *, cv=5, sample_weight=None, random_state=
     check_can_score(teacher)
     y = column_or_1d(y)
     classes, codes = np.unique(y, return_inverse=True)
-    splitter = (
-        StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
-        if isinstance(cv, Integral)
-        else check_cv(cv, codes, classifier=True)
-    )
+    splitter = fold_splitter(cv, codes, random_state)
     return scores_by_fold(teacher, X, y, codes, classes, splitter, sample_weight)
+
+
+def fold_splitter(cv, codes, random_state):
+    """The folds of out-of-fold scores: an int ``cv`` is a shuffled ``StratifiedKFold``.
+
+    Refuses, before any fit, an int ``cv`` larger than the largest class (no
+    stratified split exists); other splitters go through ``check_cv``.
+    """
+    if not isinstance(cv, Integral):
+        return check_cv(cv, codes, classifier=True)
+    largest = int(np.bincount(codes).max())
+    if cv > largest:
+        raise ValueError(
+            f"cv={cv} splits every class into {cv} folds for out-of-fold "
+            f"teacher scores, but the largest class of y has {largest} rows; lower cv "
+            "(at least 2), or pass a fitted teacher or teacher_scores."
+        )
+    return StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
 
 
 def scores_by_fold(teacher, X, y, codes, classes, splitter, sample_weight=None):

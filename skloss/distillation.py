@@ -5,12 +5,9 @@ Also the two functions it scores the teacher with, for use on their own:
 scored by a copy of the teacher fitted without it).
 """
 
-from numbers import Integral
-
 import numpy as np
 from scipy.special import log_softmax
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils import get_tags
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import HasMethods
@@ -25,6 +22,7 @@ from skloss._teacher import (
     aligned_scores,
     check_can_score,
     fit_teacher,
+    fold_splitter,
     is_fitted,
     out_of_fold_scores,
     scores_by_fold,
@@ -334,17 +332,7 @@ class DistillationClassifier(BaseLossClassifier):  # numpydoc ignore=PR01,PR02,P
         return self.teacher
 
     def _splitter(self, codes, seed):
-        n_splits = 5 if self.cv is None else self.cv
-        if not isinstance(n_splits, Integral):
-            return check_cv(n_splits, codes, classifier=True)
-        largest = int(np.bincount(codes).max())
-        if n_splits > largest:
-            raise ValueError(
-                f"cv={n_splits} splits every class into {n_splits} folds for out-of-fold "
-                f"teacher scores, but the largest class of y has {largest} rows; lower cv "
-                "(at least 2), or pass a fitted teacher or teacher_scores."
-            )
-        return StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        return fold_splitter(5 if self.cv is None else self.cv, codes, seed)
 
     @staticmethod
     def _checked_scores(teacher_scores, classes):
