@@ -52,6 +52,12 @@ _EXTRA_HINTS = {
     "bags": "pass bags=... (a bag id per row) to fit.",
 }
 
+_UNUSED_HINTS = {
+    "bags": "Train on bag-level responses with a loss of bags: 'bag_squared_error' "
+    "(RobustLossRegressor) or 'bag_bce' (label proportions, RobustLossClassifier); or drop "
+    "bags.",
+}
+
 
 class BaseLossEstimator(
     MLPAttributes,
@@ -309,13 +315,19 @@ class BaseLossEstimator(
         return checked
 
     def _check_extras_for_loss(self, loss, extras):
-        """Refuse a loss that requires per-row supervision this call was not given."""
+        """Refuse per-row supervision the loss needs but lacks, or was given but ignores."""
         missing = [name for name in loss.supervision_beyond_y if name not in extras]
         if missing:
             raise ValueError(
                 f"loss {loss!r} requires {missing[0]} for every training row, which this "
                 f"call to {type(self).__name__} was not given: "
                 + _EXTRA_HINTS.get(missing[0], f"pass {missing[0]}=... to fit.")
+            )
+        unused = [name for name in extras if name not in loss.supervision_beyond_y]
+        if unused:
+            raise ValueError(
+                f"{unused[0]} were given, but loss {loss!r} does not use them. "
+                + _UNUSED_HINTS.get(unused[0], f"Drop {unused[0]} or choose a loss that uses it.")
             )
 
     def _training_data(self, X, targets, weight, rows, extras=None):

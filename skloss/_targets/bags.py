@@ -127,15 +127,6 @@ class BagResponses:
         finally:
             self.__dict__.pop("_call_bags", None)
 
-    def _check_extras_for_loss(self, loss, extras):
-        super()._check_extras_for_loss(loss, extras)
-        if "bags" in extras and "bags" not in loss.requires:
-            raise ValueError(
-                f"bags were given, but loss {loss!r} does not use them. Train on bag-level "
-                "responses with a loss of bags: 'bag_squared_error' (RobustLossRegressor) or "
-                "'bag_bce' (label proportions, RobustLossClassifier); or drop bags."
-            )
-
     def _check_bag_targets(self, y):
         """Refuse ``y`` that is not constant within the call's bags (if any)."""
         if getattr(self, "_call_bags", None) is not None:
