@@ -199,7 +199,8 @@ def out_of_fold_scores(teacher, X, y, *, cv=5, sample_weight=None, random_state=
     Raises
     ------
     ValueError
-        If ``cv`` does not partition the rows.
+        If ``cv`` does not partition the rows, or an int ``cv`` exceeds the
+        number of rows of the largest class.
 
     Examples
     --------
