@@ -10,8 +10,10 @@ import warnings
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
-from skloss.noise import estimate_transition, estimated_clean_accuracy
+from skloss.noise import estimate_transition
+from skloss.noise.clean_accuracy import _clean_or_noisy_accuracy
 from skloss.noise.transition import _default_estimator
 
 __all__ = [
@@ -55,15 +57,16 @@ def realised_transition(y_clean, y_noisy, n_classes):
     return counts / counts.sum(axis=1, keepdims=True)
 
 
-def transition_errors(X, y_noisy, y_clean, seed):
-    """skloss's estimate of ``T`` on the noisy training labels, and how far it and cleanlab's are.
+def transition_errors(X, y_noisy, y_clean, seed, estimator=None):
+    """The estimate of ``T`` the corrected losses train with, and how far estimates are.
 
     Returns ``(T_hat, record)``: ``T_hat`` from :func:`skloss.noise.estimate_transition`
-    (its default estimator, 5 folds seeded with ``seed``), which the corrected losses
-    train with; ``record`` holds the mean absolute error of ``T_hat`` and of cleanlab's
-    own end-to-end estimate (``cleanlab.count.estimate_noise_matrices`` with the same
-    estimator, 5 folds) against the realised transition matrix, and the mean noise
-    rates (true, ours, cleanlab's).
+    with ``estimator`` (None: its default, ``LogisticRegression``; 5 folds seeded with
+    ``seed``). ``record`` holds the mean absolute error against the realised transition
+    matrix, and the mean noise rates (true and estimated), of: skloss's and cleanlab's
+    estimates with the same ``LogisticRegression`` (``cleanlab.count.
+    estimate_noise_matrices``, 5 folds: the oracle comparison of the method), and,
+    when ``estimator`` is given, of ``T_hat`` (``"t_mae_used"``, ``"noise_rate_used"``).
     """
     n_classes = int(y_clean.max()) + 1
     truth = realised_transition(y_clean, y_noisy, n_classes)
@@ -73,10 +76,18 @@ def transition_errors(X, y_noisy, y_clean, seed):
         "noise_rate_true": float(np.mean(1 - np.diag(truth))),
         "noise_rate_skloss": float(np.mean(estimate.noise_rate)),
     }
+    used = estimate.transition
+    if estimator is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            other = estimate_transition(X, y_noisy, clone(estimator), cv=5, random_state=seed)
+        used = other.transition
+        record["t_mae_used"] = float(np.abs(used - truth).mean())
+        record["noise_rate_used"] = float(np.mean(other.noise_rate))
     try:
         from cleanlab.count import estimate_noise_matrices
     except ImportError:
-        return estimate.transition, record
+        return used, record
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         noise_matrix, _ = estimate_noise_matrices(
@@ -85,20 +96,19 @@ def transition_errors(X, y_noisy, y_clean, seed):
     theirs = noise_matrix.T  # cleanlab's columns are the true classes
     record["t_mae_cleanlab"] = float(np.abs(theirs - truth).mean())
     record["noise_rate_cleanlab"] = float(np.mean(1 - np.diag(theirs)))
-    return estimate.transition, record
+    return used, record
 
 
 def scores_on_fold(y_valid_noisy, predicted, transition, n_classes):
     """``(noisy accuracy, estimated clean accuracy)`` of one fitted candidate on one fold.
 
     The estimate is :func:`skloss.noise.estimated_clean_accuracy` with the fold's ``T``
-    (estimated on its training rows); None if that ``T`` is refused as near-singular.
+    (estimated on its training rows); where that ``T`` is too ill-conditioned to invert
+    it is the noisy accuracy, for every candidate of the fold alike, as
+    :func:`skloss.noise.clean_accuracy_scorer` scores such a fold.
     """
     noisy = float(np.mean(predicted == y_valid_noisy))
-    try:
-        clean = estimated_clean_accuracy(
-            y_valid_noisy, predicted, transition=transition, labels=np.arange(n_classes)
-        )
-    except ValueError:
-        clean = None
+    clean, _ = _clean_or_noisy_accuracy(
+        y_valid_noisy, predicted, transition=transition, labels=np.arange(n_classes)
+    )
     return noisy, clean

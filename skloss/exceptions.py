@@ -1,6 +1,11 @@
 """Warnings and errors that skloss raises, in one place (as ``sklearn.exceptions``)."""
 
-__all__ = ["NoGradientWarning", "PrecisionWarning", "TrainingInterruptedWarning"]
+__all__ = [
+    "NoGradientWarning",
+    "NoiseEstimateWarning",
+    "PrecisionWarning",
+    "TrainingInterruptedWarning",
+]
 
 
 class TrainingInterruptedWarning(UserWarning):
@@ -30,4 +35,18 @@ class PrecisionWarning(UserWarning):
     (``avx512_bf16`` or AMX), or a GPU without bfloat16 support: bfloat16 would
     be emulated, many times slower than float32, so the estimator trains (or
     predicts) in float32 instead and says so once per process and device type.
+    """
+
+
+class NoiseEstimateWarning(UserWarning):
+    """An estimated transition matrix is too ill-conditioned to correct a score with.
+
+    :func:`skloss.noise.clean_accuracy_scorer` (and ``skloss compare/tune
+    --selection-score clean_accuracy``) estimate ``T`` on each training fold;
+    where that estimate is near-singular (condition number above
+    :data:`skloss.losses.correction.MAX_CONDITION`, as when the confident joint
+    overstates pair-flip noise near 50%), inverting it would amplify sampling
+    error beyond use. That fold is then scored by plain accuracy on its noisy
+    labels (the estimate under ``T = I``), for every candidate alike, and this
+    warning says which fold.
     """

@@ -39,6 +39,45 @@ def test_compare_selects_by_estimated_clean_accuracy(tmp_path, capsys):
         )
 
 
+def test_compare_ranks_a_fold_with_near_singular_t_by_noisy_accuracy(tmp_path, monkeypatch, capsys):
+    # The second fold's estimated T is replaced by one that swaps classes 0 and 1
+    # 49.9% of the time (eigenvalues 1, 1 and 0.002: condition number 500 > 100): its
+    # estimate is then the noisy test accuracy, the selection still ranks every fold,
+    # and the progress log (stderr) says so.
+    import skloss.noise
+
+    singular = np.array([[0.501, 0.499, 0.0], [0.499, 0.501, 0.0], [0.0, 0.0, 1.0]])
+    original = skloss.noise.estimate_transition
+    calls = []
+
+    def patched(*args, **kwargs):
+        estimate = original(*args, **kwargs)
+        calls.append(estimate)
+        if len(calls) == 2:
+            estimate = estimate._replace(transition=singular)
+        return estimate
+
+    monkeypatch.setattr(skloss.noise, "estimate_transition", patched)
+    out = tmp_path / "cmp"
+    args = ["compare", "--dataset", "wine", "--losses", "ce,sce", "--hidden", "8"]
+    args += ["--max-iter", "5", "--folds", "3", "--noise", "0.3", "--noise-kind", "pairflip"]
+    args += ["--selection-score", "clean_accuracy", "--output", str(out)]
+    assert main(args) == 0
+    assert len(calls) == 3
+    results = json.loads((out / "results.json").read_text())
+    assert [f["transition_inverted"] for f in results["folds"]] == [True, False, True]
+    for name, record in results["results"].items():
+        at = record["fold"].index(1)
+        assert record["estimated_clean_accuracy"][at] == pytest.approx(
+            record["noisy_accuracy"][at]
+        ), name
+    selection = results["selection"]
+    assert selection is not None and len(selection["chosen_per_fold"]) == 3
+    assert "fold 2/3: the transition matrix estimated on its training rows is near-singular" in (
+        capsys.readouterr().err
+    )
+
+
 def test_compare_default_records_no_estimate(tmp_path):
     out = tmp_path / "cmp"
     args = ["compare", "--dataset", "iris", "--losses", "ce", "--hidden", "4", "--max-iter"]

@@ -361,6 +361,80 @@ def test_scorer_tracks_the_clean_validation_accuracy(kind):
     assert np.argmax(search.cv_results_["mean_test_estimated"]) == 2
 
 
+def _with_near_singular_folds(monkeypatch, module, folds_to_break):
+    """Make ``module.estimate_transition`` return a near-singular T on some calls.
+
+    Calls are numbered in order (one per fold); on those in ``folds_to_break`` the
+    estimate's T is replaced by 4-class pair-flip noise at 49.9%, condition number
+    about 500 (eigenvalue 1 - 2 * 0.499 at the alternating eigenvector).
+    """
+    original = module.estimate_transition
+    calls = []
+
+    def patched(*args, **kwargs):
+        estimate = original(*args, **kwargs)
+        calls.append(estimate)
+        if len(calls) - 1 in folds_to_break:
+            n_classes = len(estimate.classes)
+            singular = transition_matrix(n_classes, 0.499, kind="pairflip")
+            estimate = estimate._replace(transition=singular)
+        return estimate
+
+    monkeypatch.setattr(module, "estimate_transition", patched)
+    return calls
+
+
+def test_scorer_falls_back_to_noisy_accuracy_where_t_cannot_be_inverted(monkeypatch):
+    # Every fold's T near-singular: the scorer gives each candidate its noisy
+    # accuracy, so the search ranks exactly as GridSearchCV(scoring="accuracy").
+    import skloss.noise.clean_accuracy as module
+    from skloss.exceptions import NoiseEstimateWarning
+
+    X, _, y_noisy = _oof_problem("pairflip", 0.3, n_samples=600)
+    _with_near_singular_folds(monkeypatch, module, {0, 1, 2})
+    scorer = clean_accuracy_scorer(X, y_noisy, cv=3)
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    grid = {"max_depth": [1, 3, 8]}
+    search = GridSearchCV(DecisionTreeClassifier(random_state=0), grid, scoring=scorer, cv=cv)
+    with pytest.warns(NoiseEstimateWarning, match=r"near-singular \(condition number 5\d\d"):
+        search.fit(X, y_noisy)
+    plain = GridSearchCV(DecisionTreeClassifier(random_state=0), grid, scoring="accuracy", cv=cv)
+    plain.fit(X, y_noisy)
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"]
+    )
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_params_ == plain.best_params_
+
+
+def test_scorer_falls_back_only_on_the_fold_whose_t_is_near_singular(monkeypatch):
+    import skloss.noise.clean_accuracy as module
+    from skloss.exceptions import NoiseEstimateWarning
+
+    X, _, y_noisy = _oof_problem("pairflip", 0.3, n_samples=600)
+    calls = _with_near_singular_folds(monkeypatch, module, {1})
+    scorer = clean_accuracy_scorer(X, y_noisy, cv=3)
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y_noisy))
+    for k, (train, valid) in enumerate(folds):
+        model = DecisionTreeClassifier(random_state=0, max_depth=3).fit(X[train], y_noisy[train])
+        predicted = model.predict(X[valid])
+        if k == 1:
+            with pytest.warns(NoiseEstimateWarning):
+                got = scorer(model, X[valid], y_noisy[valid])
+            assert got == pytest.approx(np.mean(predicted == y_noisy[valid]))
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", NoiseEstimateWarning)
+                got = scorer(model, X[valid], y_noisy[valid])
+            T = calls[k].transition
+            # numpy reference: solve T^T C = M, clip, rescale columns, trace.
+            M = np.zeros((4, 4))
+            np.add.at(M, (y_noisy[valid], predicted), 1.0 / len(valid))
+            C = np.clip(np.linalg.inv(T.T) @ M, 0, None)
+            C *= M.sum(axis=0) / C.sum(axis=0)
+            assert got == pytest.approx(np.trace(C))
+
+
 def test_scorer_works_with_dataframes_and_duplicate_rows():
     pd = pytest.importorskip("pandas")
     X, _, y_noisy = _oof_problem("symmetric", 0.2, n_samples=300)

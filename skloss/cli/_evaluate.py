@@ -54,32 +54,33 @@ def fit_watching_interrupts(model, X, y, registry):
 def fold_transition(fold, args):
     """The transition matrix estimated on the fold's noisy training labels, or None.
 
-    Only for ``--selection-score clean_accuracy`` (classification); None also where
-    the estimate is too ill-conditioned to invert (that fold then has no estimated
-    clean accuracy).
+    Only for ``--selection-score clean_accuracy`` (classification); None otherwise.
     """
     from skloss.cli._options import transition_estimator
-    from skloss.losses.correction import MAX_CONDITION
     from skloss.noise import estimate_transition
 
     if getattr(args, "selection_score", "noisy_accuracy") != "clean_accuracy":
         return None
-    estimate = estimate_transition(
+    return estimate_transition(
         fold.X_train,
         fold.y_train,
         transition_estimator(fold.X_train, args.impute),
         cv=5,
         random_state=args.seed,
-    )
-    return estimate.transition if np.linalg.cond(estimate.transition) <= MAX_CONDITION else None
+    ).transition
 
 
 def clean_accuracy_estimate(model, fold, y_test_noisy, transition):
-    """``{"estimated_clean_accuracy": ...}`` of a fitted classifier, from the noisy test labels."""
-    from skloss.noise import estimated_clean_accuracy
+    """``{"estimated_clean_accuracy": ...}`` of a fitted classifier, from the noisy test labels.
+
+    Where the fold's ``T`` is too ill-conditioned to invert, the value is the accuracy
+    on the noisy test labels, as :func:`skloss.noise.clean_accuracy_scorer` scores such
+    a fold.
+    """
+    from skloss.noise.clean_accuracy import _clean_or_noisy_accuracy
 
     predicted = model.predict(fold.X_test)
-    value = estimated_clean_accuracy(
+    value, _ = _clean_or_noisy_accuracy(
         y_test_noisy, predicted, transition=transition, labels=model[-1].classes_
     )
     return {"estimated_clean_accuracy": float(value)}
@@ -91,6 +92,8 @@ def evaluate(folds_of_data, candidates, args, log, task):
     ``fits`` lists one record per completed fit, in order; ``interruption`` is
     None, or says where the run was interrupted.
     """
+    from skloss.noise.clean_accuracy import _invertible
+
     fits, folds, registry = [], [], {}
     where = "before the first fit"
     try:
@@ -98,12 +101,21 @@ def evaluate(folds_of_data, candidates, args, log, task):
             y_test_noisy = task.noisy_test_targets(fold.y_test, args, k)
             where = f"estimating the noise of fold {k + 1}/{args.folds}"
             transition = fold_transition(fold, args)
+            inverted = transition is None or _invertible(transition)
+            if not inverted:
+                log(
+                    f"fold {k + 1}/{args.folds}: the transition matrix estimated on its "
+                    f"training rows is near-singular (condition number "
+                    f"{np.linalg.cond(transition):.3g}); its candidates are scored by "
+                    "accuracy on the noisy labels for the selection"
+                )
             folds.append(
                 {
                     "fold": k,
                     "n_train": len(fold.y_train),
                     "n_test": len(fold.y_test),
                     "realised_noise_rate": float(fold.corrupted.mean()),
+                    **({} if transition is None else {"transition_inverted": inverted}),
                 }
             )
             for candidate in candidates:
@@ -149,7 +161,8 @@ def selection(fits, names, n_folds, task, score=None):
     which score and whether higher is better), or the best ``score`` recorded per fit
     (``"estimated_clean_accuracy"``: the clean accuracy estimated from the noisy test
     labels); that model's clean score on this fold is the nested score. None unless
-    every fit completed (and, for the estimate, every fold's T could be inverted).
+    every fit completed (a fold whose T could not be inverted is ranked by the noisy
+    accuracy, see :func:`clean_accuracy_estimate`).
     """
     from skloss.noise import select_by_noisy_scores
 

@@ -11,11 +11,13 @@ prefer the worse model. Solving for ``C`` recovers the clean accuracy
 """
 
 import threading
+import warnings
 
 import numpy as np
 from sklearn.utils import _safe_indexing
 
-from skloss.losses.correction import check_transition
+from skloss.exceptions import NoiseEstimateWarning
+from skloss.losses.correction import MAX_CONDITION, check_transition
 from skloss.noise.injection import _check_labels
 from skloss.noise.transition import _check_random_state, estimate_transition
 
@@ -120,6 +122,52 @@ def estimated_clean_accuracy(y_true, y_pred, *, transition, labels=None, sample_
     np.add.at(noisy_joint, (rows, cols), weight)
     noisy_joint /= weight.sum()
     return float(np.trace(_clean_joint(noisy_joint, matrix)))
+
+
+def _invertible(transition):
+    """Whether :func:`estimated_clean_accuracy` accepts ``transition`` as invertible.
+
+    Parameters
+    ----------
+    transition : array-like of shape (n_classes, n_classes)
+        A transition matrix.
+
+    Returns
+    -------
+    bool
+        True when its condition number is at most
+        :data:`skloss.losses.correction.MAX_CONDITION`.
+    """
+    return bool(np.linalg.cond(np.asarray(transition, dtype=float)) <= MAX_CONDITION)
+
+
+def _clean_or_noisy_accuracy(y_true, y_pred, *, transition, labels, sample_weight=None):
+    """The estimated clean accuracy, or the noisy accuracy where ``transition`` cannot be inverted.
+
+    What a selection does on one fold: :func:`estimated_clean_accuracy` when the
+    fold's ``T`` is invertible (:func:`_invertible`), else plain accuracy
+    on the noisy labels, which is the same estimate under ``T = I`` (no
+    correction). Every candidate of the fold is scored by the same rule, so their
+    ranking on the fold stays consistent.
+
+    Parameters
+    ----------
+    y_true, y_pred, transition, labels, sample_weight
+        As for :func:`estimated_clean_accuracy`.
+
+    Returns
+    -------
+    score : float
+        The score.
+    corrected : bool
+        Whether it is the estimated clean accuracy (False: the noisy accuracy).
+    """
+    corrected = _invertible(transition)
+    used = transition if corrected else np.eye(len(labels))
+    score = estimated_clean_accuracy(
+        y_true, y_pred, transition=used, labels=labels, sample_weight=sample_weight
+    )
+    return score, corrected
 
 
 def _row_keys(X):
@@ -262,16 +310,36 @@ class CleanAccuracyScorer:
         Returns
         -------
         float
-            :func:`estimated_clean_accuracy` with ``T`` from the training rows.
+            :func:`estimated_clean_accuracy` with ``T`` from the training rows, or
+            the accuracy on the noisy labels where that ``T`` is near-singular.
+
+        Warns
+        -----
+        NoiseEstimateWarning
+            When the fold's ``T`` is too ill-conditioned to invert (the score is
+            then the noisy accuracy).
         """
         transition = self.transition_for(X)
-        return estimated_clean_accuracy(
+        score, corrected = _clean_or_noisy_accuracy(
             y_true,
             estimator.predict(X),
             transition=transition,
             labels=self.classes_,
             sample_weight=sample_weight,
         )
+        if not corrected:
+            warnings.warn(
+                f"The transition matrix estimated on this fold's training rows is "
+                f"near-singular (condition number {np.linalg.cond(transition):.3g} > "
+                f"{MAX_CONDITION:g}; noise rates estimated "
+                f"{np.round(1 - np.diag(transition), 2).tolist()}): every candidate is "
+                "scored on this fold by its accuracy on the noisy labels instead. An "
+                "estimator that fits the data better (clean_accuracy_scorer(estimator=...)) "
+                "counts fewer of its own errors as noise.",
+                NoiseEstimateWarning,
+                stacklevel=2,
+            )
+        return score
 
     def __repr__(self):
         return (
@@ -327,8 +395,15 @@ def clean_accuracy_scorer(X, y, *, estimator=None, cv=5, random_state=0):
     ------
     ValueError
         If ``X`` and ``y`` differ in length or ``y`` is not a label vector. At
-        scoring time: a validation row that is not in ``X``, or a near-singular
-        estimate of ``T``.
+        scoring time: a validation row that is not in ``X``.
+
+    Warns
+    -----
+    NoiseEstimateWarning
+        At scoring time, when a fold's estimate of ``T`` is near-singular: that
+        fold scores every candidate by its accuracy on the noisy labels, the
+        estimate under ``T = I`` (the ranking falls back to noisy accuracy there
+        rather than leaving the candidates unscored).
 
     See Also
     --------

@@ -238,8 +238,11 @@ def estimate_transition(X, y, estimator=None, cv=5, *, random_state=None):
     estimator : classifier, default=None
         Cloned and fitted once per fold; needs ``predict_proba``. The estimate is
         only as good as its probabilities: a model that fits the noisy labels
-        exactly (a long-trained network) hides the noise. None is
-        ``LogisticRegression(max_iter=1000)``, cleanlab's default as well.
+        exactly (a long-trained network) hides the noise, and a model that
+        underfits (a linear model on nonlinear classes) counts its own errors as
+        noise and overstates it. None is ``LogisticRegression(max_iter=1000)``,
+        cleanlab's default as well; on nonlinear data a network with early
+        stopping estimates ``T`` better (``docs/user_guide/noise.rst``).
     cv : int, cross-validation splitter or iterable, default=5
         How to get out-of-fold probabilities: an int is the number of folds of a
         shuffled :class:`~sklearn.model_selection.StratifiedKFold` seeded with
