@@ -1,9 +1,12 @@
 """The leaner training step computes exactly what the plain one does, and steps aside for hooks."""
 
+import copy
+
+import pytest
 import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-from skloss._training.optim import step_function
+from skloss._training.optim import FusedAdamStep, step_function
 from skloss.modules import MLP
 
 
@@ -55,3 +58,98 @@ def test_mlp_forward_equals_its_parts_and_calls_hooks():
     mlp(x)
     handle.remove()
     assert seen == [torch.Size([6, 4])]  # a hook on the hidden layers still runs
+
+
+# ---- the direct fused Adam step: torch's own optimiser is the reference ------------------
+
+
+def _pair(optimizer_class, **kwargs):
+    torch.manual_seed(0)
+    first = MLP(5, 3, (8, 4))
+    second = MLP(5, 3, (8, 4))
+    second.load_state_dict(first.state_dict())
+    return (
+        (first, optimizer_class(first.parameters(), fused=True, **kwargs)),
+        (second, optimizer_class(second.parameters(), fused=True, **kwargs)),
+    )
+
+
+def _train(pairs, n_steps, between=None, skip_grad=None):
+    torch.manual_seed(1)
+    batches = [torch.randn(16, 5) for _ in range(n_steps)]
+    for k, x in enumerate(batches):
+        for module, step in pairs:
+            for p in module.parameters():
+                p.grad = None
+            module(x).square().mean().backward()
+            if skip_grad is not None and k == skip_grad:
+                module.head.bias.grad = None  # Adam skips a parameter without gradient
+            step()
+        if between is not None:
+            between(k)
+
+
+def _assert_same(a, opt_a, b, opt_b):
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)
+    state_a, state_b = opt_a.state_dict(), opt_b.state_dict()
+    assert state_a["param_groups"] == state_b["param_groups"]
+    for key, value in state_a["state"].items():
+        for name, tensor in value.items():
+            assert torch.equal(tensor, state_b["state"][key][name]), (key, name)
+
+
+@pytest.mark.parametrize(
+    "optimizer_class, kwargs",
+    [
+        (torch.optim.Adam, {"lr": 0.05}),
+        (torch.optim.Adam, {"lr": 0.05, "weight_decay": 0.01, "betas": (0.8, 0.99)}),
+        (torch.optim.AdamW, {"lr": 0.05, "weight_decay": 0.1}),
+    ],
+)
+def test_fused_adam_step_equals_torchs_adam(optimizer_class, kwargs):
+    (a, opt_a), (b, opt_b) = _pair(optimizer_class, **kwargs)
+    direct = step_function(opt_b)
+    assert isinstance(direct, FusedAdamStep)
+    _train([(a, opt_a.step), (b, direct)], 6)
+    _assert_same(a, opt_a, b, opt_b)
+
+
+def test_fused_adam_step_follows_the_groups_current_settings():
+    # A learning rate or weight decay changed between steps (as set_weight_decay and
+    # skorch's LR callbacks do) applies from the next step, as with torch's step.
+    (a, opt_a), (b, opt_b) = _pair(torch.optim.Adam, lr=0.05)
+    direct = step_function(opt_b)
+
+    def change(k):
+        for optimizer in (opt_a, opt_b):
+            optimizer.param_groups[0]["lr"] = 0.05 / (k + 2)
+            optimizer.param_groups[0]["weight_decay"] = 0.01 * k
+
+    _train([(a, opt_a.step), (b, direct)], 5, between=change)
+    _assert_same(a, opt_a, b, opt_b)
+
+
+def test_fused_adam_step_with_a_missing_gradient_and_a_reloaded_state():
+    (a, opt_a), (b, opt_b) = _pair(torch.optim.Adam, lr=0.05)
+    direct = step_function(opt_b)
+    _train([(a, opt_a.step), (b, direct)], 4, skip_grad=2)
+    _assert_same(a, opt_a, b, opt_b)
+    # load_state_dict replaces the state tensors the direct step had collected.
+    saved = opt_a.state_dict()
+    opt_a.load_state_dict(copy.deepcopy(saved))  # each its own tensors
+    opt_b.load_state_dict(copy.deepcopy(saved))
+    _train([(a, opt_a.step), (b, direct)], 3)
+    _assert_same(a, opt_a, b, opt_b)
+
+
+def test_fused_adam_step_only_where_it_reproduces_torch():
+    params = list(MLP(5, 3, (4,)).parameters())
+    assert FusedAdamStep.applies(torch.optim.Adam(params, fused=True))
+    assert not FusedAdamStep.applies(torch.optim.Adam(params, foreach=True))
+    assert not FusedAdamStep.applies(torch.optim.Adam(params, fused=True, amsgrad=True))
+    assert not FusedAdamStep.applies(torch.optim.Adam(params, fused=True, maximize=True))
+    assert not FusedAdamStep.applies(torch.optim.SGD(params, lr=0.1))
+    assert not FusedAdamStep.applies(torch.optim.Adam(params, fused=True, lr=torch.tensor(0.1)))
+    mixed = [torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2).double())]
+    assert not FusedAdamStep.applies(torch.optim.Adam(mixed, fused=True))
