@@ -153,3 +153,74 @@ def test_fused_adam_step_only_where_it_reproduces_torch():
     assert not FusedAdamStep.applies(torch.optim.Adam(params, fused=True, lr=torch.tensor(0.1)))
     mixed = [torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2).double())]
     assert not FusedAdamStep.applies(torch.optim.Adam(mixed, fused=True))
+
+
+# ---- the MLP's written-out backward pass: autograd is the reference -----------------------
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("hidden", [(), (7,), (8, 5)])
+def test_written_out_backward_equals_autograd(activation, hidden):
+    from skloss._training.mlp_step import forward_backward, lean_layers
+
+    torch.manual_seed(0)
+    reference = MLP(6, 4, hidden, activation=activation)
+    lean = MLP(6, 4, hidden, activation=activation)
+    lean.load_state_dict(reference.state_dict())
+    x = torch.randn(33, 6)
+    target = torch.randint(0, 4, (33,))
+
+    def loss_of(outputs):
+        return torch.nn.functional.cross_entropy(outputs, target)
+
+    loss_of(reference(x)).backward()
+    outputs, loss = forward_backward(lean_layers(lean), x, loss_of)
+    assert torch.equal(outputs.detach(), reference(x).detach())
+    for (name, p), q in zip(reference.named_parameters(), lean.parameters(), strict=True):
+        assert torch.equal(p.grad, q.grad), name
+
+
+def test_written_out_backward_only_for_networks_it_reproduces():
+    from skloss._training.mlp_step import lean_layers
+
+    assert lean_layers(MLP(3, 2, (4,))) is not None
+    assert lean_layers(MLP(3, 2, (4,), activation="gelu")) is None
+    assert lean_layers(MLP(3, 2, (4,), batch_norm=True)) is None
+    assert lean_layers(torch.nn.Sequential(torch.nn.Linear(3, 2))) is None
+    hooked = MLP(3, 2, (4,))
+    handle = hooked.head.register_forward_hook(lambda *args: None)
+    assert lean_layers(hooked) is None
+    handle.remove()
+    assert lean_layers(hooked) is not None
+    hooked.head.weight.register_hook(lambda grad: grad)
+    assert lean_layers(hooked) is None
+    frozen = MLP(3, 2, (4,))
+    frozen.features[0].weight.requires_grad_(False)
+    assert lean_layers(frozen) is None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("loss", ["ce", "gce", "focal"])
+def test_fits_with_and_without_the_written_out_backward_are_identical(loss, monkeypatch):
+    import numpy as np
+
+    import skloss._training.net as net_module
+    from skloss import RobustLossClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 5).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+
+    def fit():
+        return RobustLossClassifier(
+            loss=loss, hidden_layer_sizes=(16, 8), max_iter=4, batch_size=64, random_state=0
+        ).fit(X, y)
+
+    lean = fit()
+    assert lean.net_._lean_layers is not None
+    monkeypatch.setattr(net_module, "lean_layers", lambda module: None)
+    plain = fit()
+    assert plain.net_._lean_layers is None
+    assert lean.loss_curve_ == plain.loss_curve_
+    for p, q in zip(lean.net_.module_.parameters(), plain.net_.module_.parameters(), strict=True):
+        assert torch.equal(p, q)

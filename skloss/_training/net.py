@@ -24,6 +24,7 @@ from skloss._training.batches import (
     evaluation_rows,
     iterate_rows,
 )
+from skloss._training.mlp_step import forward_backward, lean_layers
 from skloss._training.optim import step_function
 from skloss._training.precision import forward_precision
 from skloss.losses import KNOWN_REQUIREMENTS, Loss
@@ -75,6 +76,7 @@ class SklossNet(NeuralNet):
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_step", None)  # remade every epoch; holds a function pickle cannot name
+        state.pop("_lean_layers", None)  # remade every epoch
         return state
 
     def get_default_callbacks(self):
@@ -215,6 +217,7 @@ class SklossNet(NeuralNet):
         )
         if training:
             self._step = step_function(self.optimizer_)
+            self._lean_layers = self._lean_step_layers()
         # Checked once per epoch: a loss whose objective is not a loss value
         # (EnsLoss) reports another one per batch; the others cost nothing here.
         self._reports_loss = type(loss).reported_loss is not Loss.reported_loss
@@ -299,6 +302,16 @@ class SklossNet(NeuralNet):
                 parameter.grad = None
         # The module is in training mode already: run_single_epoch sets the mode once
         # per pass (module.train() walks every submodule, a cost per step otherwise).
+        lean = getattr(self, "_lean_layers", None)
+        if lean is not None:
+            # The default MLP's chain rule written out (skloss._training.mlp_step):
+            # autograd only differentiates the loss.
+            y_pred, batch_loss = forward_backward(
+                lean,
+                batch.X,
+                lambda outputs: self.get_loss(outputs, batch.y, X=batch, training=True),
+            )
+            return {"loss": batch_loss, "y_pred": y_pred}
         if self.criterion_.fused_backend is None:
             y_pred = self.infer(batch.X)
             batch_loss = self.get_loss(y_pred, batch.y, X=batch, training=True)
@@ -308,6 +321,20 @@ class SklossNet(NeuralNet):
             batch_loss = self.criterion_.fused_loss(self.module_, batch, dtype)
         batch_loss.backward()
         return {"loss": batch_loss, "y_pred": y_pred}
+
+    def _lean_step_layers(self):
+        """The layers :func:`~skloss._training.mlp_step.forward_backward` trains, or None.
+
+        Only a plain MLP in float32 (no autocast), with an unfused loss that does
+        not run the network itself; decided once per epoch, as the step function.
+        """
+        if (
+            self.criterion_.fused_backend is not None
+            or getattr(self, "autocast_dtype_", None) is not None
+            or {"model", "inputs"} & set(self.criterion_.loss.requires)
+        ):
+            return None
+        return lean_layers(self.module_)
 
     def validation_step(self, batch, **fit_params):
         loss = self.criterion_.loss

@@ -379,7 +379,10 @@ def clean_accuracy_scorer(X, y, *, estimator=None, cv=5, random_state=0):
     estimator : classifier, default=None
         The model whose out-of-fold probabilities estimate ``T``; None is
         ``LogisticRegression(max_iter=1000)`` (see :func:`estimate_transition`).
-        It takes ``X`` as it is: put preprocessing in a Pipeline.
+        It takes ``X`` as it is: put preprocessing in a Pipeline. The confident
+        joint counts this model's own errors as noise: on nonlinear classes an
+        early-stopped network (``MLPClassifier(early_stopping=True)``) estimates
+        ``T`` better (``docs/user_guide/noise.rst``).
     cv : int, cross-validation splitter or iterable, default=5
         Folds of the estimate of ``T`` inside each training fold.
     random_state : int, default=0
