@@ -192,6 +192,12 @@ def test_written_out_backward_only_for_networks_it_reproduces():
     assert lean_layers(hooked) is None
     handle.remove()
     assert lean_layers(hooked) is not None
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(lambda *args: None)
+    assert lean_layers(hooked) is None  # a global hook
+    handle.remove()
+    handle = hooked.features[0].register_full_backward_hook(lambda *args: None)
+    assert lean_layers(hooked) is None
+    handle.remove()
     hooked.head.weight.register_hook(lambda grad: grad)
     assert lean_layers(hooked) is None
     frozen = MLP(3, 2, (4,))

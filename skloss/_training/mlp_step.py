@@ -32,15 +32,17 @@ ACTIVATIONS = {
 }
 
 
+_HOOK_KINDS = ("forward_hooks", "forward_pre_hooks", "backward_hooks", "backward_pre_hooks")
+
+
+def _has_hooks(owner, prefix):
+    # Modules keep their hooks in "_forward_hooks" etc.; torch's global ones are
+    # "_global_forward_hooks" etc. of torch.nn.modules.module.
+    return any(getattr(owner, f"{prefix}{kind}", None) for kind in _HOOK_KINDS)
+
+
 def _hooked(module):
-    if (
-        module._forward_hooks
-        or module._forward_pre_hooks
-        or module._backward_hooks
-        or getattr(module, "_backward_pre_hooks", None)
-    ):
-        return True
-    return any(
+    return _has_hooks(module, "_") or any(
         getattr(p, "_backward_hooks", None) or getattr(p, "_post_accumulate_grad_hooks", None)
         for p in module.parameters(recurse=False)
     )
@@ -63,14 +65,7 @@ def lean_layers(module):
     """
     if type(module) is not MLP:
         return None
-    if (
-        _module_hooks._global_forward_hooks
-        or _module_hooks._global_forward_pre_hooks
-        or _module_hooks._global_backward_hooks
-        or getattr(_module_hooks, "_global_backward_pre_hooks", None)
-    ):
-        return None
-    if any(_hooked(m) for m in module.modules()):
+    if _has_hooks(_module_hooks, "_global_") or any(_hooked(m) for m in module.modules()):
         return None
     if not all(p.requires_grad for p in module.parameters()):
         return None
