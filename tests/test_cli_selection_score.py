@@ -131,3 +131,42 @@ def test_compare_estimates_the_noise_of_a_csv_with_text_columns(tmp_path):
     assert main(args) == 0
     results = json.loads((out / "results.json").read_text())
     assert len(results["results"]["ce"]["estimated_clean_accuracy"]) == 2
+
+
+def test_compare_estimates_t_with_the_chosen_estimator(tmp_path, monkeypatch):
+    # --transition-estimator mlp hands estimate_transition an MLPClassifier (after the
+    # job's preprocessing), and the run records which.
+    from sklearn.neural_network import MLPClassifier
+
+    import skloss.noise
+
+    original = skloss.noise.estimate_transition
+    models = []
+
+    def spy(X, y, estimator=None, *args, **kwargs):
+        models.append(estimator)
+        return original(X, y, estimator, *args, **kwargs)
+
+    monkeypatch.setattr(skloss.noise, "estimate_transition", spy)
+    out = tmp_path / "cmp"
+    args = ["compare", "--dataset", "wine", "--losses", "ce", "--hidden", "8", "--max-iter"]
+    args += ["3", "--folds", "2", "--noise", "0.3", "--noise-kind", "pairflip"]
+    args += ["--selection-score", "clean_accuracy", "--transition-estimator", "mlp"]
+    args += ["--no-baselines", "--seed", "3", "--output", str(out), "--quiet"]
+    assert main(args) == 0
+    assert len(models) == 2
+    for model in models:
+        assert isinstance(model[-1], MLPClassifier)
+        assert model[-1].early_stopping and model[-1].random_state == 3
+    results = json.loads((out / "results.json").read_text())
+    assert results["settings"]["transition_estimator"] == "mlp"
+
+
+def test_transition_estimator_needs_the_clean_accuracy_score(capsys):
+    args = ["compare", "--dataset", "wine", "--losses", "ce", "--transition-estimator", "mlp"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert "add --selection-score clean_accuracy or drop --transition-estimator" in (
+        capsys.readouterr().err
+    )

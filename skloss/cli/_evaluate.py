@@ -64,7 +64,7 @@ def fold_transition(fold, args):
     return estimate_transition(
         fold.X_train,
         fold.y_train,
-        transition_estimator(fold.X_train, args.impute),
+        transition_estimator(fold.X_train, args),
         cv=5,
         random_state=args.seed,
     ).transition

@@ -213,6 +213,8 @@ def add_losses_option(group, help_text):
 
 #: ``--selection-score`` values: what the noise-aware selection ranks models by.
 SELECTION_SCORES = ("noisy_accuracy", "clean_accuracy")
+#: ``--transition-estimator`` values: the model that estimates T for that score.
+TRANSITION_ESTIMATORS = ("logreg", "mlp")
 
 
 def add_selection_option(group):
@@ -223,19 +225,33 @@ def add_selection_option(group):
         default="noisy_accuracy",
         help="rank models by accuracy on the noisy validation labels, or by the clean "
         "accuracy estimated from them through the transition matrix estimated on the "
-        "training fold (skloss.noise.clean_accuracy_scorer: 5 extra LogisticRegression "
-        "fits per fold), which suits asymmetric (pair-flip) noise (default: %(default)s)",
+        "training fold (skloss.noise.clean_accuracy_scorer: 5 extra fits of "
+        "--transition-estimator per fold), which suits asymmetric (pair-flip) noise "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--transition-estimator",
+        choices=TRANSITION_ESTIMATORS,
+        default=None,
+        help="with --selection-score clean_accuracy, the model whose out-of-fold "
+        "probabilities estimate the transition matrix: logreg (LogisticRegression, "
+        "skloss.noise's default) or mlp (MLPClassifier with early stopping, which "
+        "estimated it better on nonlinear data in docs/benchmarks/noise_robustness_v5.md; "
+        "slower) (default: logreg)",
     )
 
 
-def transition_estimator(X, impute):
+def transition_estimator(X, args):
     """The model whose out-of-fold probabilities estimate the transition matrix of ``X``'s labels.
 
-    skloss.noise's default (``LogisticRegression(max_iter=1000)``) after the jobs'
-    preprocessing, so that CSV text columns (the non-numeric columns of a data frame,
-    as :func:`skloss.cli._data.load_csv` finds them) and missing values are handled.
+    ``--transition-estimator``: skloss.noise's default (``LogisticRegression(max_iter=1000)``)
+    or ``MLPClassifier(early_stopping=True)`` seeded with ``--seed``, after the jobs'
+    preprocessing (``--impute``), so that CSV text columns (the non-numeric columns of a
+    data frame, as :func:`skloss.cli._data.load_csv` finds them) and missing values are
+    handled.
     """
     from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import make_pipeline
 
     from skloss.cli._data import Data
@@ -249,7 +265,11 @@ def transition_estimator(X, impute):
             str(c) for c in X.columns if not (is_numeric_dtype(X[c]) or is_bool_dtype(X[c]))
         ]
     data = Data(X, None, "", categorical)
-    return make_pipeline(preprocessing(data, impute), LogisticRegression(max_iter=1000))
+    if (args.transition_estimator or "logreg") == "mlp":
+        model = MLPClassifier(early_stopping=True, random_state=args.seed)
+    else:
+        model = LogisticRegression(max_iter=1000)
+    return make_pipeline(preprocessing(data, args.impute), model)
 
 
 def add_run_options(group, folds, max_iter, seeds_what):
@@ -341,6 +361,14 @@ def resolve_task(args, data, parser, max_iter=None):
             f"argument --selection-score: {args.selection_score} estimates the clean "
             f"accuracy through a label transition matrix, and this run's task is "
             f"{task.name}; drop --selection-score"
+        )
+    if getattr(args, "transition_estimator", None) is not None and (
+        args.selection_score != "clean_accuracy"
+    ):
+        parser.error(
+            "argument --transition-estimator: only --selection-score clean_accuracy "
+            "estimates a transition matrix; add --selection-score clean_accuracy or drop "
+            "--transition-estimator"
         )
     if max_iter is not None and args.max_iter is None:
         args.max_iter = max_iter[task.name]

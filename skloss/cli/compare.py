@@ -175,6 +175,11 @@ def _settings(args, data, task, reason, about_y):
         "hidden_layer_sizes": list(args.hidden),
         "batch_size": args.batch_size,
         "selection_score": args.selection_score,
+        **(
+            {"transition_estimator": args.transition_estimator or "logreg"}
+            if args.selection_score == "clean_accuracy"
+            else {}
+        ),
         "seed": args.seed,
         "protocol": (
             f"{task.protocol}; every model after the same preprocessing, fitted on the "

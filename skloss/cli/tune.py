@@ -185,7 +185,7 @@ def _objective(data, args, task, X, y, n_classes):
         from skloss.noise import clean_accuracy_scorer
 
         scoring = clean_accuracy_scorer(
-            X, y, estimator=_options.transition_estimator(X, args.impute), random_state=args.seed
+            X, y, estimator=_options.transition_estimator(X, args), random_state=args.seed
         )
 
     def objective(trial):
@@ -222,6 +222,8 @@ def _study_settings(args, data, task):
     if args.selection_score != "noisy_accuracy":
         # Only when not the default, so that studies made before the option still match.
         settings["selection_score"] = args.selection_score
+    if args.transition_estimator not in (None, "logreg"):
+        settings["transition_estimator"] = args.transition_estimator
     return settings
 
 
