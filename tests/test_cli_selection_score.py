@@ -167,6 +167,51 @@ def test_transition_estimator_needs_the_clean_accuracy_score(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(args)
     assert exit_info.value.code == 2
-    assert "add --selection-score clean_accuracy or drop --transition-estimator" in (
+    assert "add one of them or drop --transition-estimator" in (capsys.readouterr().err)
+
+
+def test_compare_trains_forward_and_backward_with_t_estimated_per_fold(tmp_path, monkeypatch):
+    # --losses forward/backward go through LossCorrectionClassifier: T estimated on each
+    # training fold (by --transition-estimator's model), the loss corrected by it. A bare
+    # loss="forward" would have been plain cross-entropy (T = I).
+    from sklearn.neural_network import MLPClassifier
+
+    from skloss.losses import BackwardCorrection, ForwardCorrection
+    from skloss.noise import LossCorrectionClassifier
+
+    fitted = []
+    original = LossCorrectionClassifier.fit
+
+    def spy(self, X, y, **kwargs):
+        result = original(self, X, y, **kwargs)
+        fitted.append(self)
+        return result
+
+    monkeypatch.setattr(LossCorrectionClassifier, "fit", spy)
+    out = tmp_path / "cmp"
+    args = ["compare", "--dataset", "wine", "--losses", "ce,forward,backward", "--hidden", "8"]
+    args += ["--max-iter", "3", "--folds", "2", "--noise", "0.3", "--noise-kind", "pairflip"]
+    args += ["--transition-estimator", "mlp", "--no-baselines", "--output", str(out), "--quiet"]
+    assert main(args) == 0
+    assert [m.correction for m in fitted] == ["forward", "backward"] * 2  # two folds
+    for model in fitted:
+        assert isinstance(model.transition_estimator, MLPClassifier)
+        loss = model.estimator_.loss
+        assert isinstance(
+            loss, ForwardCorrection if model.correction == "forward" else (BackwardCorrection)
+        )
+        T = np.asarray(loss.transition)
+        assert T.shape == (3, 3) and not np.allclose(T, np.eye(3))
+        np.testing.assert_allclose(T.sum(axis=1), 1.0)
+    results = json.loads((out / "results.json").read_text())
+    assert results["settings"]["transition_estimator"] == "mlp"
+    assert all(n > 0 for n in results["results"]["forward"]["n_iter"])
+
+
+def test_tune_refuses_the_corrected_losses(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["tune", "--dataset", "wine", "--losses", "ce,forward", "--trials", "2"])
+    assert exit_info.value.code == 2
+    assert "forward corrects the loss by a transition matrix estimated per training fold" in (
         capsys.readouterr().err
     )

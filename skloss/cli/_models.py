@@ -44,25 +44,52 @@ def skloss_pipeline(data, args, task, **params):
     return make_pipeline(preprocessing(data, args.impute), task.estimator(**params))
 
 
+#: Losses corrected by a transition matrix: ``skloss compare`` trains them through
+#: :class:`skloss.noise.LossCorrectionClassifier`, which estimates ``T`` on the
+#: training fold (a bare ``loss="forward"`` would be plain cross-entropy, ``T = I``).
+CORRECTED_LOSSES = ("forward", "backward")
+
+
+def transition_model(args):
+    """``--transition-estimator``'s model, for data already preprocessed."""
+    if getattr(args, "transition_estimator", None) == "mlp":
+        from sklearn.neural_network import MLPClassifier
+
+        return MLPClassifier(early_stopping=True, random_state=args.seed)
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=1000)
+
+
+def skloss_model(data, args, task, loss):
+    """Preprocessing + the task's skloss estimator training ``loss`` with the job's settings."""
+    from sklearn.pipeline import make_pipeline
+
+    params = {
+        "hidden_layer_sizes": args.hidden,
+        "max_iter": args.max_iter,
+        "batch_size": args.batch_size,
+        "random_state": args.seed,
+    }
+    if loss not in CORRECTED_LOSSES:
+        return skloss_pipeline(data, args, task, loss=loss, **params)
+    from skloss.noise import LossCorrectionClassifier
+
+    corrected = LossCorrectionClassifier(
+        task.estimator(**params),
+        correction=loss,
+        transition_estimator=transition_model(args),
+        random_state=args.seed,
+    )
+    return make_pipeline(preprocessing(data, args.impute), corrected)
+
+
 def candidates(data, args, task):
     """The rows of ``skloss compare``: one per loss, then the peers (unless ``--no-baselines``)."""
     from sklearn.pipeline import make_pipeline
 
     rows = [
-        Candidate(
-            loss,
-            False,
-            lambda loss=loss: skloss_pipeline(
-                data,
-                args,
-                task,
-                loss=loss,
-                hidden_layer_sizes=args.hidden,
-                max_iter=args.max_iter,
-                batch_size=args.batch_size,
-                random_state=args.seed,
-            ),
-        )
+        Candidate(loss, False, lambda loss=loss: skloss_model(data, args, task, loss))
         for loss in args.losses
     ]
     if args.baselines:

@@ -250,12 +250,10 @@ def transition_estimator(X, args):
     data frame, as :func:`skloss.cli._data.load_csv` finds them) and missing values are
     handled.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import make_pipeline
 
     from skloss.cli._data import Data
-    from skloss.cli._models import preprocessing
+    from skloss.cli._models import preprocessing, transition_model
 
     categorical = []
     if hasattr(X, "dtypes"):
@@ -265,11 +263,7 @@ def transition_estimator(X, args):
             str(c) for c in X.columns if not (is_numeric_dtype(X[c]) or is_bool_dtype(X[c]))
         ]
     data = Data(X, None, "", categorical)
-    if (args.transition_estimator or "logreg") == "mlp":
-        model = MLPClassifier(early_stopping=True, random_state=args.seed)
-    else:
-        model = LogisticRegression(max_iter=1000)
-    return make_pipeline(preprocessing(data, args.impute), model)
+    return make_pipeline(preprocessing(data, args.impute), transition_model(args))
 
 
 def add_run_options(group, folds, max_iter, seeds_what):
@@ -344,6 +338,10 @@ def check_shared_settings(args, parser, n_noise_seeds):
         parser.error(f"argument --seed: {error}")
 
 
+def _is_tune(parser):
+    return parser.prog.split()[-1] == "tune"
+
+
 def resolve_task(args, data, parser, max_iter=None):
     """Return ``(task, reason, about_y)``: the task, why, and what its check says of ``y``.
 
@@ -362,13 +360,23 @@ def resolve_task(args, data, parser, max_iter=None):
             f"accuracy through a label transition matrix, and this run's task is "
             f"{task.name}; drop --selection-score"
         )
-    if getattr(args, "transition_estimator", None) is not None and (
-        args.selection_score != "clean_accuracy"
+    from skloss.cli._models import CORRECTED_LOSSES
+
+    corrected = [loss for loss in args.losses or () if loss in CORRECTED_LOSSES]
+    if getattr(args, "transition_estimator", None) is not None and not (
+        args.selection_score == "clean_accuracy" or (corrected and not _is_tune(parser))
     ):
         parser.error(
             "argument --transition-estimator: only --selection-score clean_accuracy "
-            "estimates a transition matrix; add --selection-score clean_accuracy or drop "
-            "--transition-estimator"
+            "and the forward/backward losses of skloss compare estimate a transition "
+            "matrix; add one of them or drop --transition-estimator"
+        )
+    if corrected and _is_tune(parser):
+        parser.error(
+            f"argument --losses: {corrected[0]} corrects the loss by a transition matrix "
+            "estimated per training fold, which skloss tune's trials do not make (without "
+            "one it is plain cross-entropy); compare it with skloss compare --losses "
+            f"{corrected[0]}, or train skloss.noise.LossCorrectionClassifier"
         )
     if max_iter is not None and args.max_iter is None:
         args.max_iter = max_iter[task.name]

@@ -173,5 +173,6 @@ class Task:
 def n_iter(estimator):
     """Epochs (or boosting iterations) a fitted model ran; 0 for closed-form ones."""
     inner = getattr(estimator, "regressor_", estimator)  # a TransformedTargetRegressor
+    inner = getattr(inner, "estimator_", inner)  # a LossCorrectionClassifier
     iterations = getattr(inner, "n_iter_", None)  # Ridge: None for its direct solvers
     return 0 if iterations is None else int(np.max(iterations))
