@@ -17,7 +17,7 @@ from skloss import (  # noqa: E402
     RobustLossClassifier,
     tuning,  # noqa: E402
 )
-from skloss.losses import LOSSES, get_loss  # noqa: E402
+from skloss.losses import LOSSES, get_loss, list_losses  # noqa: E402
 
 pytestmark = [
     pytest.mark.usefixtures("single_torch_thread"),
@@ -114,6 +114,28 @@ def test_binary_only_losses_offered_only_for_two_classes(monkeypatch):
     assert "binary_test" not in tuning.loss_choices(RobustLossClassifier())
     assert "binary_test" not in tuning.loss_choices(RobustLossClassifier(), n_classes=3)
     assert "binary_test" in tuning.loss_choices(RobustLossClassifier(), n_classes=2)
+
+
+def test_searches_do_not_draw_losses_that_are_another_loss_by_default():
+    # forward/backward without a transition matrix are plain cross-entropy: a search
+    # drawing them would spend trials on ce under another name. Losses needing
+    # supervision beyond y (teacher scores, bags) cannot train fit(X, y).
+    from skloss.losses import CrossEntropy, ForwardCorrection, get_loss
+
+    choices = tuning.loss_choices(RobustLossClassifier())
+    assert not {"forward", "backward", "pld", "kd", "bag_bce"} & set(choices)
+    assert {"ce", "gce", "sce"} <= set(choices)
+    assert not ForwardCorrection().searchable
+    assert ForwardCorrection([[0.8, 0.2], [0.3, 0.7]]).searchable
+    assert not get_loss("backward").searchable
+    assert CrossEntropy().searchable
+    # By hand, every multi-class name that is left out, and why.
+    offered = [n for n in list_losses(kind="classification") if not LOSSES[n].binary_only]
+    assert set(offered) - set(choices) == {
+        name
+        for name in offered
+        if get_loss(name).supervision_beyond_y or name in ("forward", "backward")
+    }
 
 
 def test_anyloss_classifier_tunes_its_own_loss_parameters():

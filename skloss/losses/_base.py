@@ -264,6 +264,21 @@ class Loss:
         """
         return tuple(name for name in self.requires if name in SUPERVISION_BEYOND_Y)
 
+    @property
+    def searchable(self):
+        """Whether a search over losses may draw this loss by its name and defaults.
+
+        Not a loss that needs supervision beyond ``y`` (it cannot train a plain
+        ``fit(X, y)``), nor one whose defaults make it another loss (the forward
+        and backward corrections without a transition matrix are plain
+        cross-entropy): such a loss is chosen with what it needs, not drawn.
+
+        Returns
+        -------
+        bool
+        """
+        return not self.supervision_beyond_y
+
     def why_cannot_train(self, n_classes):
         """Why the loss cannot train a classifier of ``n_classes`` classes, or None.
 

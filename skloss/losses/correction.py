@@ -134,6 +134,16 @@ class _TransitionLoss(Loss):
         """Check that ``transition`` is None or a valid transition matrix."""
         self._matrix()
 
+    @property
+    def searchable(self):
+        """Only with a transition matrix: without one the correction is plain cross-entropy.
+
+        Returns
+        -------
+        bool
+        """
+        return self.transition is not None and super().searchable
+
     def why_cannot_train(self, n_classes):
         """Why the loss cannot train ``n_classes`` classes: ``transition`` of another size.
 

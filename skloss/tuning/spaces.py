@@ -94,7 +94,10 @@ def loss_choices(estimator, n_classes=None, *, step=None):
     Returns
     -------
     list of str
-        Sorted registry names.
+        Sorted registry names, without the losses that are not
+        ``Loss.searchable`` by their defaults (those needing supervision beyond
+        ``y``, and ``forward``/``backward``, plain cross-entropy without a
+        transition matrix).
 
     Raises
     ------
@@ -123,12 +126,10 @@ def loss_choices(estimator, n_classes=None, *, step=None):
         )
     kind = _target_kind(estimator)
     _check_n_classes(n_classes, kind, estimator)
-    # A loss that needs supervision beyond y (bags, teacher scores) cannot train a
-    # plain fit(X, y): it is chosen with the data it needs, not drawn in a search.
+    # Loss.searchable: not a loss that needs supervision beyond y (bags, teacher
+    # scores), nor a correction without its transition matrix (plain cross-entropy).
     names = sorted(
-        name
-        for name, entry in LOSSES.items()
-        if _entry_kind(entry) == kind and not entry().supervision_beyond_y
+        name for name, entry in LOSSES.items() if _entry_kind(entry) == kind and entry().searchable
     )
     if kind == "regression":
         return names
