@@ -276,6 +276,7 @@ class Loss:
         Returns
         -------
         bool
+            True unless the loss needs supervision beyond ``y``.
         """
         return not self.supervision_beyond_y
 

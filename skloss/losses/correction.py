@@ -141,6 +141,7 @@ class _TransitionLoss(Loss):
         Returns
         -------
         bool
+            True when ``transition`` is set.
         """
         return self.transition is not None and super().searchable
 
