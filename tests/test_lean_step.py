@@ -153,6 +153,10 @@ def test_fused_adam_step_only_where_it_reproduces_torch():
     assert not FusedAdamStep.applies(torch.optim.Adam(params, fused=True, lr=torch.tensor(0.1)))
     mixed = [torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2).double())]
     assert not FusedAdamStep.applies(torch.optim.Adam(mixed, fused=True))
+    # A torch whose groups do not say whether the decay is decoupled (AdamW apart).
+    older = torch.optim.AdamW(params, fused=True)
+    del older.param_groups[0]["decoupled_weight_decay"]
+    assert not FusedAdamStep.applies(older)
 
 
 # ---- the MLP's written-out backward pass: autograd is the reference -----------------------

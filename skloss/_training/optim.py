@@ -235,6 +235,9 @@ class FusedAdamStep:
             return False
         kinds = set()
         for group in optimizer.param_groups:
+            # Older torch keeps AdamW apart, without this key: its own step then runs.
+            if "decoupled_weight_decay" not in group:
+                return False
             if not group.get("fused") or any(
                 group.get(flag) for flag in ("amsgrad", "maximize", "capturable", "differentiable")
             ):
@@ -293,11 +296,7 @@ class FusedAdamStep:
         ):
             if not params:
                 continue
-            kernel = (
-                torch._fused_adamw_
-                if group.get("decoupled_weight_decay", False)
-                else torch._fused_adam_
-            )
+            kernel = torch._fused_adamw_ if group["decoupled_weight_decay"] else torch._fused_adam_
             torch._foreach_add_(steps, 1)
             beta1, beta2 = group["betas"]
             kernel(
