@@ -23,12 +23,13 @@ from skloss.modules import MLP
 
 __all__ = ["lean_layers", "forward_backward"]
 
-#: Activation -> (forward, derivative from the activation's output), as autograd's.
-ACTIVATIONS = {
-    nn.ReLU: (torch.relu, lambda grad, out: torch.ops.aten.threshold_backward(grad, out, 0)),
-    nn.Tanh: (torch.tanh, torch.ops.aten.tanh_backward),
-    nn.Sigmoid: (torch.sigmoid, torch.ops.aten.sigmoid_backward),
-    nn.Identity: (None, None),
+#: Activation -> its derivative from the activation's output, the function autograd
+#: uses (None: the identity's).
+DERIVATIVES = {
+    nn.ReLU: lambda grad, out: torch.ops.aten.threshold_backward(grad, out, 0),
+    nn.Tanh: torch.ops.aten.tanh_backward,
+    nn.Sigmoid: torch.ops.aten.sigmoid_backward,
+    nn.Identity: None,
 }
 
 
@@ -74,7 +75,7 @@ def lean_layers(module):
         return None
     pairs = list(zip(layers[::2], layers[1::2], strict=True))
     for linear, activation in pairs:
-        if type(linear) is not nn.Linear or type(activation) not in ACTIVATIONS:
+        if type(linear) is not nn.Linear or type(activation) not in DERIVATIVES:
             return None
     if type(module.head) is not nn.Linear:
         return None
@@ -113,10 +114,9 @@ def forward_backward(layers, x, loss_of):
         hidden = x
         for linear, activation in pairs:
             inputs.append(hidden)
-            hidden = torch.addmm(linear.bias, hidden, linear.weight.t())
-            forward = ACTIVATIONS[type(activation)][0]
-            if forward is not None:
-                hidden = forward(hidden)
+            # forward, not __call__: no hooks to run (lean_layers checked), and
+            # Module.__call__'s bookkeeping would be paid on every batch.
+            hidden = activation.forward(torch.addmm(linear.bias, hidden, linear.weight.t()))
             outputs.append(hidden)
         logits = torch.addmm(head.bias, hidden, head.weight.t())
     logits.requires_grad_(True)
@@ -129,7 +129,7 @@ def forward_backward(layers, x, loss_of):
         grad = _linear_backward(head, hidden, grad, need_input=bool(pairs))
         for k in range(len(pairs) - 1, -1, -1):
             linear, activation = pairs[k]
-            derivative = ACTIVATIONS[type(activation)][1]
+            derivative = DERIVATIVES[type(activation)]
             if derivative is not None:
                 grad = derivative(grad, outputs[k])
             grad = _linear_backward(linear, inputs[k], grad, need_input=k > 0)
