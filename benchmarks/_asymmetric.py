@@ -12,8 +12,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
-from skloss.noise import estimate_transition
-from skloss.noise.clean_accuracy import _clean_or_noisy_accuracy
+from skloss.noise import estimate_transition, estimated_clean_accuracy
 from skloss.noise.transition import _default_estimator
 
 __all__ = [
@@ -99,16 +98,16 @@ def transition_errors(X, y_noisy, y_clean, seed, estimator=None):
     return used, record
 
 
-def scores_on_fold(y_valid_noisy, predicted, transition, n_classes):
+def scores_on_fold(y_valid_noisy, predicted, scoring_transition, n_classes):
     """``(noisy accuracy, estimated clean accuracy)`` of one fitted candidate on one fold.
 
-    The estimate is :func:`skloss.noise.estimated_clean_accuracy` with the fold's ``T``
-    (estimated on its training rows); where that ``T`` is too ill-conditioned to invert
-    it is the noisy accuracy, for every candidate of the fold alike, as
-    :func:`skloss.noise.clean_accuracy_scorer` scores such a fold.
+    The estimate is :func:`skloss.noise.estimated_clean_accuracy` through the fold's
+    scoring matrix: its estimated ``T``, or the identity where that ``T`` is too
+    ill-conditioned to invert (``skloss.noise.clean_accuracy._scoring_transition``,
+    decided once per fold, as :func:`skloss.noise.clean_accuracy_scorer` does).
     """
     noisy = float(np.mean(predicted == y_valid_noisy))
-    clean, _ = _clean_or_noisy_accuracy(
-        y_valid_noisy, predicted, transition=transition, labels=np.arange(n_classes)
+    clean = estimated_clean_accuracy(
+        y_valid_noisy, predicted, transition=scoring_transition, labels=np.arange(n_classes)
     )
     return noisy, clean

@@ -104,6 +104,7 @@ from _datasets import DATASETS, available, load  # noqa: E402
 from skloss import RobustLossClassifier  # noqa: E402
 from skloss.losses import get_loss  # noqa: E402
 from skloss.noise import estimate_transition, noisy_folds  # noqa: E402
+from skloss.noise.clean_accuracy import _scoring_transition  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks" / "noise_robustness"
@@ -336,10 +337,11 @@ def select_by_cv(candidates, cfg, seed, X_tr, y_noisy, n_folds):
             ).transition
             for train, _ in folds
         ]
+    scoring = [_scoring_transition(transition)[0] for transition in transitions]
     noisy, clean = {}, {}
     for method in candidates:
         fold_scores = []
-        for (train, valid), transition in zip(folds, transitions, strict=True):
+        for (train, valid), transition, matrix in zip(folds, transitions, scoring, strict=True):
             try:
                 est = make_estimator(method, cfg, seed, transition)
                 with warnings.catch_warnings():
@@ -350,7 +352,7 @@ def select_by_cv(candidates, cfg, seed, X_tr, y_noisy, n_folds):
                 fold_scores.append((None, None))
                 continue
             predicted = est.predict(X_tr[valid])
-            fold_scores.append(scores_on_fold(y_noisy[valid], predicted, transition, n_classes))
+            fold_scores.append(scores_on_fold(y_noisy[valid], predicted, matrix, n_classes))
         scores = [n for n, _ in fold_scores]
         noisy[method] = None if None in scores else float(np.mean(scores))
         estimates = [c for _, c in fold_scores]

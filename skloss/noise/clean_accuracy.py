@@ -124,50 +124,30 @@ def estimated_clean_accuracy(y_true, y_pred, *, transition, labels=None, sample_
     return float(np.trace(_clean_joint(noisy_joint, matrix)))
 
 
-def _invertible(transition):
-    """Whether :func:`estimated_clean_accuracy` accepts ``transition`` as invertible.
+def _scoring_transition(transition):
+    """The matrix a fold's candidates are scored through, and whether it is ``transition``.
+
+    ``transition`` when :func:`estimated_clean_accuracy` can invert it (condition
+    number at most :data:`skloss.losses.correction.MAX_CONDITION`), else the
+    identity: the estimate under ``T = I`` is the accuracy on the noisy labels.
+    Decided once per fold, so that every candidate of the fold is scored alike.
 
     Parameters
     ----------
     transition : array-like of shape (n_classes, n_classes)
-        A transition matrix.
+        The fold's estimated transition matrix.
 
     Returns
     -------
-    bool
-        True when its condition number is at most
-        :data:`skloss.losses.correction.MAX_CONDITION`.
+    matrix : ndarray of shape (n_classes, n_classes)
+        ``transition`` or the identity.
+    inverted : bool
+        Whether ``matrix`` is ``transition``.
     """
-    return bool(np.linalg.cond(np.asarray(transition, dtype=float)) <= MAX_CONDITION)
-
-
-def _clean_or_noisy_accuracy(y_true, y_pred, *, transition, labels, sample_weight=None):
-    """The estimated clean accuracy, or the noisy accuracy where ``transition`` cannot be inverted.
-
-    What a selection does on one fold: :func:`estimated_clean_accuracy` when the
-    fold's ``T`` is invertible (:func:`_invertible`), else plain accuracy
-    on the noisy labels, which is the same estimate under ``T = I`` (no
-    correction). Every candidate of the fold is scored by the same rule, so their
-    ranking on the fold stays consistent.
-
-    Parameters
-    ----------
-    y_true, y_pred, transition, labels, sample_weight
-        As for :func:`estimated_clean_accuracy`.
-
-    Returns
-    -------
-    score : float
-        The score.
-    corrected : bool
-        Whether it is the estimated clean accuracy (False: the noisy accuracy).
-    """
-    corrected = _invertible(transition)
-    used = transition if corrected else np.eye(len(labels))
-    score = estimated_clean_accuracy(
-        y_true, y_pred, transition=used, labels=labels, sample_weight=sample_weight
-    )
-    return score, corrected
+    matrix = np.asarray(transition, dtype=float)
+    if np.linalg.cond(matrix) <= MAX_CONDITION:
+        return matrix, True
+    return np.eye(len(matrix)), False
 
 
 def _row_keys(X):
@@ -320,14 +300,8 @@ class CleanAccuracyScorer:
             then the noisy accuracy).
         """
         transition = self.transition_for(X)
-        score, corrected = _clean_or_noisy_accuracy(
-            y_true,
-            estimator.predict(X),
-            transition=transition,
-            labels=self.classes_,
-            sample_weight=sample_weight,
-        )
-        if not corrected:
+        matrix, inverted = _scoring_transition(transition)
+        if not inverted:
             warnings.warn(
                 f"The transition matrix estimated on this fold's training rows is "
                 f"near-singular (condition number {np.linalg.cond(transition):.3g} > "
@@ -339,7 +313,13 @@ class CleanAccuracyScorer:
                 NoiseEstimateWarning,
                 stacklevel=2,
             )
-        return score
+        return estimated_clean_accuracy(
+            y_true,
+            estimator.predict(X),
+            transition=matrix,
+            labels=self.classes_,
+            sample_weight=sample_weight,
+        )
 
     def __repr__(self):
         return (
