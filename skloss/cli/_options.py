@@ -332,14 +332,25 @@ def check_shared_settings(args, parser, n_noise_seeds):
         )
     if args.folds < 2:
         parser.error(f"argument --folds: must be at least 2, got {args.folds}")
+    if args.transition_estimator is not None and not (
+        args.selection_score == "clean_accuracy" or corrected_losses(args)
+    ):
+        parser.error(
+            "argument --transition-estimator: only --selection-score clean_accuracy "
+            "and the forward/backward losses of skloss compare estimate a transition "
+            "matrix; add one of them or drop --transition-estimator"
+        )
     try:
         check_fold_seed(args.seed, n_noise_seeds)
     except ValueError as error:
         parser.error(f"argument --seed: {error}")
 
 
-def _is_tune(parser):
-    return parser.prog.split()[-1] == "tune"
+def corrected_losses(args):
+    """The losses of ``--losses`` that a transition matrix corrects (forward, backward)."""
+    from skloss.cli._models import CORRECTED_LOSSES
+
+    return [loss for loss in args.losses or () if loss in CORRECTED_LOSSES]
 
 
 def resolve_task(args, data, parser, max_iter=None):
@@ -359,24 +370,6 @@ def resolve_task(args, data, parser, max_iter=None):
             f"argument --selection-score: {args.selection_score} estimates the clean "
             f"accuracy through a label transition matrix, and this run's task is "
             f"{task.name}; drop --selection-score"
-        )
-    from skloss.cli._models import CORRECTED_LOSSES
-
-    corrected = [loss for loss in args.losses or () if loss in CORRECTED_LOSSES]
-    if getattr(args, "transition_estimator", None) is not None and not (
-        args.selection_score == "clean_accuracy" or (corrected and not _is_tune(parser))
-    ):
-        parser.error(
-            "argument --transition-estimator: only --selection-score clean_accuracy "
-            "and the forward/backward losses of skloss compare estimate a transition "
-            "matrix; add one of them or drop --transition-estimator"
-        )
-    if corrected and _is_tune(parser):
-        parser.error(
-            f"argument --losses: {corrected[0]} corrects the loss by a transition matrix "
-            "estimated per training fold, which skloss tune's trials do not make (without "
-            "one it is plain cross-entropy); compare it with skloss compare --losses "
-            f"{corrected[0]}, or train skloss.noise.LossCorrectionClassifier"
         )
     if max_iter is not None and args.max_iter is None:
         args.max_iter = max_iter[task.name]

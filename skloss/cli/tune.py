@@ -269,6 +269,14 @@ def run_job(args, parser):
         interrupted (the completed trials are reported).
     """
     _options.check_shared_settings(args, parser, n_noise_seeds=1)
+    corrected = _options.corrected_losses(args)
+    if corrected:
+        parser.error(
+            f"argument --losses: {corrected[0]} corrects the loss by a transition matrix "
+            "estimated per training fold, which skloss tune's trials do not make (without "
+            "one it is plain cross-entropy); compare it with skloss compare --losses "
+            f"{corrected[0]}, or train skloss.noise.LossCorrectionClassifier"
+        )
     check_output(args.output, TUNE_FILES, parser)
     try:
         import matplotlib  # noqa: F401
