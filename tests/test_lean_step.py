@@ -10,20 +10,23 @@ from skloss._training.optim import FusedAdamStep, step_function
 from skloss.modules import MLP
 
 
-def _adam_pair():
+def _pair(optimizer_class, **kwargs):
+    """Two equal MLPs, each with its own optimiser of ``optimizer_class(**kwargs)``."""
     torch.manual_seed(0)
-    first = torch.nn.Linear(4, 3)
-    second = torch.nn.Linear(4, 3)
+    first = MLP(5, 3, (8, 4))
+    second = MLP(5, 3, (8, 4))
     second.load_state_dict(first.state_dict())
     return (
-        (first, torch.optim.Adam(first.parameters(), lr=0.1, fused=True)),
-        (second, torch.optim.Adam(second.parameters(), lr=0.1, fused=True)),
+        (first, optimizer_class(first.parameters(), **kwargs)),
+        (second, optimizer_class(second.parameters(), **kwargs)),
     )
 
 
-def test_the_direct_step_equals_torchs_step():
-    (a, opt_a), (b, opt_b) = _adam_pair()
-    x = torch.randn(8, 4)
+def test_the_unwrapped_step_equals_torchs_step():
+    # An optimiser FusedAdamStep does not take: the step without torch's wrapper.
+    (a, opt_a), (b, opt_b) = _pair(torch.optim.SGD, lr=0.1, momentum=0.9)
+    assert not isinstance(step_function(opt_b), FusedAdamStep)
+    x = torch.randn(8, 5)
     for _ in range(3):
         for module, step in ((a, opt_a.step), (b, step_function(opt_b))):
             for p in module.parameters():
@@ -35,7 +38,7 @@ def test_the_direct_step_equals_torchs_step():
 
 
 def test_hooks_and_schedulers_keep_torchs_step():
-    (_, optimizer), _ = _adam_pair()
+    (_, optimizer), _ = _pair(torch.optim.Adam, lr=0.1, fused=True)
     assert step_function(optimizer) != optimizer.step  # nothing hooked: the direct call
     handle = optimizer.register_step_post_hook(lambda opt, args, kwargs: None)
     assert step_function(optimizer) == optimizer.step
@@ -61,17 +64,6 @@ def test_mlp_forward_equals_its_parts_and_calls_hooks():
 
 
 # ---- the direct fused Adam step: torch's own optimiser is the reference ------------------
-
-
-def _pair(optimizer_class, **kwargs):
-    torch.manual_seed(0)
-    first = MLP(5, 3, (8, 4))
-    second = MLP(5, 3, (8, 4))
-    second.load_state_dict(first.state_dict())
-    return (
-        (first, optimizer_class(first.parameters(), fused=True, **kwargs)),
-        (second, optimizer_class(second.parameters(), fused=True, **kwargs)),
-    )
 
 
 def _train(pairs, n_steps, between=None, skip_grad=None):
@@ -108,7 +100,7 @@ def _assert_same(a, opt_a, b, opt_b):
     ],
 )
 def test_fused_adam_step_equals_torchs_adam(optimizer_class, kwargs):
-    (a, opt_a), (b, opt_b) = _pair(optimizer_class, **kwargs)
+    (a, opt_a), (b, opt_b) = _pair(optimizer_class, fused=True, **kwargs)
     direct = step_function(opt_b)
     assert isinstance(direct, FusedAdamStep)
     _train([(a, opt_a.step), (b, direct)], 6)
@@ -118,7 +110,7 @@ def test_fused_adam_step_equals_torchs_adam(optimizer_class, kwargs):
 def test_fused_adam_step_follows_the_groups_current_settings():
     # A learning rate or weight decay changed between steps (as set_weight_decay and
     # skorch's LR callbacks do) applies from the next step, as with torch's step.
-    (a, opt_a), (b, opt_b) = _pair(torch.optim.Adam, lr=0.05)
+    (a, opt_a), (b, opt_b) = _pair(torch.optim.Adam, lr=0.05, fused=True)
     direct = step_function(opt_b)
 
     def change(k):
@@ -131,7 +123,7 @@ def test_fused_adam_step_follows_the_groups_current_settings():
 
 
 def test_fused_adam_step_with_a_missing_gradient_and_a_reloaded_state():
-    (a, opt_a), (b, opt_b) = _pair(torch.optim.Adam, lr=0.05)
+    (a, opt_a), (b, opt_b) = _pair(torch.optim.Adam, lr=0.05, fused=True)
     direct = step_function(opt_b)
     _train([(a, opt_a.step), (b, direct)], 4, skip_grad=2)
     _assert_same(a, opt_a, b, opt_b)
