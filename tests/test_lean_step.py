@@ -2,6 +2,7 @@
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
@@ -157,7 +158,7 @@ def test_fused_adam_step_only_where_it_reproduces_torch():
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
 @pytest.mark.parametrize("hidden", [(), (7,), (8, 5)])
 def test_written_out_backward_equals_autograd(activation, hidden):
-    from skloss._training.mlp_step import forward_backward, lean_layers
+    from skloss._training.mlp_step import LeanStep, lean_layers
 
     torch.manual_seed(0)
     reference = MLP(6, 4, hidden, activation=activation)
@@ -170,10 +171,46 @@ def test_written_out_backward_equals_autograd(activation, hidden):
         return torch.nn.functional.cross_entropy(outputs, target)
 
     loss_of(reference(x)).backward()
-    outputs, loss = forward_backward(lean_layers(lean), x, loss_of)
+    outputs, loss = LeanStep(lean_layers(lean))(x, loss_of)
     assert torch.equal(outputs.detach(), reference(x).detach())
     for (name, p), q in zip(reference.named_parameters(), lean.parameters(), strict=True):
         assert torch.equal(p.grad, q.grad), name
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_written_out_backward_takes_a_closed_form_loss_gradient(activation):
+    from skloss._training.mlp_step import LeanStep, lean_layers
+
+    torch.manual_seed(0)
+    reference = MLP(6, 4, (8, 5), activation=activation)
+    lean = MLP(6, 4, (8, 5), activation=activation)
+    lean.load_state_dict(reference.state_dict())
+    x = torch.randn(33, 6)
+    target = torch.randint(0, 4, (33,))
+    loss = torch.nn.functional.cross_entropy(reference(x), target)
+    loss.backward()
+
+    def closed(outputs):  # softmax minus one-hot, over the batch: by hand
+        grad = torch.softmax(outputs, dim=1)
+        grad[torch.arange(33), target] -= 1.0
+        return torch.tensor(1.5), grad / 33
+
+    def not_called(outputs):
+        raise AssertionError("autograd ran despite a closed form")
+
+    outputs, value = LeanStep(lean_layers(lean))(x, not_called, closed)
+    assert value.item() == 1.5  # the closed form's loss, as given
+    assert not outputs.requires_grad
+    for (name, p), q in zip(reference.named_parameters(), lean.parameters(), strict=True):
+        torch.testing.assert_close(q.grad, p.grad, rtol=1e-5, atol=1e-7, msg=name)
+    # A loss without a closed form (None) goes through autograd, exactly.
+    for p in lean.parameters():
+        p.grad = None
+    LeanStep(lean_layers(lean))(
+        x, lambda out: torch.nn.functional.cross_entropy(out, target), lambda outputs: None
+    )
+    for p, q in zip(reference.parameters(), lean.parameters(), strict=True):
+        assert torch.equal(p.grad, q.grad)
 
 
 def test_written_out_backward_only_for_networks_it_reproduces():
@@ -201,28 +238,60 @@ def test_written_out_backward_only_for_networks_it_reproduces():
     assert lean_layers(frozen) is None
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("loss", ["ce", "gce", "focal"])
-def test_fits_with_and_without_the_written_out_backward_are_identical(loss, monkeypatch):
-    import numpy as np
-
+def _fits_with_and_without_the_lean_step(loss, monkeypatch, sample_weight=False):
     import skloss._training.net as net_module
     from skloss import RobustLossClassifier
 
     rng = np.random.RandomState(0)
     X = rng.randn(300, 5).astype(np.float32)
     y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    weight = rng.uniform(0.2, 3.0, size=300) if sample_weight else None
 
     def fit():
         return RobustLossClassifier(
             loss=loss, hidden_layer_sizes=(16, 8), max_iter=4, batch_size=64, random_state=0
-        ).fit(X, y)
+        ).fit(X, y, sample_weight=weight)
 
     lean = fit()
-    assert lean.net_._lean_layers is not None
-    monkeypatch.setattr(net_module, "lean_layers", lambda module: None)
-    plain = fit()
-    assert plain.net_._lean_layers is None
+    assert lean.net_._lean_step is not None
+    with monkeypatch.context() as patch:
+        patch.setattr(net_module, "lean_layers", lambda module: None)
+        plain = fit()
+    assert plain.net_._lean_step is None
+    return lean, plain
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("loss", ["gce", "focal"])
+def test_fits_with_and_without_the_written_out_backward_are_identical(loss, monkeypatch):
+    lean, plain = _fits_with_and_without_the_lean_step(loss, monkeypatch)
+    assert lean.loss_curve_ == plain.loss_curve_
+    for p, q in zip(lean.net_.module_.parameters(), plain.net_.module_.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("sample_weight", [False, True])
+def test_cross_entropy_fits_through_its_closed_form_gradient(sample_weight, monkeypatch):
+    from skloss.losses import CrossEntropy
+
+    # Closed form (softmax minus one-hot) against autograd: the same fit up to rounding.
+    calls = []
+    closed = CrossEntropy.batch_loss_and_gradient
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return closed(self, *args, **kwargs)
+
+    monkeypatch.setattr(CrossEntropy, "batch_loss_and_gradient", counted)
+    lean, plain = _fits_with_and_without_the_lean_step("ce", monkeypatch, sample_weight)
+    assert len(calls) == 4 * 5  # 4 epochs of 5 batches, every one in closed form
+    np.testing.assert_allclose(lean.loss_curve_, plain.loss_curve_, rtol=1e-5)
+    for p, q in zip(lean.net_.module_.parameters(), plain.net_.module_.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    # Without the closed form, the written-out backward is autograd's, bit for bit.
+    monkeypatch.setattr(CrossEntropy, "batch_loss_and_gradient", lambda self, *a, **k: None)
+    lean, plain = _fits_with_and_without_the_lean_step("ce", monkeypatch, sample_weight)
     assert lean.loss_curve_ == plain.loss_curve_
     for p, q in zip(lean.net_.module_.parameters(), plain.net_.module_.parameters(), strict=True):
         assert torch.equal(p, q)

@@ -3,12 +3,14 @@
 For a plain :class:`~skloss.modules.MLP` (linear layers and an elementwise
 activation), autograd's graph costs more than the arithmetic on small networks:
 one node per operation, built and walked on every batch. Here the forward pass
-runs without a graph, the loss is differentiated by autograd with respect to the
-network's outputs only (any loss, its own parameters included), and the
+runs without a graph; the loss's gradient with respect to the network's outputs
+comes in closed form where the loss gives one
+(:meth:`~skloss.losses.Loss.batch_loss_and_gradient`: cross-entropy does), else
+from autograd on the loss alone (any loss, its own parameters included); the
 network's gradients follow by the chain rule, with the same operations autograd
 runs (``addmm`` forward; ``grad.t() @ input``, ``grad.sum(0)`` and
-``grad @ weight`` backward; torch's own activation derivatives), so the
-gradients are autograd's, bit for bit (tests/test_lean_step.py).
+``grad @ weight`` backward; torch's own activation derivatives), so given the
+loss's gradient they are autograd's, bit for bit (tests/test_lean_step.py).
 
 Networks this does not cover (another module, batch normalisation, GELU, any
 hook on a layer or parameter) and losses that run the network themselves
@@ -21,7 +23,7 @@ from torch.nn.modules import module as _module_hooks
 
 from skloss.modules import MLP
 
-__all__ = ["lean_layers", "forward_backward"]
+__all__ = ["lean_layers", "LeanStep"]
 
 #: Activation -> its derivative from the activation's output, the function autograd
 #: uses (None: the identity's).
@@ -82,55 +84,79 @@ def lean_layers(module):
     return pairs, module.head
 
 
-def _linear_backward(linear, inputs, grad, need_input):
-    linear.weight.grad = grad.t().mm(inputs)
-    linear.bias.grad = grad.sum(0)
-    return grad.mm(linear.weight) if need_input else None
+class LeanStep:
+    """One batch's forward pass and gradients for the layers of :func:`lean_layers`.
 
-
-def forward_backward(layers, x, loss_of):
-    """One batch: forward, the loss, and every parameter's gradient in ``.grad``.
+    Built once per epoch: the parameters, their transposed views (the optimiser
+    updates the weights in place, so the views stay current) and the activations'
+    derivatives are looked up here rather than on every batch.
 
     Parameters
     ----------
     layers : tuple
         What :func:`lean_layers` returned.
-    x : torch.Tensor of shape (batch, n_features)
-        The batch's inputs.
-    loss_of : callable
-        Maps the network's outputs (a leaf tensor that requires grad) to the
-        batch's scalar loss.
-
-    Returns
-    -------
-    outputs : torch.Tensor
-        The network's outputs (their ``.grad`` holds the loss's gradient).
-    loss : torch.Tensor
-        The batch's loss, after ``backward``.
     """
-    pairs, head = layers
-    inputs, outputs = [], []
-    with torch.no_grad():
-        hidden = x
-        for linear, activation in pairs:
-            inputs.append(hidden)
-            # forward, not __call__: no hooks to run (lean_layers checked), and
-            # Module.__call__'s bookkeeping would be paid on every batch.
-            hidden = activation.forward(torch.addmm(linear.bias, hidden, linear.weight.t()))
-            outputs.append(hidden)
-        logits = torch.addmm(head.bias, hidden, head.weight.t())
-    logits.requires_grad_(True)
-    loss = loss_of(logits)
-    loss.backward()
-    grad = logits.grad
-    if grad is None:  # the loss does not depend on the outputs: no gradients, as autograd
-        return logits, loss
-    with torch.no_grad():
-        grad = _linear_backward(head, hidden, grad, need_input=bool(pairs))
-        for k in range(len(pairs) - 1, -1, -1):
-            linear, activation = pairs[k]
-            derivative = DERIVATIVES[type(activation)]
-            if derivative is not None:
-                grad = derivative(grad, outputs[k])
-            grad = _linear_backward(linear, inputs[k], grad, need_input=k > 0)
-    return logits, loss
+
+    def __init__(self, layers):
+        pairs, head = layers
+        linears = [linear for linear, _ in pairs] + [head]
+        self.weights = [linear.weight for linear in linears]
+        self.biases = [linear.bias for linear in linears]
+        self._transposed = [weight.t() for weight in self.weights]
+        # forward, not __call__: no hooks to run (lean_layers checked), and
+        # Module.__call__'s bookkeeping would be paid on every batch.
+        self._activations = [activation.forward for _, activation in pairs]
+        self._derivatives = [DERIVATIVES[type(activation)] for _, activation in pairs]
+
+    def __call__(self, x, loss_of, loss_and_gradient=None):
+        """Forward, the loss, and every parameter's gradient in ``.grad``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            The batch's inputs.
+        loss_of : callable
+            Maps the network's outputs (a leaf tensor that requires grad) to the
+            batch's scalar loss.
+        loss_and_gradient : callable, default=None
+            Maps the outputs (no graph) to ``(loss, gradient)`` in closed form, or
+            to None (:meth:`skloss.losses.Loss.batch_loss_and_gradient`); autograd
+            differentiates ``loss_of`` where it gives none.
+
+        Returns
+        -------
+        outputs : torch.Tensor
+            The network's outputs.
+        loss : torch.Tensor
+            The batch's loss.
+        """
+        inputs = [x]
+        with torch.no_grad():
+            hidden = x
+            for weight_t, bias, activation in zip(
+                self._transposed[:-1], self.biases[:-1], self._activations, strict=True
+            ):
+                hidden = activation(torch.addmm(bias, hidden, weight_t))
+                inputs.append(hidden)
+            outputs = torch.addmm(self.biases[-1], hidden, self._transposed[-1])
+            closed = None if loss_and_gradient is None else loss_and_gradient(outputs)
+        if closed is None:
+            outputs.requires_grad_(True)
+            loss = loss_of(outputs)
+            loss.backward()
+            grad = outputs.grad
+            if grad is None:  # the loss does not depend on the outputs: no gradients
+                return outputs, loss
+        else:
+            loss, grad = closed
+        with torch.no_grad():
+            # The operations autograd runs for addmm and the activations.
+            for k in range(len(self.weights) - 1, -1, -1):
+                self.weights[k].grad = grad.t().mm(inputs[k])
+                self.biases[k].grad = grad.sum(0)
+                if k:
+                    grad = grad.mm(self.weights[k])
+                    derivative = self._derivatives[k - 1]
+                    if derivative is not None:
+                        grad = derivative(grad, inputs[k])
+        return outputs, loss

@@ -24,7 +24,7 @@ from skloss._training.batches import (
     evaluation_rows,
     iterate_rows,
 )
-from skloss._training.mlp_step import forward_backward, lean_layers
+from skloss._training.mlp_step import LeanStep, lean_layers
 from skloss._training.optim import step_function
 from skloss._training.precision import forward_precision
 from skloss.losses import KNOWN_REQUIREMENTS, Loss
@@ -76,7 +76,7 @@ class SklossNet(NeuralNet):
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_step", None)  # remade every epoch; holds a function pickle cannot name
-        state.pop("_lean_layers", None)  # remade every epoch
+        state.pop("_lean_step", None)  # remade every epoch
         return state
 
     def get_default_callbacks(self):
@@ -217,7 +217,7 @@ class SklossNet(NeuralNet):
         )
         if training:
             self._step = step_function(self.optimizer_)
-            self._lean_layers = self._lean_step_layers()
+            self._lean_step = self._make_lean_step()
         # Checked once per epoch: a loss whose objective is not a loss value
         # (EnsLoss) reports another one per batch; the others cost nothing here.
         self._reports_loss = type(loss).reported_loss is not Loss.reported_loss
@@ -302,14 +302,20 @@ class SklossNet(NeuralNet):
                 parameter.grad = None
         # The module is in training mode already: run_single_epoch sets the mode once
         # per pass (module.train() walks every submodule, a cost per step otherwise).
-        lean = getattr(self, "_lean_layers", None)
+        lean = getattr(self, "_lean_step", None)
         if lean is not None:
             # The default MLP's chain rule written out (skloss._training.mlp_step):
-            # autograd only differentiates the loss.
-            y_pred, batch_loss = forward_backward(
-                lean,
+            # the loss's gradient in closed form where it has one, else autograd's
+            # on the loss alone.
+            loss = self.criterion_.loss
+            y_pred, batch_loss = lean(
                 batch.X,
                 lambda outputs: self.get_loss(outputs, batch.y, X=batch, training=True),
+                None
+                if loss.requires
+                else lambda outputs: loss.batch_loss_and_gradient(
+                    outputs, batch.y, sample_weight=batch.weight
+                ),
             )
             return {"loss": batch_loss, "y_pred": y_pred}
         if self.criterion_.fused_backend is None:
@@ -322,11 +328,11 @@ class SklossNet(NeuralNet):
         batch_loss.backward()
         return {"loss": batch_loss, "y_pred": y_pred}
 
-    def _lean_step_layers(self):
-        """The layers :func:`~skloss._training.mlp_step.forward_backward` trains, or None.
+    def _make_lean_step(self):
+        """The :class:`~skloss._training.mlp_step.LeanStep` of this epoch, or None.
 
-        Only a plain MLP in float32 (no autocast), with an unfused loss that does
-        not run the network itself; decided once per epoch, as the step function.
+        Only for a plain MLP in float32 (no autocast), with an unfused loss that
+        does not run the network itself; decided once per epoch, as the step function.
         """
         if (
             self.criterion_.fused_backend is not None
@@ -334,7 +340,8 @@ class SklossNet(NeuralNet):
             or {"model", "inputs"} & set(self.criterion_.loss.requires)
         ):
             return None
-        return lean_layers(self.module_)
+        layers = lean_layers(self.module_)
+        return None if layers is None else LeanStep(layers)
 
     def validation_step(self, batch, **fit_params):
         loss = self.criterion_.loss

@@ -440,6 +440,34 @@ class Loss:
         """
         return None
 
+    def batch_loss_and_gradient(self, logits, target, sample_weight=None):
+        """The batch objective and its gradient with respect to ``logits``, in closed form.
+
+        The training step of the default MLP (:mod:`skloss._training.mlp_step`)
+        writes the network's backward pass out; for the loss's own part it asks
+        here first and runs autograd on :meth:`batch_loss` only where the loss
+        gives no closed form. A closed form saves autograd's graph of the loss
+        on every batch. The step asks only losses that ``require`` nothing.
+        This default gives none.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_outputs)
+            The batch's logits (no graph).
+        target : torch.Tensor of shape (n_samples,)
+            Class indices.
+        sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Per-sample weights, as :meth:`batch_loss` gets them.
+
+        Returns
+        -------
+        tuple of (torch.Tensor, torch.Tensor) or None
+            ``(loss, gradient)``: the scalar :meth:`batch_loss` would return and
+            its gradient, shaped as ``logits``; None to let autograd
+            differentiate :meth:`batch_loss`.
+        """
+        return None
+
     def fused_form(self, n_classes):
         """The loss as a function of per-row logit statistics, for fused heads.
 

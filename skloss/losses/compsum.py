@@ -17,7 +17,7 @@ Mao, Mohri and Zhong (2023) put these losses on one axis, ``tau``: with
 import torch
 import torch.nn.functional as F
 
-from ._base import ProbabilityLoss
+from ._base import ProbabilityLoss, weighted_batch_mean
 from ._fused_form import StatisticsForm, nll_of
 from ._validation import real_parameter
 
@@ -110,6 +110,55 @@ class CrossEntropy(ProbabilityLoss):
                 "on p_y alone, so it has no from_nll form; use per_sample instead."
             )
         return nll
+
+    def batch_loss_and_gradient(self, logits, target, sample_weight=None):
+        """``mean(w * l)`` and its gradient ``w / n * (softmax(z) - q)``, without autograd.
+
+        ``q`` is the smoothed target ``(1 - eps) * one_hot(y) + eps / n_classes``
+        (the one-hot label without smoothing): the gradient of the cross-entropy
+        against any target distribution is the softmax minus that distribution.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_classes)
+        target : torch.Tensor of shape (n_samples,)
+            Class indices.
+        sample_weight : torch.Tensor of shape (n_samples,), default=None
+
+        Returns
+        -------
+        tuple of (torch.Tensor, torch.Tensor) or None
+            The batch loss and its gradient with respect to ``logits``; None for
+            a subclass that computes another loss (autograd differentiates it).
+
+        Examples
+        --------
+        >>> import torch
+        >>> loss, grad = CrossEntropy().batch_loss_and_gradient(
+        ...     torch.tensor([[0.0, 0.0]]), torch.tensor([1]))
+        >>> round(loss.item(), 4), grad.tolist()  # log 2; (1/2, 1/2) - (0, 1)
+        (0.6931, [[0.5, -0.5]])
+        """
+        if type(self).per_sample is not CrossEntropy.per_sample or (
+            type(self).batch_loss is not ProbabilityLoss.batch_loss
+        ):
+            return None
+        eps = float(self.label_smoothing)
+        n_samples, n_classes = logits.shape
+        log_p = torch.log_softmax(logits, dim=1)
+        column = target[:, None]
+        values = log_p.gather(1, column).squeeze(1).neg()
+        if eps:
+            # torch's smoothed cross-entropy: (1 - eps) nll - eps / K sum_k log p_k.
+            values = (1.0 - eps) * values - (eps / n_classes) * log_p.sum(dim=1)
+        loss = weighted_batch_mean(values, sample_weight)
+        grad = log_p.exp_()
+        grad.scatter_add_(1, column, torch.full_like(grad[:, :1], eps - 1.0))
+        if eps:
+            grad.sub_(eps / n_classes)
+        if sample_weight is None:
+            return loss, grad.div_(n_samples)
+        return loss, grad.mul_((sample_weight / n_samples)[:, None])
 
     def fused_form(self, n_classes):
         """``lse - z_y``, or with smoothing ``eps`` also ``eps (lse - mean_k z_k)``.

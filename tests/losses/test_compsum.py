@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from skloss.losses import GCE, MAE, CompSum, CrossEntropy, SumExp
+from skloss.losses import GCE, MAE, CompSum, CrossEntropy, SumExp, get_loss
 
 from ._reference import (
     REFERENCE_Y,
@@ -24,6 +24,7 @@ from ._reference import (
     np_mae,
     np_p_y,
     np_smoothed_ce,
+    np_softmax,
 )
 
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
@@ -119,3 +120,47 @@ def test_validate_names_the_bad_parameter(cls, params, culprit):
         loss.validate()
     with pytest.raises(ValueError, match=f"'{culprit}'"):
         loss(torch.zeros(2, 2), torch.tensor([0, 1]))
+
+
+# ---- cross-entropy's closed-form gradient (the lean training step uses it) ---------------
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_closed_form_gradient_matches_numpy(label_smoothing, weighted):
+    rng = np.random.RandomState(3)
+    n, k = 7, 4
+    z = rng.randn(n, k) * 3
+    y = rng.randint(0, k, size=n)
+    w = rng.uniform(0.1, 2.0, size=n) if weighted else np.ones(n)
+    # By hand, float64: q = (1 - eps) one_hot + eps / K; l = -sum_k q_k log p_k.
+    q = (1 - label_smoothing) * np.eye(k)[y] + label_smoothing / k
+    p = np_softmax(z)
+    expected_loss = np.mean(w * -(q * np.log(p)).sum(axis=1))
+    expected_grad = (w / n)[:, None] * (p - q)
+    loss, grad = CrossEntropy(label_smoothing=label_smoothing).batch_loss_and_gradient(
+        torch.tensor(z, dtype=torch.float32),
+        torch.tensor(y),
+        sample_weight=torch.tensor(w, dtype=torch.float32) if weighted else None,
+    )
+    np.testing.assert_allclose(loss.item(), expected_loss, rtol=1e-6)
+    np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-5, atol=1e-7)
+    # The same value batch_loss (what autograd would differentiate) returns.
+    reference = CrossEntropy(label_smoothing=label_smoothing).batch_loss(
+        torch.tensor(z, dtype=torch.float32),
+        torch.tensor(y),
+        sample_weight=torch.tensor(w, dtype=torch.float32) if weighted else None,
+    )
+    torch.testing.assert_close(loss, reference)
+
+
+def test_closed_form_gradient_only_where_the_loss_is_cross_entropys():
+    z, y = torch.zeros(2, 3), torch.tensor([0, 2])
+    assert get_loss("gce").batch_loss_and_gradient(z, y) is None  # autograd's
+
+    class Tempered(CrossEntropy):  # a subclass that changes the loss
+        def per_sample(self, logits, target, **context):
+            return super().per_sample(logits / 2, target)
+
+    assert Tempered().batch_loss_and_gradient(z, y) is None
+    assert CrossEntropy().batch_loss_and_gradient(z, y) is not None
