@@ -19,6 +19,7 @@ estimates it inside ``fit``. Pure numpy and torch, like every loss module.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -169,6 +170,34 @@ class _TransitionLoss(Loss):
                 )
         return reason
 
+    def check_n_classes(self, n_classes, from_scratch=True):
+        """Check the size of ``transition``, and warn when there is none.
+
+        Parameters
+        ----------
+        n_classes : int
+            The number of classes in ``y``.
+        from_scratch : bool, default=True
+            Whether training starts from a new network.
+
+        Warns
+        -----
+        UserWarning
+            Without ``transition``: the correction corrects for no noise, so the
+            estimator trains plain cross-entropy under this loss's name.
+        """
+        super().check_n_classes(n_classes, from_scratch)
+        if self.transition is None:
+            warnings.warn(
+                f"{type(self).__name__} without a transition matrix corrects for no noise: "
+                "it trains plain cross-entropy. Pass transition=T (T[i, j] = P(noisy label "
+                "j | true class i), classes in the order of classes_), e.g. "
+                "skloss.noise.estimate_transition(X, y), or use "
+                "skloss.noise.LossCorrectionClassifier, which estimates T inside fit.",
+                UserWarning,
+                stacklevel=2,
+            )
+
     def _check_inputs(self, logits, target):
         super()._check_inputs(logits, target)
         if self.transition is not None and logits.shape[1] != np.shape(self.transition)[0]:
@@ -193,7 +222,8 @@ class ForwardCorrection(_TransitionLoss):
     transition : array-like of shape (n_classes, n_classes), default=None
         ``T[i, j]``, the probability that a sample of true class ``i`` is labelled
         ``j``, classes in the order of ``classes_``; rows sum to 1. None is the
-        identity (no noise): plain cross-entropy. Estimate it with
+        identity (no noise): plain cross-entropy, and the estimators warn so
+        before training. Estimate it with
         :func:`skloss.noise.estimate_transition`, or let
         :class:`skloss.noise.LossCorrectionClassifier` do so inside ``fit``.
 
@@ -266,7 +296,7 @@ class BackwardCorrection(_TransitionLoss):
         ``j``, classes in the order of ``classes_``; rows sum to 1. It must be
         invertible with condition number at most
         :data:`~skloss.losses.correction.MAX_CONDITION`. None is the identity:
-        plain cross-entropy.
+        plain cross-entropy, and the estimators warn so before training.
 
     Notes
     -----

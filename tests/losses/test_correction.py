@@ -130,3 +130,20 @@ def test_registered_and_cloned_with_their_matrix():
     copy = clone(clf)
     np.testing.assert_array_equal(copy.loss.transition, T3)
     assert copy.loss == loss
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", ["forward", "backward"])
+def test_a_correction_without_its_matrix_warns_before_training(name):
+    import warnings
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 3).astype(np.float32)
+    y = rng.randint(0, 3, size=60)
+    plain = RobustLossClassifier(loss=name, hidden_layer_sizes=(4,), max_iter=1)
+    with pytest.warns(UserWarning, match="corrects for no noise"):
+        plain.fit(X, y)
+    given = RobustLossClassifier(loss=get_loss(name, transition=T3), hidden_layer_sizes=(4,))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*corrects for no noise")
+        given.set_params(max_iter=1).fit(X, y)
