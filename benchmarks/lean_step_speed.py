@@ -3,15 +3,16 @@
 The changes: the default MLP's backward pass written out
 (``skloss._training.mlp_step``), the fused Adam step called directly
 (``skloss._training.optim.FusedAdamStep``), and the cross-entropy's gradient in
-closed form (``CrossEntropy.batch_loss_and_gradient``, softmax minus one-hot)
-in place of autograd on the loss. The first two compute exactly what they
-replace, the third the same up to float rounding (tests/test_lean_step.py), so
-switching them off is a timing question only: this script fits
+closed form (``Loss.batch_loss_and_gradient``: cross-entropy, the comp-sum family
+and SCE) in place of autograd on the loss. The first two compute exactly what
+they replace, the third the same up to float rounding (tests/test_lean_step.py),
+so switching them off is a timing question only: this script fits
 ``fit_speed.py``'s small workload (50,000 x 20 features, 3 classes, hidden
-(64, 64), batch 256, 10 epochs, Adam 1e-3) with all on ("on"), all on but the
-closed-form gradient ("autograd loss"), and all off ("off"), ``--rounds`` times
-each, in a shuffled order per round (a slow spell of a shared machine then falls
-on any), and reports the medians and their ratios to "off".
+(64, 64), batch 256, 10 epochs, Adam 1e-3) with each of ``--losses`` (default
+``ce`` and ``gce``), with all on ("on"), all on but the closed-form gradient
+("autograd loss"), and all off ("off"), ``--rounds`` times each, in a shuffled
+order per round (a slow spell of a shared machine then falls on any), and reports
+the medians and their ratios to "off".
 
 Run::
 
@@ -36,14 +37,15 @@ from sklearn.datasets import make_classification
 import skloss._training.net as net_module
 from skloss import RobustLossClassifier
 from skloss._training.optim import FusedAdamStep
-from skloss.losses import CrossEntropy
+from skloss.losses import get_loss
 
 OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "lean_step_speed"
 
 
-def fit_seconds(X, y):
+def fit_seconds(X, y, loss):
     start = time.perf_counter()
     RobustLossClassifier(
+        loss=loss,
         hidden_layer_sizes=(64, 64),
         batch_size=256,
         max_iter=10,
@@ -54,25 +56,26 @@ def fit_seconds(X, y):
     return time.perf_counter() - start
 
 
-def switched(setting):
+def switched(setting, loss_class, closed):
     """Set the changes on or off (hooks the training step consults)."""
     on = setting != "off"
     net_module.lean_layers = ORIGINAL_LEAN if on else (lambda module: None)
     FusedAdamStep.applies = staticmethod(ORIGINAL_APPLIES if on else (lambda optimizer: False))
-    CrossEntropy.batch_loss_and_gradient = (
-        ORIGINAL_CLOSED if setting == "on" else (lambda self, *args, **kwargs: None)
+    loss_class.batch_loss_and_gradient = (
+        closed if setting == "on" else (lambda self, *args, **kwargs: None)
     )
 
 
 ORIGINAL_LEAN = net_module.lean_layers
 ORIGINAL_APPLIES = FusedAdamStep.applies
-ORIGINAL_CLOSED = CrossEntropy.batch_loss_and_gradient
+SETTINGS = ("on", "autograd loss", "off")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--losses", default="ce,gce", help="comma-separated registry names")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore")
@@ -85,17 +88,23 @@ def main(argv=None):
         random_state=0,
     )
     X = X.astype(np.float32)
-    fit_seconds(X, y)  # warm-up: the first optimiser built in a process pays once
-    times = {"on": [], "autograd loss": [], "off": []}
+    losses = [name.strip() for name in args.losses.split(",") if name.strip()]
+    fit_seconds(X, y, losses[0])  # warm-up: the first optimiser built in a process pays once
+    times, medians, ratios = {}, {}, {}
     order = random.Random(0)
-    for _ in range(args.rounds):
-        names = list(times)
-        order.shuffle(names)
-        for name in names:
-            switched(name)
-            times[name].append(fit_seconds(X, y))
-    switched("on")
-    medians = {name: statistics.median(values) for name, values in times.items()}
+    for loss in losses:
+        loss_class = type(get_loss(loss))
+        closed = loss_class.batch_loss_and_gradient
+        times[loss] = {setting: [] for setting in SETTINGS}
+        for _ in range(args.rounds):
+            settings = list(SETTINGS)
+            order.shuffle(settings)
+            for setting in settings:
+                switched(setting, loss_class, closed)
+                times[loss][setting].append(fit_seconds(X, y, loss))
+        switched("on", loss_class, closed)
+        medians[loss] = {name: statistics.median(values) for name, values in times[loss].items()}
+        ratios[loss] = {name: medians[loss][name] / medians[loss]["off"] for name in SETTINGS}
     report = {
         "command": " ".join(
             ["python benchmarks/lean_step_speed.py", *(sys.argv[1:] if argv is None else argv)]
@@ -105,20 +114,21 @@ def main(argv=None):
         "torch": torch.__version__,
         "seconds": times,
         "median_seconds": medians,
-        "ratio_to_off": {name: medians[name] / medians["off"] for name in times},
+        "ratio_to_off": ratios,
     }
     lines = [
         f"Produced by `{report['command']}` (torch {report['torch']}, {args.threads} threads, "
         f"{args.rounds} rounds, shuffled order per round).",
         "",
-        "| lean step | median fit time (s) | fastest (s) | slowest (s) | median / off |",
-        "|---|---:|---:|---:|---:|",
+        "| loss | lean step | median fit time (s) | fastest (s) | slowest (s) | median / off |",
+        "|---|---|---:|---:|---:|---:|",
     ]
-    for name, values in times.items():
-        lines.append(
-            f"| {name} | {medians[name]:.3f} | {min(values):.3f} | {max(values):.3f} "
-            f"| {report['ratio_to_off'][name]:.2f}x |"
-        )
+    for loss in losses:
+        for name, values in times[loss].items():
+            lines.append(
+                f"| {loss} | {name} | {medians[loss][name]:.3f} | {min(values):.3f} "
+                f"| {max(values):.3f} | {ratios[loss][name]:.2f}x |"
+            )
     text = "\n".join(lines) + "\n"
     print(text)
     OUTPUT.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")

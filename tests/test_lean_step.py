@@ -262,8 +262,9 @@ def _fits_with_and_without_the_lean_step(loss, monkeypatch, sample_weight=False)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("loss", ["gce", "focal"])
+@pytest.mark.parametrize("loss", ["focal", "nce_rce"])
 def test_fits_with_and_without_the_written_out_backward_are_identical(loss, monkeypatch):
+    # Losses without a closed-form gradient: autograd differentiates the loss alone.
     lean, plain = _fits_with_and_without_the_lean_step(loss, monkeypatch)
     assert lean.loss_curve_ == plain.loss_curve_
     for p, q in zip(lean.net_.module_.parameters(), plain.net_.module_.parameters(), strict=True):
@@ -272,26 +273,28 @@ def test_fits_with_and_without_the_written_out_backward_are_identical(loss, monk
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("sample_weight", [False, True])
-def test_cross_entropy_fits_through_its_closed_form_gradient(sample_weight, monkeypatch):
-    from skloss.losses import CrossEntropy
+@pytest.mark.parametrize("loss", ["ce", "gce", "sce"])
+def test_fits_through_a_closed_form_loss_gradient(loss, sample_weight, monkeypatch):
+    from skloss.losses import get_loss
 
-    # Closed form (softmax minus one-hot) against autograd: the same fit up to rounding.
+    # Closed form against autograd: the same fit up to rounding.
+    cls = type(get_loss(loss))
     calls = []
-    closed = CrossEntropy.batch_loss_and_gradient
+    closed = cls.batch_loss_and_gradient
 
     def counted(self, *args, **kwargs):
         calls.append(1)
         return closed(self, *args, **kwargs)
 
-    monkeypatch.setattr(CrossEntropy, "batch_loss_and_gradient", counted)
-    lean, plain = _fits_with_and_without_the_lean_step("ce", monkeypatch, sample_weight)
+    monkeypatch.setattr(cls, "batch_loss_and_gradient", counted)
+    lean, plain = _fits_with_and_without_the_lean_step(loss, monkeypatch, sample_weight)
     assert len(calls) == 4 * 5  # 4 epochs of 5 batches, every one in closed form
     np.testing.assert_allclose(lean.loss_curve_, plain.loss_curve_, rtol=1e-5)
     for p, q in zip(lean.net_.module_.parameters(), plain.net_.module_.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
     # Without the closed form, the written-out backward is autograd's, bit for bit.
-    monkeypatch.setattr(CrossEntropy, "batch_loss_and_gradient", lambda self, *a, **k: None)
-    lean, plain = _fits_with_and_without_the_lean_step("ce", monkeypatch, sample_weight)
+    monkeypatch.setattr(cls, "batch_loss_and_gradient", lambda self, *a, **k: None)
+    lean, plain = _fits_with_and_without_the_lean_step(loss, monkeypatch, sample_weight)
     assert lean.loss_curve_ == plain.loss_curve_
     for p, q in zip(lean.net_.module_.parameters(), plain.net_.module_.parameters(), strict=True):
         assert torch.equal(p, q)

@@ -647,6 +647,62 @@ class ProbabilityLoss(Loss):
         nll = F.cross_entropy(logits, target, reduction="none")
         return self.from_nll(nll)
 
+    def nll_derivative(self, nll):
+        """``d from_nll / d nll``, per sample, in closed form; None to leave it to autograd.
+
+        With it, :meth:`batch_loss_and_gradient` gives the training step the
+        loss's gradient without autograd: ``from_nll'(nll) * (softmax(z) - one_hot(y))``
+        (since ``d nll / d z = softmax(z) - one_hot(y)``). This default has none.
+
+        Parameters
+        ----------
+        nll : torch.Tensor of shape (n_samples,)
+            ``-log p_y`` per sample, non-negative.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples,) or None
+        """
+        return None
+
+    def batch_loss_and_gradient(self, logits, target, sample_weight=None):
+        """``mean(w * from_nll(nll))`` and its gradient, from :meth:`nll_derivative`.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_classes)
+        target : torch.Tensor of shape (n_samples,)
+            Class indices.
+        sample_weight : torch.Tensor of shape (n_samples,), default=None
+
+        Returns
+        -------
+        tuple of (torch.Tensor, torch.Tensor) or None
+            The batch loss and its gradient with respect to ``logits``; None when
+            the loss has no :meth:`nll_derivative`, or a subclass changed
+            ``from_nll`` (or ``per_sample``, ``batch_loss``) without giving its
+            own: autograd then differentiates what it computes.
+        """
+        cls = type(self)
+        if (
+            _defined_by(cls, "nll_derivative") is ProbabilityLoss
+            or _defined_by(cls, "from_nll") is not _defined_by(cls, "nll_derivative")
+            or _defined_by(cls, "per_sample") is not ProbabilityLoss
+            or _defined_by(cls, "batch_loss") is not Loss
+        ):
+            return None
+        n_samples = logits.shape[0]
+        log_p = torch.log_softmax(logits, dim=1)
+        column = target[:, None]
+        nll = log_p.gather(1, column).squeeze(1).neg()
+        loss = weighted_batch_mean(self.from_nll(nll), sample_weight)
+        scale = self.nll_derivative(nll) / n_samples
+        if sample_weight is not None:
+            scale = scale * sample_weight
+        grad = log_p.exp_()
+        grad.scatter_add_(1, column, torch.full_like(grad[:, :1], -1.0))
+        return loss, grad.mul_(scale[:, None])
+
     def fused_form(self, n_classes):
         """``from_nll(lse - z_y)``: the fused form of every loss of ``p_y`` alone.
 
@@ -675,6 +731,11 @@ class ProbabilityLoss(Loss):
             return self.from_nll(nll_of(stats))
 
         return StatisticsForm(("lse", "target"), row_loss, description=repr(self))
+
+
+def _defined_by(cls, name):
+    """The class of ``cls``'s method resolution order that defines ``name``."""
+    return next(klass for klass in cls.__mro__ if name in vars(klass))
 
 
 def _same_value(a, b):

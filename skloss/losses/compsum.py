@@ -251,6 +251,22 @@ class CompSum(ProbabilityLoss):
             return nll
         return torch.expm1((1.0 - tau) * nll) / (1.0 - tau)
 
+    def nll_derivative(self, nll):
+        """``exp((1 - tau) * nll)``, the derivative of :meth:`from_nll` (1 at ``tau = 1``).
+
+        Parameters
+        ----------
+        nll : torch.Tensor of shape (n_samples,)
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples,)
+        """
+        tau = float(self.tau)
+        if tau == 1.0:
+            return torch.ones_like(nll)
+        return torch.exp((1.0 - tau) * nll)
+
 
 class GCE(ProbabilityLoss):
     """Generalized cross-entropy ``(1 - p_y^q) / q`` of Zhang and Sabuncu (2018).
@@ -302,6 +318,19 @@ class GCE(ProbabilityLoss):
         q = float(self.q)
         return -torch.expm1(-q * nll) / q
 
+    def nll_derivative(self, nll):
+        """``exp(-q * nll) = p_y^q``, the derivative of :meth:`from_nll`.
+
+        Parameters
+        ----------
+        nll : torch.Tensor of shape (n_samples,)
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples,)
+        """
+        return torch.exp(-float(self.q) * nll)
+
 
 class MAE(ProbabilityLoss):
     """Mean absolute error ``1 - p_y``.
@@ -336,6 +365,19 @@ class MAE(ProbabilityLoss):
         """
         return -torch.expm1(-nll)
 
+    def nll_derivative(self, nll):
+        """``exp(-nll) = p_y``, the derivative of :meth:`from_nll`.
+
+        Parameters
+        ----------
+        nll : torch.Tensor of shape (n_samples,)
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples,)
+        """
+        return torch.exp(-nll)
+
 
 class SumExp(ProbabilityLoss):
     """Sum-exponential loss ``u = sum_{k != y} exp(z_k - z_y) = 1 / p_y - 1``.
@@ -369,3 +411,16 @@ class SumExp(ProbabilityLoss):
             The loss per sample, in the dtype of ``nll``.
         """
         return torch.expm1(nll)
+
+    def nll_derivative(self, nll):
+        """``exp(nll) = 1 / p_y``, the derivative of :meth:`from_nll`.
+
+        Parameters
+        ----------
+        nll : torch.Tensor of shape (n_samples,)
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples,)
+        """
+        return torch.exp(nll)

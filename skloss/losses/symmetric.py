@@ -93,6 +93,19 @@ class SCE(ProbabilityLoss):
         reverse_ce = -float(self.A) * -torch.expm1(-nll)
         return float(self.alpha) * nll + float(self.beta) * reverse_ce
 
+    def nll_derivative(self, nll):
+        """``alpha - beta * A * exp(-nll)``, the derivative of :meth:`from_nll`.
+
+        Parameters
+        ----------
+        nll : torch.Tensor of shape (n_samples,)
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples,)
+        """
+        return float(self.alpha) - float(self.beta) * float(self.A) * torch.exp(-nll)
+
 
 class NCERCE(Loss):
     """Normalized cross-entropy plus reverse cross-entropy (Ma et al., 2020).
