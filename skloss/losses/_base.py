@@ -691,17 +691,12 @@ class ProbabilityLoss(Loss):
             or _defined_by(cls, "batch_loss") is not Loss
         ):
             return None
-        n_samples = logits.shape[0]
-        log_p = torch.log_softmax(logits, dim=1)
-        column = target[:, None]
-        nll = log_p.gather(1, column).squeeze(1).neg()
+        log_p, nll = log_softmax_and_nll(logits, target)
         loss = weighted_batch_mean(self.from_nll(nll), sample_weight)
-        scale = self.nll_derivative(nll) / n_samples
+        scale = self.nll_derivative(nll) / logits.shape[0]
         if sample_weight is not None:
             scale = scale * sample_weight
-        grad = log_p.exp_()
-        grad.scatter_add_(1, column, torch.full_like(grad[:, :1], -1.0))
-        return loss, grad.mul_(scale[:, None])
+        return loss, softmax_minus_target(log_p, target).mul_(scale[:, None])
 
     def fused_form(self, n_classes):
         """``from_nll(lse - z_y)``: the fused form of every loss of ``p_y`` alone.
@@ -731,6 +726,51 @@ class ProbabilityLoss(Loss):
             return self.from_nll(nll_of(stats))
 
         return StatisticsForm(("lse", "target"), row_loss, description=repr(self))
+
+
+def log_softmax_and_nll(logits, target):
+    """``(log softmax(z), -log p_y)``: what closed-form gradients of losses of ``p`` start from.
+
+    Parameters
+    ----------
+    logits : torch.Tensor of shape (n_samples, n_classes)
+    target : torch.Tensor of shape (n_samples,)
+        Class indices.
+
+    Returns
+    -------
+    log_p : torch.Tensor of shape (n_samples, n_classes)
+    nll : torch.Tensor of shape (n_samples,)
+    """
+    log_p = torch.log_softmax(logits, dim=1)
+    return log_p, log_p.gather(1, target[:, None]).squeeze(1).neg()
+
+
+def softmax_minus_target(log_p, target, smoothing=0.0):
+    """``softmax(z) - q``, written over ``log_p`` (which it consumes).
+
+    ``q = (1 - smoothing) * one_hot(target) + smoothing / n_classes``: the
+    result is the gradient, with respect to the logits, of the cross-entropy
+    against ``q``.
+
+    Parameters
+    ----------
+    log_p : torch.Tensor of shape (n_samples, n_classes)
+        Log-probabilities; overwritten with the result.
+    target : torch.Tensor of shape (n_samples,)
+        Class indices.
+    smoothing : float, default=0.0
+        Label smoothing ``eps`` in ``[0, 1]``.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_samples, n_classes)
+    """
+    grad = log_p.exp_()
+    grad.scatter_add_(1, target[:, None], torch.full_like(grad[:, :1], smoothing - 1.0))
+    if smoothing:
+        grad.sub_(smoothing / grad.shape[1])
+    return grad
 
 
 def _defined_by(cls, name):

@@ -17,7 +17,12 @@ Mao, Mohri and Zhong (2023) put these losses on one axis, ``tau``: with
 import torch
 import torch.nn.functional as F
 
-from ._base import ProbabilityLoss, weighted_batch_mean
+from ._base import (
+    ProbabilityLoss,
+    log_softmax_and_nll,
+    softmax_minus_target,
+    weighted_batch_mean,
+)
 from ._fused_form import StatisticsForm, nll_of
 from ._validation import real_parameter
 
@@ -145,17 +150,12 @@ class CrossEntropy(ProbabilityLoss):
             return None
         eps = float(self.label_smoothing)
         n_samples, n_classes = logits.shape
-        log_p = torch.log_softmax(logits, dim=1)
-        column = target[:, None]
-        values = log_p.gather(1, column).squeeze(1).neg()
+        log_p, values = log_softmax_and_nll(logits, target)
         if eps:
             # torch's smoothed cross-entropy: (1 - eps) nll - eps / K sum_k log p_k.
             values = (1.0 - eps) * values - (eps / n_classes) * log_p.sum(dim=1)
         loss = weighted_batch_mean(values, sample_weight)
-        grad = log_p.exp_()
-        grad.scatter_add_(1, column, torch.full_like(grad[:, :1], eps - 1.0))
-        if eps:
-            grad.sub_(eps / n_classes)
+        grad = softmax_minus_target(log_p, target, smoothing=eps)
         if sample_weight is None:
             return loss, grad.div_(n_samples)
         return loss, grad.mul_((sample_weight / n_samples)[:, None])
