@@ -671,9 +671,11 @@ class ProbabilityLoss(Loss):
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, n_classes)
+            The batch's logits.
         target : torch.Tensor of shape (n_samples,)
             Class indices.
         sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Per-sample weights, as :meth:`batch_loss` gets them.
 
         Returns
         -------
@@ -734,13 +736,16 @@ def log_softmax_and_nll(logits, target):
     Parameters
     ----------
     logits : torch.Tensor of shape (n_samples, n_classes)
+        The logits.
     target : torch.Tensor of shape (n_samples,)
         Class indices.
 
     Returns
     -------
     log_p : torch.Tensor of shape (n_samples, n_classes)
+        The log-probabilities.
     nll : torch.Tensor of shape (n_samples,)
+        ``-log p_y`` per sample.
     """
     log_p = torch.log_softmax(logits, dim=1)
     return log_p, log_p.gather(1, target[:, None]).squeeze(1).neg()

@@ -126,9 +126,11 @@ class CrossEntropy(ProbabilityLoss):
         Parameters
         ----------
         logits : torch.Tensor of shape (n_samples, n_classes)
+            The batch's logits.
         target : torch.Tensor of shape (n_samples,)
             Class indices.
         sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Per-sample weights, as :meth:`batch_loss` gets them.
 
         Returns
         -------
@@ -257,10 +259,12 @@ class CompSum(ProbabilityLoss):
         Parameters
         ----------
         nll : torch.Tensor of shape (n_samples,)
+            ``-log p_y`` per sample.
 
         Returns
         -------
         torch.Tensor of shape (n_samples,)
+            The derivative at each sample's ``nll``.
         """
         tau = float(self.tau)
         if tau == 1.0:
@@ -324,10 +328,12 @@ class GCE(ProbabilityLoss):
         Parameters
         ----------
         nll : torch.Tensor of shape (n_samples,)
+            ``-log p_y`` per sample.
 
         Returns
         -------
         torch.Tensor of shape (n_samples,)
+            The derivative at each sample's ``nll``.
         """
         return torch.exp(-float(self.q) * nll)
 
@@ -371,10 +377,12 @@ class MAE(ProbabilityLoss):
         Parameters
         ----------
         nll : torch.Tensor of shape (n_samples,)
+            ``-log p_y`` per sample.
 
         Returns
         -------
         torch.Tensor of shape (n_samples,)
+            The derivative at each sample's ``nll``.
         """
         return torch.exp(-nll)
 
@@ -418,9 +426,11 @@ class SumExp(ProbabilityLoss):
         Parameters
         ----------
         nll : torch.Tensor of shape (n_samples,)
+            ``-log p_y`` per sample.
 
         Returns
         -------
         torch.Tensor of shape (n_samples,)
+            The derivative at each sample's ``nll``.
         """
         return torch.exp(nll)

@@ -99,10 +99,12 @@ class SCE(ProbabilityLoss):
         Parameters
         ----------
         nll : torch.Tensor of shape (n_samples,)
+            ``-log p_y`` per sample.
 
         Returns
         -------
         torch.Tensor of shape (n_samples,)
+            The derivative at each sample's ``nll``.
         """
         return float(self.alpha) - float(self.beta) * float(self.A) * torch.exp(-nll)
 
