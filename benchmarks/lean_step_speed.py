@@ -2,14 +2,14 @@
 
 The changes: the default MLP's backward pass written out
 (``skloss._training.mlp_step``), the fused Adam step called directly
-(``skloss._training.optim.FusedAdamStep``), and the cross-entropy's gradient in
-closed form (``Loss.batch_loss_and_gradient``: cross-entropy, the comp-sum family
-and SCE) in place of autograd on the loss. The first two compute exactly what
+(``skloss._training.optim.FusedAdamStep``), and the loss's gradient in closed
+form (``Loss.batch_loss_and_gradient``: cross-entropy, the comp-sum family, SCE
+and focal) in place of autograd on the loss. The first two compute exactly what
 they replace, the third the same up to float rounding (tests/test_lean_step.py),
 so switching them off is a timing question only: this script fits
 ``fit_speed.py``'s small workload (50,000 x 20 features, 3 classes, hidden
 (64, 64), batch 256, 10 epochs, Adam 1e-3) with each of ``--losses`` (default
-``ce`` and ``gce``), with all on ("on"), all on but the closed-form gradient
+``ce``, ``gce`` and ``focal``), with all on ("on"), all on but the closed-form gradient
 ("autograd loss"), and all off ("off"), ``--rounds`` times each, in a shuffled
 order per round (a slow spell of a shared machine then falls on any), and reports
 the medians and their ratios to "off".
@@ -75,7 +75,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--losses", default="ce,gce", help="comma-separated registry names")
+    parser.add_argument("--losses", default="ce,gce,focal", help="comma-separated registry names")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore")

@@ -5,7 +5,13 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from ._base import ProbabilityLoss
+from ._base import (
+    Loss,
+    ProbabilityLoss,
+    log_softmax_and_nll,
+    softmax_minus_target,
+    weighted_batch_mean,
+)
 from ._fused_form import StatisticsForm, nll_of
 from ._validation import real_parameter
 
@@ -130,6 +136,23 @@ class Focal(ProbabilityLoss):
             one_minus_p = one_minus_p.clamp_min(torch.finfo(nll.dtype).tiny)
         return one_minus_p.pow(gamma) * nll
 
+    def _focal_derivative(self, nll):
+        """``d/d nll`` of :meth:`_focal_term`, as autograd differentiates it.
+
+        With ``b = 1 - p_y`` (clamped as there): ``b^gamma + gamma * nll * p_y *
+        b^(gamma - 1)``, the second term zero where the clamp holds ``b``.
+        """
+        gamma = float(self.gamma)
+        if gamma == 0.0:
+            return torch.ones_like(nll)
+        one_minus_p = -torch.expm1(-nll)
+        slope = torch.exp(-nll)  # d(1 - p_y) / d nll = p_y
+        if gamma < 1.0:
+            tiny = torch.finfo(nll.dtype).tiny
+            slope = slope * (one_minus_p >= tiny)
+            one_minus_p = one_minus_p.clamp_min(tiny)
+        return one_minus_p.pow(gamma) + gamma * nll * slope * one_minus_p.pow(gamma - 1.0)
+
     def from_nll(self, nll):
         """Focal loss as a function of ``nll = -log p_y``; only without ``alpha``.
 
@@ -213,3 +236,42 @@ class Focal(ProbabilityLoss):
         if self.alpha is None:
             return values
         return values * self._class_weights(logits.shape[1], logits)[target]
+
+    def batch_loss_and_gradient(self, logits, target, sample_weight=None):
+        """``mean(w * alpha_y * focal(nll))`` and its gradient, without autograd.
+
+        The gradient is ``w * alpha_y / n * focal'(nll) * (softmax(z) - one_hot(y))``,
+        with ``focal'`` as autograd differentiates the clamped term.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_samples, n_classes)
+            The batch's logits.
+        target : torch.Tensor of shape (n_samples,)
+            Class indices.
+        sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Per-sample weights, as :meth:`batch_loss` gets them.
+
+        Returns
+        -------
+        tuple of (torch.Tensor, torch.Tensor) or None
+            The batch loss and its gradient with respect to ``logits``; None for
+            a subclass that computes another loss (autograd differentiates it).
+        """
+        cls = type(self)
+        if (
+            cls.per_sample is not Focal.per_sample
+            or cls._focal_term is not Focal._focal_term
+            or cls.batch_loss is not Loss.batch_loss
+        ):
+            return None
+        log_p, nll = log_softmax_and_nll(logits, target)
+        values = self._focal_term(nll)
+        scale = self._focal_derivative(nll) / logits.shape[0]
+        if self.alpha is not None:
+            alpha = self._class_weights(logits.shape[1], logits)[target]
+            values, scale = values * alpha, scale * alpha
+        if sample_weight is not None:
+            scale = scale * sample_weight
+        loss = weighted_batch_mean(values, sample_weight)
+        return loss, softmax_minus_target(log_p, target).mul_(scale[:, None])

@@ -192,7 +192,7 @@ def test_gradient_matches_finite_differences(loss, n_classes):
 
 #: The registered losses that give their gradient in closed form (Loss.batch_loss_and_gradient,
 #: which the lean training step uses in place of autograd).
-CLOSED_FORM = {"ce", "comp_sum", "gce", "mae", "sce", "sum_exp"}
+CLOSED_FORM = {"ce", "comp_sum", "focal", "gce", "mae", "sce", "sum_exp"}
 
 
 def _finite_difference_gradient(loss, logits, target, weight, eps=1e-6):
