@@ -686,11 +686,11 @@ class ProbabilityLoss(Loss):
             own: autograd then differentiates what it computes.
         """
         cls = type(self)
+        derivative_from = _defined_by(cls, "nll_derivative")
         if (
-            _defined_by(cls, "nll_derivative") is ProbabilityLoss
-            or _defined_by(cls, "from_nll") is not _defined_by(cls, "nll_derivative")
-            or _defined_by(cls, "per_sample") is not ProbabilityLoss
-            or _defined_by(cls, "batch_loss") is not Loss
+            derivative_from is ProbabilityLoss
+            or _defined_by(cls, "from_nll") is not derivative_from
+            or not inherits_unchanged(cls, ProbabilityLoss, ("per_sample", "batch_loss"))
         ):
             return None
         log_p, nll = log_softmax_and_nll(logits, target)
@@ -781,6 +781,29 @@ def softmax_minus_target(log_p, target, smoothing=0.0):
 def _defined_by(cls, name):
     """The class of ``cls``'s method resolution order that defines ``name``."""
     return next(klass for klass in cls.__mro__ if name in vars(klass))
+
+
+def inherits_unchanged(cls, owner, names):
+    """Whether ``cls`` takes each of ``names`` from ``owner`` or above, unchanged.
+
+    A closed-form gradient written for ``owner``'s loss holds for a subclass
+    only if the subclass computes the same loss: one that redefines any of the
+    methods the loss is computed by gets autograd instead.
+
+    Parameters
+    ----------
+    cls : type
+        The loss's class.
+    owner : type
+        The class whose closed form is asked for.
+    names : tuple of str
+        The methods the loss's value is computed by.
+
+    Returns
+    -------
+    bool
+    """
+    return all(_defined_by(cls, name) in owner.__mro__ for name in names)
 
 
 def _same_value(a, b):

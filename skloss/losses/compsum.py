@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from ._base import (
     ProbabilityLoss,
+    inherits_unchanged,
     log_softmax_and_nll,
     softmax_minus_target,
     weighted_batch_mean,
@@ -146,9 +147,7 @@ class CrossEntropy(ProbabilityLoss):
         >>> round(loss.item(), 4), grad.tolist()  # log 2; (1/2, 1/2) - (0, 1)
         (0.6931, [[0.5, -0.5]])
         """
-        if type(self).per_sample is not CrossEntropy.per_sample or (
-            type(self).batch_loss is not ProbabilityLoss.batch_loss
-        ):
+        if not inherits_unchanged(type(self), CrossEntropy, ("per_sample", "batch_loss")):
             return None
         eps = float(self.label_smoothing)
         n_samples, n_classes = logits.shape

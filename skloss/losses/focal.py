@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from ._base import (
-    Loss,
     ProbabilityLoss,
+    inherits_unchanged,
     log_softmax_and_nll,
     softmax_minus_target,
     weighted_batch_mean,
@@ -258,12 +258,7 @@ class Focal(ProbabilityLoss):
             The batch loss and its gradient with respect to ``logits``; None for
             a subclass that computes another loss (autograd differentiates it).
         """
-        cls = type(self)
-        if (
-            cls.per_sample is not Focal.per_sample
-            or cls._focal_term is not Focal._focal_term
-            or cls.batch_loss is not Loss.batch_loss
-        ):
+        if not inherits_unchanged(type(self), Focal, ("per_sample", "_focal_term", "batch_loss")):
             return None
         log_p, nll = log_softmax_and_nll(logits, target)
         values = self._focal_term(nll)

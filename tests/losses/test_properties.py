@@ -256,9 +256,19 @@ def test_a_subclass_that_changes_the_loss_gets_autograd():
         def per_sample(self, logits, target, **context):
             return 2 * super().per_sample(logits, target)
 
+    class Squared(Focal):
+        def _focal_term(self, nll):
+            return super()._focal_term(nll) ** 2
+
+    class Renamed(GCE):  # the same loss under another name keeps the closed form
+        name = "gce_renamed"
+
     assert GCE().batch_loss_and_gradient(logits, target) is not None
+    assert Renamed().batch_loss_and_gradient(logits, target) is not None
     assert Halved().batch_loss_and_gradient(logits, target) is None
     assert Doubled().batch_loss_and_gradient(logits, target) is None
+    assert Focal().batch_loss_and_gradient(logits, target) is not None
+    assert Squared().batch_loss_and_gradient(logits, target) is None
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
