@@ -6,7 +6,7 @@ one node per operation, built and walked on every batch. Here the forward pass
 runs without a graph; the loss's gradient with respect to the network's outputs
 comes in closed form where the loss gives one
 (:meth:`~skloss.losses.Loss.batch_loss_and_gradient`: cross-entropy, the comp-sum
-family, SCE and focal do), else
+family, SCE, focal and the squared error do), else
 from autograd on the loss alone (any loss, its own parameters included); the
 network's gradients follow by the chain rule, with the same operations autograd
 runs (``addmm`` forward; ``grad.t() @ input``, ``grad.sum(0)`` and

@@ -18,7 +18,7 @@ import numbers
 import numpy as np
 import torch
 
-from ._base import Loss
+from ._base import Loss, inherits_unchanged, weighted_batch_mean
 from ._validation import real_parameter
 
 __all__ = [
@@ -212,6 +212,35 @@ class SquaredError(RegressionLoss):
 
     def elementwise(self, outputs, target):
         return 0.5 * (outputs - target) ** 2
+
+    def batch_loss_and_gradient(self, outputs, target, sample_weight=None):
+        """``mean(w * l)`` and its gradient ``w / (n * n_targets) * (f - y)``, without autograd.
+
+        Parameters
+        ----------
+        outputs : torch.Tensor of shape (n_samples, n_targets)
+            The batch's outputs.
+        target : torch.Tensor of shape (n_samples, n_targets) or (n_samples,)
+            Scaled targets.
+        sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Per-sample weights, as :meth:`batch_loss` gets them.
+
+        Returns
+        -------
+        tuple of (torch.Tensor, torch.Tensor) or None
+            The batch loss and its gradient with respect to ``outputs``; None for
+            a subclass that computes another loss (autograd differentiates it).
+        """
+        if not inherits_unchanged(
+            type(self), SquaredError, ("elementwise", "per_sample", "batch_loss")
+        ):
+            return None
+        target = target.reshape(outputs.shape[0], -1).to(outputs.dtype)
+        loss = weighted_batch_mean(self.elementwise(outputs, target).mean(dim=1), sample_weight)
+        grad = (outputs - target).div_(outputs.numel())
+        if sample_weight is not None:
+            grad.mul_(sample_weight[:, None])
+        return loss, grad
 
 
 class AbsoluteError(RegressionLoss):

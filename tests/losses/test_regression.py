@@ -238,3 +238,63 @@ def test_regression_losses_refuse_class_indices_and_wrong_widths():
         get_loss("quantile", alpha=[0.5, 1.0])
     with pytest.raises(RuntimeError, match="fit_targets"):
         HLGauss()(torch.zeros(2, 100), torch.zeros(2))
+
+
+# ---- the squared error's closed-form gradient (the lean training step uses it) -----------
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_targets", [1, 3])
+def test_squared_error_closed_form_matches_numpy(n_targets, weighted):
+    rng = np.random.default_rng(4)
+    f = rng.normal(size=(6, n_targets))
+    y = rng.normal(size=(6, n_targets))
+    w = rng.uniform(0.2, 2.0, size=6) if weighted else np.ones(6)
+    # By hand: l_i = mean_j (f_ij - y_ij)^2 / 2; L = mean_i w_i l_i; dL/df_ij = w_i (f - y) / (n m).
+    expected_loss = np.mean(w * np.mean(0.5 * (f - y) ** 2, axis=1))
+    expected_grad = w[:, None] * (f - y) / (6 * n_targets)
+    target = torch.tensor(y[:, 0] if n_targets == 1 else y)  # (n,) is accepted too
+    loss, grad = SquaredError().batch_loss_and_gradient(
+        torch.tensor(f), target, sample_weight=torch.tensor(w) if weighted else None
+    )
+    np.testing.assert_allclose(loss.item(), expected_loss, rtol=1e-12)
+    np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-12)
+
+
+def test_closed_form_only_for_the_squared_error_itself():
+    outputs, target = torch.zeros(3, 1), torch.ones(3)
+
+    class Doubled(SquaredError):
+        def elementwise(self, outputs, target):
+            return 2 * super().elementwise(outputs, target)
+
+    assert Doubled().batch_loss_and_gradient(outputs, target) is None
+    assert Huber().batch_loss_and_gradient(outputs, target) is None  # autograd's
+    assert SquaredError().batch_loss_and_gradient(outputs, target) is not None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_regressor_fits_through_the_closed_form_as_through_autograd(monkeypatch):
+    from skloss import RobustLossRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 4).astype(np.float32)
+    y = np.column_stack([X[:, 0] - X[:, 1], X[:, 2] ** 2])
+
+    def fit():
+        return RobustLossRegressor(
+            hidden_layer_sizes=(16,), max_iter=4, batch_size=50, random_state=0
+        ).fit(X, y)
+
+    calls = []
+    closed = SquaredError.batch_loss_and_gradient
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return closed(self, *args, **kwargs)
+
+    monkeypatch.setattr(SquaredError, "batch_loss_and_gradient", counted)
+    lean = fit()
+    assert len(calls) == 4 * 4  # 4 epochs of 4 batches, every one in closed form
+    monkeypatch.setattr(SquaredError, "batch_loss_and_gradient", lambda self, *a, **k: None)
+    plain = fit()
+    np.testing.assert_allclose(lean.loss_curve_, plain.loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(lean.predict(X), plain.predict(X), rtol=1e-4, atol=1e-5)
