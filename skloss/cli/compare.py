@@ -23,7 +23,7 @@ from skloss.cli import _options
 from skloss.cli._classification import CLASSIFICATION
 from skloss.cli._data import load_data
 from skloss.cli._evaluate import SELECTION_METRICS, evaluate, per_model, selection
-from skloss.cli._models import CORRECTED_LOSSES, candidates
+from skloss.cli._models import candidates
 from skloss.cli._regression import REGRESSION
 from skloss.cli._report import (
     COMPARE_FILES,
@@ -177,7 +177,7 @@ def _settings(args, data, task, reason, about_y):
         "selection_score": args.selection_score,
         **(
             {"transition_estimator": args.transition_estimator or "logreg"}
-            if args.selection_score == "clean_accuracy" or set(args.losses) & set(CORRECTED_LOSSES)
+            if args.selection_score == "clean_accuracy" or _options.corrected_losses(args)
             else {}
         ),
         "seed": args.seed,

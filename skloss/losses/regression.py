@@ -236,7 +236,7 @@ class SquaredError(RegressionLoss):
         ):
             return None
         target = target.reshape(outputs.shape[0], -1).to(outputs.dtype)
-        loss = weighted_batch_mean(self.elementwise(outputs, target).mean(dim=1), sample_weight)
+        loss = weighted_batch_mean(self.per_sample(outputs, target), sample_weight)
         grad = (outputs - target).div_(outputs.numel())
         if sample_weight is not None:
             grad.mul_(sample_weight[:, None])
