@@ -261,14 +261,18 @@ def _fits_with_and_without_the_lean_step(loss, monkeypatch, sample_weight=False)
     return lean, plain
 
 
+def _assert_identical_fits(lean, plain):
+    assert lean.loss_curve_ == plain.loss_curve_
+    for p, q in zip(lean.net_.module_.parameters(), plain.net_.module_.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("loss", ["dco", "nce_rce"])
 def test_fits_with_and_without_the_written_out_backward_are_identical(loss, monkeypatch):
     # Losses without a closed-form gradient: autograd differentiates the loss alone.
     lean, plain = _fits_with_and_without_the_lean_step(loss, monkeypatch)
-    assert lean.loss_curve_ == plain.loss_curve_
-    for p, q in zip(lean.net_.module_.parameters(), plain.net_.module_.parameters(), strict=True):
-        assert torch.equal(p, q)
+    _assert_identical_fits(lean, plain)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -295,6 +299,4 @@ def test_fits_through_a_closed_form_loss_gradient(loss, sample_weight, monkeypat
     # Without the closed form, the written-out backward is autograd's, bit for bit.
     monkeypatch.setattr(cls, "batch_loss_and_gradient", lambda self, *a, **k: None)
     lean, plain = _fits_with_and_without_the_lean_step(loss, monkeypatch, sample_weight)
-    assert lean.loss_curve_ == plain.loss_curve_
-    for p, q in zip(lean.net_.module_.parameters(), plain.net_.module_.parameters(), strict=True):
-        assert torch.equal(p, q)
+    _assert_identical_fits(lean, plain)
