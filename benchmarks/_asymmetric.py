@@ -56,7 +56,7 @@ def realised_transition(y_clean, y_noisy, n_classes):
     return counts / counts.sum(axis=1, keepdims=True)
 
 
-def transition_errors(X, y_noisy, y_clean, seed, estimator=None):
+def transition_errors(X, y_noisy, y_clean, seed, estimator=None, refine=None):
     """The estimate of ``T`` the corrected losses train with, and how far estimates are.
 
     Returns ``(T_hat, record)``: ``T_hat`` from :func:`skloss.noise.estimate_transition`
@@ -65,7 +65,8 @@ def transition_errors(X, y_noisy, y_clean, seed, estimator=None):
     matrix, and the mean noise rates (true and estimated), of: skloss's and cleanlab's
     estimates with the same ``LogisticRegression`` (``cleanlab.count.
     estimate_noise_matrices``, 5 folds: the oracle comparison of the method), and,
-    when ``estimator`` is given, of ``T_hat`` (``"t_mae_used"``, ``"noise_rate_used"``).
+    when ``estimator`` is given, of ``T_hat`` (``"t_mae_used"``, ``"noise_rate_used"``),
+    refined by ``refine`` when given (``estimate_transition(refine=...)``).
     """
     n_classes = int(y_clean.max()) + 1
     truth = realised_transition(y_clean, y_noisy, n_classes)
@@ -79,7 +80,9 @@ def transition_errors(X, y_noisy, y_clean, seed, estimator=None):
     if estimator is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            other = estimate_transition(X, y_noisy, clone(estimator), cv=5, random_state=seed)
+            other = estimate_transition(
+                X, y_noisy, clone(estimator), cv=5, random_state=seed, refine=refine
+            )
         used = other.transition
         record["t_mae_used"] = float(np.abs(used - truth).mean())
         record["noise_rate_used"] = float(np.mean(other.noise_rate))

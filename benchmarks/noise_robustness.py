@@ -147,6 +147,14 @@ def transition_estimator(cfg, seed):
     return make_estimator("MLP+ES", cfg, seed)
 
 
+def transition_refiner(cfg, seed):
+    """``estimate_transition(refine=...)`` with ``--refine-transition``: the skloss
+    network of the candidates, with early stopping (None: no refinement)."""
+    if not cfg.get("refine_transition", False):
+        return None
+    return make_estimator(method_name("ce", early_stopping=True), cfg, seed)
+
+
 HIDDEN = (256, 256)
 LR = 1e-3
 ALPHA = 1e-4  # L2, MLPClassifier's default and RobustLossClassifier's
@@ -344,6 +352,7 @@ def select_by_cv(candidates, cfg, seed, X_tr, y_noisy, n_folds, oracle_transitio
                 transition_estimator(cfg, seed),
                 cv=5,
                 random_state=seed,
+                refine=transition_refiner(cfg, seed),
             ).transition
             for train, _ in folds
         ]
@@ -449,7 +458,12 @@ def run_cell(ds, cfg, seed, nz, methods, have, candidates, n_folds):
     if corrected or TRANSITION not in have:
         start = time.perf_counter()
         transition, errors = transition_errors(
-            split[0], y_noisy, split[2], seed, transition_estimator(cfg, seed)
+            split[0],
+            y_noisy,
+            split[2],
+            seed,
+            transition_estimator(cfg, seed),
+            refine=transition_refiner(cfg, seed),
         )
         if TRANSITION not in have:
             rec = {**base, "method": TRANSITION, **errors}
@@ -867,10 +881,12 @@ def transition_blocks(payload):
     for rec in recs:
         groups.setdefault((rec["dataset"], rec["noise"]), []).append(rec)
     used = any("t_mae_used" in r for r in recs)
+    refined = payload["settings"].get("refine_transition", False)
+    used_name = "skloss with MLP+ES's network" + (", refined" if refined else "")
     header = ["dataset", "noise", "MAE of T, skloss", "MAE of T, cleanlab"]
-    header += ["MAE of T, skloss with MLP+ES's network"] if used else []
+    header += [f"MAE of T, {used_name}"] if used else []
     header += ["mean noise rate: true", "skloss", "cleanlab"]
-    header += ["skloss with MLP+ES's network"] if used else []
+    header += [used_name] if used else []
     rows = [header]
     for ds in ordered({k[0] for k in groups}, list(DATASETS)):
         for nz in ordered({k[1] for k in groups if k[0] == ds}, list(NOISE)):
@@ -905,6 +921,13 @@ def transition_blocks(payload):
             "one. The confident joint counts the estimator's own errors as noise, so the "
             "linear model overstates the noise of these nonlinear classes. "
         )
+        if refined:
+            text += (
+                "Refined (`--refine-transition`, `estimate_transition(refine=...)`): the "
+                "skloss network with early stopping, trained on the same 5 folds with the "
+                "forward correction through that estimate, counts the flips again from its "
+                "probabilities of the clean classes. "
+            )
     else:
         text += "The corrected losses train with skloss's estimate. "
     text += (
@@ -1128,6 +1151,11 @@ def report_blocks(summary, payload, name="noise_robustness"):
                     "cross-entropy (Patrini et al., 2017) with T estimated on the noisy "
                     "training labels (`skloss.noise.estimate_transition`: 5 extra fits of "
                     + TRANSITION_ESTIMATORS[st.get("transition_estimator", "logreg")]
+                    + (
+                        ", then 5 fits of the skloss network refining it (`--refine-transition`)"
+                        if st.get("refine_transition", False)
+                        else ""
+                    )
                     + "), as `skloss.noise.LossCorrectionClassifier` trains; in the "
                     "selection's CV, with T estimated on each training fold"
                 ]
@@ -1371,6 +1399,13 @@ def parse_args(argv=None):
         "MLP+ES's network; 'logreg', skloss.noise's default LogisticRegression",
     )
     p.add_argument(
+        "--refine-transition",
+        action="store_true",
+        help="refine each estimate of T once (skloss.noise.estimate_transition(refine=...)): "
+        "the skloss network with early stopping, trained out of fold with the forward "
+        "correction through the first estimate, counts the flips again (5 more fits)",
+    )
+    p.add_argument(
         "--max-train",
         type=int,
         default=None,
@@ -1464,6 +1499,7 @@ def main(argv=None):
         if args.max_train and (cfg["max_train"] is None or cfg["max_train"] > args.max_train):
             cfg["max_train"] = args.max_train
         cfg["transition_estimator"] = args.transition_estimator
+        cfg["refine_transition"] = args.refine_transition
         ds_settings[ds] = cfg
     settings = {
         "quick": args.quick,
@@ -1483,6 +1519,7 @@ def main(argv=None):
         "select_cv": args.select_cv,
         "select_from": candidates,
         "transition_estimator": args.transition_estimator,
+        "refine_transition": args.refine_transition,
     }
     previous = load_results(json_path) if args.resume else None
     done = {}
@@ -1511,7 +1548,10 @@ def main(argv=None):
                 for k in ("epochs", "batch_size", "max_train")
             ):
                 continue  # run with another budget: redo
-            if prev_cfg.get("transition_estimator", "logreg") != args.transition_estimator and (
+            if (
+                prev_cfg.get("transition_estimator", "logreg") != args.transition_estimator
+                or prev_cfg.get("refine_transition", False) != args.refine_transition
+            ) and (
                 rec["method"] in (TRANSITION, SELECTED, SELECTED_CLEAN)
                 or any(f"skloss {c}" in rec["method"] for c in CORRECTED)
             ):
@@ -1549,7 +1589,16 @@ def main(argv=None):
         cfg = ds_settings[ds]
         indices = split_indices(y, seeds[0], cfg)
         settings["datasets"][ds] = {
-            **{k: cfg[k] for k in ("epochs", "batch_size", "max_train", "transition_estimator")},
+            **{
+                k: cfg[k]
+                for k in (
+                    "epochs",
+                    "batch_size",
+                    "max_train",
+                    "transition_estimator",
+                    "refine_transition",
+                )
+            },
             "description": DATASETS[ds][1],
             "n_samples": int(len(y)),
             "n_features": int(X.shape[1]),

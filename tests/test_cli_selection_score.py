@@ -112,6 +112,33 @@ def test_tune_scores_trials_by_estimated_clean_accuracy(tmp_path, monkeypatch):
     assert "clean accuracy estimated" in results["settings"]["protocol"]
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 3 epochs
+def test_tune_refines_each_folds_estimate(tmp_path, monkeypatch):
+    pytest.importorskip("optuna")
+    import skloss.noise.clean_accuracy as module
+    from skloss import RobustLossClassifier
+
+    refiners = []
+    original = module.estimate_transition
+
+    def spy(*args, **kwargs):
+        refiners.append(kwargs["refine"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, "estimate_transition", spy)
+    out = tmp_path / "tune"
+    args = ["tune", "--dataset", "iris", "--losses", "ce", "--trials", "2", "--max-iter", "3"]
+    args += ["--folds", "2", "--noise-kind", "pairflip", "--noise", "0.3", "--quiet"]
+    args += ["--selection-score", "clean_accuracy", "--refine-transition"]
+    args += ["--output", str(out)]
+    assert main(args) == 0
+    assert len(refiners) == 2  # once per fold, shared by the trials
+    for refine in refiners:
+        assert isinstance(refine[-1], RobustLossClassifier) and refine[-1].early_stopping
+    results = json.loads((out / "tune_results.json").read_text())
+    assert results["settings"]["refine_transition"] is True
+
+
 def test_compare_estimates_the_noise_of_a_csv_with_text_columns(tmp_path):
     # The transition estimate one-hot encodes text columns as the models do.
     rng = np.random.RandomState(0)
@@ -160,6 +187,56 @@ def test_compare_estimates_t_with_the_chosen_estimator(tmp_path, monkeypatch):
         assert model[-1].early_stopping and model[-1].random_state == 3
     results = json.loads((out / "results.json").read_text())
     assert results["settings"]["transition_estimator"] == "mlp"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 3 epochs
+def test_compare_refines_t_with_the_jobs_network(tmp_path, monkeypatch):
+    # --refine-transition hands estimate_transition the job's skloss network (after its
+    # preprocessing, with early stopping) for the selection score, and the corrected
+    # losses refine with their own network; the run records it.
+    import skloss.noise
+    from skloss import RobustLossClassifier
+    from skloss.noise import LossCorrectionClassifier
+
+    original = skloss.noise.estimate_transition
+    refiners = []
+
+    def spy(*args, **kwargs):
+        refiners.append(kwargs.get("refine"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(skloss.noise, "estimate_transition", spy)
+    fitted = []
+    original_fit = LossCorrectionClassifier.fit
+
+    def fit_spy(self, X, y, **kwargs):
+        fitted.append(self)
+        return original_fit(self, X, y, **kwargs)
+
+    monkeypatch.setattr(LossCorrectionClassifier, "fit", fit_spy)
+    out = tmp_path / "cmp"
+    args = ["compare", "--dataset", "wine", "--losses", "ce,forward", "--hidden", "8"]
+    args += ["--max-iter", "3", "--folds", "2", "--noise", "0.3", "--noise-kind", "pairflip"]
+    args += ["--selection-score", "clean_accuracy", "--refine-transition", "--seed", "3"]
+    args += ["--no-baselines", "--output", str(out), "--quiet"]
+    assert main(args) == 0
+    assert len(refiners) == 2  # one per fold, for the score
+    for refine in refiners:
+        network = refine[-1]
+        assert isinstance(network, RobustLossClassifier)
+        assert network.early_stopping and network.hidden_layer_sizes == (8,)
+        assert network.max_iter == 3 and network.random_state == 3
+    assert [m.refine_transition for m in fitted] == [True, True]
+    results = json.loads((out / "results.json").read_text())
+    assert results["settings"]["refine_transition"] is True
+
+
+def test_refine_transition_needs_a_transition_matrix(capsys):
+    args = ["compare", "--dataset", "wine", "--losses", "ce", "--refine-transition"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert "add one of them or drop --refine-transition" in capsys.readouterr().err
 
 
 def test_transition_estimator_needs_the_clean_accuracy_score(capsys):

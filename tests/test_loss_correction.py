@@ -97,6 +97,32 @@ def test_meta_estimator_with_a_given_matrix_skips_the_estimate(monkeypatch):
     np.testing.assert_array_equal(clf.transition_, T)
 
 
+def test_meta_estimator_refines_the_estimate_with_its_own_network(monkeypatch):
+    import skloss.noise.correction as module
+
+    calls = []
+    original = module.estimate_transition
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["refine"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, "estimate_transition", spy)
+    X_train, y_noisy, _, _ = _pairflip_problem()
+    net = _net(max_iter=5)
+    clf = LossCorrectionClassifier(net, cv=3, random_state=0, refine_transition=True)
+    clf.fit(X_train, y_noisy)
+    (refine,) = calls
+    assert refine.get_params()["hidden_layer_sizes"] == (64,) and refine.max_iter == 5
+    expected = original(X_train, y_noisy, None, 3, random_state=0, refine=net)
+    np.testing.assert_allclose(clf.transition_, expected.transition, rtol=1e-6)
+    np.testing.assert_array_equal(clf.estimator_.loss.transition, clf.transition_)
+    assert net.loss == "ce"  # the caller's network is cloned, not changed
+    calls.clear()
+    LossCorrectionClassifier(net, cv=3, random_state=0).fit(X_train, y_noisy)
+    assert calls == [None]  # off by default
+
+
 def test_meta_estimator_in_a_grid_search_and_string_labels():
     X_train, y_noisy, X_test, _ = _pairflip_problem()
     labels = np.array(["a", "b", "c", "d"])

@@ -10,11 +10,16 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
-from sklearn.tree import DecisionTreeClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from skloss import RobustLossClassifier
+from skloss.losses import ForwardCorrection
 from skloss.noise import (
     clean_accuracy_scorer,
     estimate_transition,
@@ -219,6 +224,97 @@ def test_estimate_uses_out_of_fold_probabilities_of_the_given_folds():
     np.testing.assert_allclose(estimate.pred_proba, expected)
 
 
+def _nonlinear_problem(kind, seed=0):
+    """Three classes of three clusters each: a linear model underfits them."""
+    X, y_clean = make_classification(
+        n_samples=1500,
+        n_features=6,
+        n_informative=6,
+        n_redundant=0,
+        n_classes=3,
+        n_clusters_per_class=3,
+        class_sep=2.0,
+        random_state=seed,
+    )
+    y_noisy, _ = make_noisy_labels(y_clean, 0.3, kind=kind, random_state=seed)
+    return X, y_clean, y_noisy
+
+
+def _refiner():
+    return RobustLossClassifier(
+        hidden_layer_sizes=(64,), max_iter=40, batch_size=64, early_stopping=True, random_state=0
+    )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("kind", ["pairflip", "symmetric"])
+def test_refinement_removes_the_first_estimators_errors_from_the_count(kind):
+    # LogisticRegression underfits three clusters per class and counts its own errors as
+    # noise (measured, seed 0: MAE 0.140 pair-flip / 0.116 symmetric, noise rates
+    # 0.42-0.54 for 0.3). The forward-corrected network, trained through that estimate,
+    # recognises the true classes better, and its count is closer to the realised noise
+    # (measured: 0.031 / 0.070; seeds 1-3: 2-4 times closer than the first estimate).
+    X, y_clean, y_noisy = _nonlinear_problem(kind)
+    truth = realised_transition(y_clean, y_noisy, 3)
+    first = estimate_transition(X, y_noisy, cv=3, random_state=0)
+    refined = estimate_transition(X, y_noisy, cv=3, random_state=0, refine=_refiner())
+    first_error = np.abs(first.transition - truth).mean()
+    refined_error = np.abs(refined.transition - truth).mean()
+    assert refined_error < 0.75 * first_error
+    assert np.abs(refined.noise_rate - 0.3).max() < np.abs(first.noise_rate - 0.3).max()
+    np.testing.assert_allclose(refined.transition.sum(axis=1), 1.0)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_refinement_trains_the_forward_correction_through_the_first_estimate():
+    X, _, y_noisy = _nonlinear_problem("pairflip")
+    splits = list(StratifiedKFold(3, shuffle=True, random_state=2).split(X, y_noisy))
+    first = estimate_transition(X, y_noisy, cv=splits)
+    refined = estimate_transition(X, y_noisy, cv=splits, refine=_refiner())
+    # The same out-of-fold probabilities, computed here from the first estimate by hand.
+    net = _refiner().set_params(loss=ForwardCorrection(first.transition))
+    expected = cross_val_predict(net, X, y_noisy, cv=splits, method="predict_proba")
+    np.testing.assert_allclose(refined.pred_proba, expected, rtol=1e-6)
+    np.testing.assert_allclose(
+        refined.transition, transition_from_proba(y_noisy, expected).transition
+    )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_refine_accepts_a_pipeline_ending_in_a_skloss_classifier():
+    X, _, y_noisy = _nonlinear_problem("symmetric")
+    splits = list(StratifiedKFold(3, shuffle=True, random_state=1).split(X, y_noisy))
+    pipeline = make_pipeline(StandardScaler(), _refiner().set_params(max_iter=5))
+    refined = estimate_transition(X, y_noisy, cv=splits, refine=pipeline)
+    first = estimate_transition(X, y_noisy, cv=splits)
+    by_hand = clone(pipeline).set_params(
+        robustlossclassifier__loss=ForwardCorrection(first.transition)
+    )
+    expected = cross_val_predict(by_hand, X, y_noisy, cv=splits, method="predict_proba")
+    np.testing.assert_allclose(refined.pred_proba, expected, rtol=1e-6)
+    assert pipeline[-1].loss == "ce"  # the caller's pipeline is cloned, not changed
+
+
+@pytest.mark.parametrize(
+    "refine, match",
+    [
+        (LogisticRegression(), "refine must take a 'loss'"),
+        (make_pipeline(StandardScaler(), LogisticRegression()), "refine must take a 'loss'"),
+        (DecisionTreeRegressor(), "refine must be a skloss classifier"),
+        ("forward", "refine must be a skloss classifier"),
+    ],
+)
+def test_refine_must_be_a_classifier_that_takes_a_loss(refine, match, monkeypatch):
+    X, _, y_noisy = _oof_problem("pairflip", 0.3, n_samples=300)
+    fits = []
+    monkeypatch.setattr(
+        LogisticRegression, "fit", lambda self, *a, **k: fits.append(1) or self, raising=True
+    )
+    with pytest.raises(ValueError, match=match):
+        estimate_transition(X, y_noisy, cv=3, refine=refine)
+    assert fits == []  # refused before any fit
+
+
 def test_inputs_are_not_modified():
     X, _, y_noisy = _oof_problem("symmetric", 0.3, n_samples=400)
     X0, y0 = X.copy(), y_noisy.copy()
@@ -332,6 +428,24 @@ def test_scorer_estimates_t_on_the_training_rows_once_per_fold(monkeypatch):
             y_noisy[valid], model.predict(X[valid]), transition=T, labels=np.arange(4)
         )
         assert scorer(model, X[valid], y_noisy[valid]) == pytest.approx(expected)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_scorer_refines_each_folds_estimate():
+    X, _, y_noisy = _nonlinear_problem("pairflip")
+    refine = _refiner().set_params(max_iter=5)
+    scorer = clean_accuracy_scorer(X, y_noisy, cv=3, refine=refine)
+    train, valid = next(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y_noisy))
+    expected = estimate_transition(X[train], y_noisy[train], None, 3, random_state=0, refine=refine)
+    np.testing.assert_allclose(scorer.transition_for(X[valid]), expected.transition, rtol=1e-6)
+    assert "refine=RobustLossClassifier(" in repr(scorer)
+    assert refine.loss == "ce"  # the caller's classifier is cloned, not changed
+
+
+def test_scorer_refuses_a_refiner_without_a_loss_when_built():
+    X, _, y_noisy = _oof_problem("pairflip", 0.3, n_samples=300)
+    with pytest.raises(ValueError, match="refine must take a 'loss'"):
+        clean_accuracy_scorer(X, y_noisy, refine=LogisticRegression())
 
 
 @pytest.mark.parametrize("kind", ["symmetric", "matrix"])

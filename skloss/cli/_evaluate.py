@@ -49,7 +49,7 @@ def fit_watching_interrupts(model, X, y, registry):
     return interrupted
 
 
-def fold_transition(fold, args):
+def fold_transition(fold, args, task):
     """The matrix the fold's models are scored through, and whether it is the estimate.
 
     Only for ``--selection-score clean_accuracy`` (classification): the transition
@@ -59,7 +59,7 @@ def fold_transition(fold, args):
     :func:`skloss.noise.clean_accuracy_scorer` scores such a fold). ``(None, True)``
     otherwise.
     """
-    from skloss.cli._options import transition_estimator
+    from skloss.cli._options import transition_estimator, transition_refiner
     from skloss.noise import estimate_transition
     from skloss.noise.clean_accuracy import _scoring_transition
 
@@ -71,6 +71,7 @@ def fold_transition(fold, args):
         transition_estimator(fold.X_train, args),
         cv=5,
         random_state=args.seed,
+        refine=transition_refiner(fold.X_train, args, task),
     )
     return _scoring_transition(estimate.transition)
 
@@ -98,7 +99,7 @@ def evaluate(folds_of_data, candidates, args, log, task):
         for k, fold in enumerate(folds_of_data):
             y_test_noisy = task.noisy_test_targets(fold.y_test, args, k)
             where = f"estimating the noise of fold {k + 1}/{args.folds}"
-            transition, inverted = fold_transition(fold, args)
+            transition, inverted = fold_transition(fold, args, task)
             if not inverted:
                 log(
                     f"fold {k + 1}/{args.folds}: the transition matrix estimated on its "

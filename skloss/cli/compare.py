@@ -176,7 +176,10 @@ def _settings(args, data, task, reason, about_y):
         "batch_size": args.batch_size,
         "selection_score": args.selection_score,
         **(
-            {"transition_estimator": args.transition_estimator or "logreg"}
+            {
+                "transition_estimator": args.transition_estimator or "logreg",
+                "refine_transition": args.refine_transition,
+            }
             if args.selection_score == "clean_accuracy" or _options.corrected_losses(args)
             else {}
         ),

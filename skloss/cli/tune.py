@@ -185,7 +185,11 @@ def _objective(data, args, task, X, y, n_classes):
         from skloss.noise import clean_accuracy_scorer
 
         scoring = clean_accuracy_scorer(
-            X, y, estimator=_options.transition_estimator(X, args), random_state=args.seed
+            X,
+            y,
+            estimator=_options.transition_estimator(X, args),
+            random_state=args.seed,
+            refine=_options.transition_refiner(X, args, task),
         )
 
     def objective(trial):
@@ -224,6 +228,8 @@ def _study_settings(args, data, task):
         settings["selection_score"] = args.selection_score
     if args.transition_estimator not in (None, "logreg"):
         settings["transition_estimator"] = args.transition_estimator
+    if args.refine_transition:
+        settings["refine_transition"] = True
     return settings
 
 

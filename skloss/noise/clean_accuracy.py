@@ -19,7 +19,7 @@ from sklearn.utils import _safe_indexing
 from skloss.exceptions import NoiseEstimateWarning
 from skloss.losses.correction import MAX_CONDITION, check_transition
 from skloss.noise.injection import _check_labels
-from skloss.noise.transition import _check_random_state, estimate_transition
+from skloss.noise.transition import _check_random_state, _check_refine, estimate_transition
 
 __all__ = ["CleanAccuracyScorer", "clean_accuracy_scorer", "estimated_clean_accuracy"]
 
@@ -193,14 +193,18 @@ class CleanAccuracyScorer:
         The inner folds of that estimate.
     random_state : int, default=0
         Seeds the inner folds.
+    refine : skloss classifier, default=None
+        Refines each fold's estimate once (``estimate_transition(refine=...)``).
     """
 
-    def __init__(self, X, y, estimator=None, cv=5, random_state=0):
+    def __init__(self, X, y, estimator=None, cv=5, random_state=0, refine=None):
         self.X = X
         self.y = y
         self.estimator = estimator
         self.cv = cv
         self.random_state = random_state
+        self.refine = refine
+        _check_refine(refine)
         self._y, self.classes_, _ = _check_labels(y)
         self._positions = {}
         for position, key in enumerate(_row_keys(X)):
@@ -264,6 +268,7 @@ class CleanAccuracyScorer:
                     self.estimator,
                     self.cv,
                     random_state=self.random_state,
+                    refine=self.refine,
                 )
                 if len(estimate.classes) != len(self.classes_):
                     raise ValueError(
@@ -324,11 +329,11 @@ class CleanAccuracyScorer:
     def __repr__(self):
         return (
             f"clean_accuracy_scorer(X, y, estimator={self.estimator!r}, cv={self.cv!r}, "
-            f"random_state={self.random_state!r})"
+            f"random_state={self.random_state!r}, refine={self.refine!r})"
         )
 
 
-def clean_accuracy_scorer(X, y, *, estimator=None, cv=5, random_state=0):
+def clean_accuracy_scorer(X, y, *, estimator=None, cv=5, random_state=0, refine=None):
     """A scorer of estimated clean accuracy for model selection on noisy labels.
 
     ``scorer(fitted_model, X_valid, y_valid)`` estimates the transition matrix
@@ -367,6 +372,14 @@ def clean_accuracy_scorer(X, y, *, estimator=None, cv=5, random_state=0):
         Folds of the estimate of ``T`` inside each training fold.
     random_state : int, default=0
         Seeds those folds.
+    refine : skloss classifier, default=None
+        Refines each fold's estimate of ``T`` once: this classifier (one that
+        takes a ``loss``, :class:`skloss.RobustLossClassifier`) is trained out of
+        fold with the forward correction through the first estimate, and ``T``
+        is counted again from its probabilities of the clean classes
+        (:func:`estimate_transition`); ``cv`` more fits per training fold. The
+        first estimate counts ``estimator``'s own errors as noise; the refined
+        one counts fewer of them.
 
     Returns
     -------
@@ -377,8 +390,9 @@ def clean_accuracy_scorer(X, y, *, estimator=None, cv=5, random_state=0):
     Raises
     ------
     ValueError
-        If ``X`` and ``y`` differ in length or ``y`` is not a label vector. At
-        scoring time: a validation row that is not in ``X``.
+        If ``X`` and ``y`` differ in length, ``y`` is not a label vector or
+        ``refine`` does not take a ``loss``. At scoring time: a validation row
+        that is not in ``X``.
 
     Warns
     -----
@@ -406,4 +420,6 @@ def clean_accuracy_scorer(X, y, *, estimator=None, cv=5, random_state=0):
     >>> search.fit(X / 16, y_noisy).best_params_
     {'min_samples_leaf': 20}
     """
-    return CleanAccuracyScorer(X, y, estimator=estimator, cv=cv, random_state=random_state)
+    return CleanAccuracyScorer(
+        X, y, estimator=estimator, cv=cv, random_state=random_state, refine=refine
+    )

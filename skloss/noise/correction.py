@@ -70,6 +70,15 @@ default="estimate"
         Folds of that estimate (each class needs at least ``cv`` samples).
     random_state : int, default=None
         Seeds the folds of the estimate (the wrapped estimator keeps its own).
+    refine_transition : bool, default=False
+        Refine the estimate once before training: a clone of ``estimator`` is
+        trained on the same ``cv`` folds with the forward correction through the
+        first estimate, and ``T`` is counted again from its out-of-fold
+        probabilities of the clean classes (``estimate_transition(refine=...)``).
+        The first estimate counts ``transition_estimator``'s own errors as
+        noise; the corrected network makes fewer of them where it classifies
+        better than ``transition_estimator``. ``cv`` more fits of
+        ``estimator``. Unused when ``transition`` is a matrix.
 
     Attributes
     ----------
@@ -120,6 +129,7 @@ default="estimate"
         "transition_estimator": [HasMethods(["fit", "predict_proba"]), None],
         "cv": ["cv_object"],
         "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
+        "refine_transition": ["boolean"],
     }
 
     def __init__(
@@ -131,6 +141,7 @@ default="estimate"
         transition_estimator=None,
         cv=5,
         random_state=None,
+        refine_transition=False,
     ):
         self.estimator = estimator
         self.correction = correction
@@ -138,6 +149,7 @@ default="estimate"
         self.transition_estimator = transition_estimator
         self.cv = cv
         self.random_state = random_state
+        self.refine_transition = refine_transition
 
     def _inner(self):
         if self.estimator is None:
@@ -192,7 +204,12 @@ default="estimate"
             )
         if isinstance(self.transition, str):
             estimate = estimate_transition(
-                X, y, self.transition_estimator, self.cv, random_state=self.random_state
+                X,
+                y,
+                self.transition_estimator,
+                self.cv,
+                random_state=self.random_state,
+                refine=inner if self.refine_transition else None,
             )
             transition = estimate.transition
         else:
