@@ -242,12 +242,13 @@ def add_selection_option(group):
     group.add_argument(
         "--refine-transition",
         action="store_true",
-        help="refine each estimate of the transition matrix once: a skloss network with "
-        "early stopping, trained on the same 5 folds with the forward correction through "
-        "the first estimate, counts the flips again (5 more network fits per estimate; "
-        "skloss.noise.estimate_transition(refine=...)). It cut the matrix's error on the "
-        "multi-class sets of docs/benchmarks/noise_robustness_refined.md, not on binary "
-        "magic",
+        help="refine each estimate of the transition matrix once: a skloss network, "
+        "trained on the same 5 folds with the forward correction through the first "
+        "estimate, counts the flips again (5 more network fits per estimate; "
+        "skloss.noise.estimate_transition(refine=...)): the job's network with early "
+        "stopping for --selection-score clean_accuracy, each corrected loss's own network "
+        "for --losses forward,backward. It cut the matrix's error on the multi-class sets "
+        "of docs/benchmarks/noise_robustness_refined.md, not on binary magic",
     )
 
 

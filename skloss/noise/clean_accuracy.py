@@ -374,12 +374,13 @@ def clean_accuracy_scorer(X, y, *, estimator=None, cv=5, random_state=0, refine=
         Seeds those folds.
     refine : skloss classifier, default=None
         Refines each fold's estimate of ``T`` once: this classifier (one that
-        takes a ``loss``, :class:`skloss.RobustLossClassifier`) is trained out of
-        fold with the forward correction through the first estimate, and ``T``
-        is counted again from its probabilities of the clean classes
-        (:func:`estimate_transition`); ``cv`` more fits per training fold. The
-        first estimate counts ``estimator``'s own errors as noise; the refined
-        one counts fewer of them.
+        takes a ``loss``, :class:`skloss.RobustLossClassifier`, or a Pipeline
+        ending in one) is trained out of fold with the forward correction
+        through the first estimate, and ``T`` is counted again from its
+        probabilities of the clean classes (:func:`estimate_transition`); ``cv``
+        more fits per training fold. The first estimate counts ``estimator``'s
+        own errors as noise; the refined one counts fewer of them where this
+        classifier classifies better than ``estimator``.
 
     Returns
     -------
