@@ -488,10 +488,10 @@ def run_cell(ds, cfg, seed, nz, methods, have, candidates, n_folds):
         winners, cv_seconds = select_by_cv(
             candidates, cfg, seed, split[0], y_noisy, n_folds, oracle_transition=truth
         )
-        oracle = winners.pop(ORACLE)
+        oracle = winners.pop(ORACLE, None)
         for row, (winner, scores) in winners.items():
             chosen = have[winner]
-            if row == SELECTED_CLEAN:
+            if row == SELECTED_CLEAN and oracle is not None:
                 diagnostic = {
                     "oracle_selected": oracle[0],
                     "oracle_accuracy": have[oracle[0]]["accuracy"],
