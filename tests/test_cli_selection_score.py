@@ -134,7 +134,7 @@ def test_tune_refines_each_folds_estimate(tmp_path, monkeypatch):
     assert main(args) == 0
     assert len(refiners) == 2  # once per fold, shared by the trials
     for refine in refiners:
-        assert isinstance(refine[-1], RobustLossClassifier) and refine[-1].early_stopping
+        assert isinstance(refine[-1], RobustLossClassifier) and refine[-1].max_iter == 3
     results = json.loads((out / "tune_results.json").read_text())
     assert results["settings"]["refine_transition"] is True
 
@@ -192,8 +192,8 @@ def test_compare_estimates_t_with_the_chosen_estimator(tmp_path, monkeypatch):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 3 epochs
 def test_compare_refines_t_with_the_jobs_network(tmp_path, monkeypatch):
     # --refine-transition hands estimate_transition the job's skloss network (after its
-    # preprocessing, with early stopping) for the selection score, and the corrected
-    # losses refine with their own network; the run records it.
+    # preprocessing) for the selection score, and the corrected losses refine with their
+    # own network; the run records it.
     import skloss.noise
     from skloss import RobustLossClassifier
     from skloss.noise import LossCorrectionClassifier
@@ -224,7 +224,8 @@ def test_compare_refines_t_with_the_jobs_network(tmp_path, monkeypatch):
     for refine in refiners:
         network = refine[-1]
         assert isinstance(network, RobustLossClassifier)
-        assert network.early_stopping and network.hidden_layer_sizes == (8,)
+        # The job's network, as the corrected losses train it (no early stopping).
+        assert not network.early_stopping and network.hidden_layer_sizes == (8,)
         assert network.max_iter == 3 and network.random_state == 3
     assert [m.refine_transition for m in fitted] == [True, True]
     results = json.loads((out / "results.json").read_text())

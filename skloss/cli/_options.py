@@ -245,10 +245,11 @@ def add_selection_option(group):
         help="refine each estimate of the transition matrix once: a skloss network, "
         "trained on the same 5 folds with the forward correction through the first "
         "estimate, counts the flips again (5 more network fits per estimate; "
-        "skloss.noise.estimate_transition(refine=...)): the job's network with early "
-        "stopping for --selection-score clean_accuracy, each corrected loss's own network "
-        "for --losses forward,backward. It cut the matrix's error on the multi-class sets "
-        "of docs/benchmarks/noise_robustness_refined.md, not on binary magic",
+        "skloss.noise.estimate_transition(refine=...)): the job's network, for "
+        "--selection-score clean_accuracy and for --losses forward,backward. It cut the "
+        "matrix's error on the multi-class sets of "
+        "docs/benchmarks/noise_robustness_refined.md (early-stopped networks), not on "
+        "binary magic",
     )
 
 
@@ -280,17 +281,21 @@ def transition_estimator(X, args):
 def transition_refiner(X, args, task):
     """``--refine-transition``'s network after the job's preprocessing, or None without it.
 
-    The task's skloss classifier with early stopping, the job's ``--hidden`` (where the
-    job has one), ``--max-iter`` and ``--seed``: :func:`skloss.noise.estimate_transition`
-    trains it with the forward correction through the first estimate.
+    The task's skloss classifier with the job's ``--hidden`` and ``--batch-size`` (where
+    the job has them), ``--max-iter`` and ``--seed``, as the corrected losses train it:
+    :func:`skloss.noise.estimate_transition` trains it with the forward correction
+    through the first estimate. No early stopping: on a small data set its validation
+    split is a handful of rows, and a network stopped too early refines the estimate
+    into a worse one.
     """
     if not getattr(args, "refine_transition", False):
         return None
     from sklearn.pipeline import make_pipeline
 
-    params = {"early_stopping": True, "max_iter": args.max_iter, "random_state": args.seed}
-    if getattr(args, "hidden", None) is not None:
-        params["hidden_layer_sizes"] = args.hidden
+    params = {"max_iter": args.max_iter, "random_state": args.seed}
+    for option, param in (("hidden", "hidden_layer_sizes"), ("batch_size", "batch_size")):
+        if getattr(args, option, None) is not None:
+            params[param] = getattr(args, option)
     pipeline = transition_estimator(X, args)
     return make_pipeline(pipeline[0], task.estimator(**params))
 
