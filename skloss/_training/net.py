@@ -77,6 +77,7 @@ class SklossNet(NeuralNet):
         state = super().__getstate__()
         state.pop("_step", None)  # remade every epoch; holds a function pickle cannot name
         state.pop("_lean_step", None)  # remade every epoch
+        state.pop("_asks_closed_form", None)  # decided every epoch
         return state
 
     def get_default_callbacks(self):
@@ -218,6 +219,11 @@ class SklossNet(NeuralNet):
         if training:
             self._step = step_function(self.optimizer_)
             self._lean_step = self._make_lean_step()
+            # Whether the lean step asks the loss for its gradient in closed form: not a
+            # loss that needs context, nor one that keeps Loss's default (never has one).
+            self._asks_closed_form = not loss.requires and (
+                type(loss).batch_loss_and_gradient is not Loss.batch_loss_and_gradient
+            )
         # Checked once per epoch: a loss whose objective is not a loss value
         # (EnsLoss) reports another one per batch; the others cost nothing here.
         self._reports_loss = type(loss).reported_loss is not Loss.reported_loss
@@ -311,11 +317,13 @@ class SklossNet(NeuralNet):
             y_pred, batch_loss = lean(
                 batch.X,
                 lambda outputs: self.get_loss(outputs, batch.y, X=batch, training=True),
-                None
-                if loss.requires
-                else lambda outputs: loss.batch_loss_and_gradient(
-                    outputs, batch.y, sample_weight=batch.weight
-                ),
+                (
+                    lambda outputs: loss.batch_loss_and_gradient(
+                        outputs, batch.y, sample_weight=batch.weight
+                    )
+                )
+                if self._asks_closed_form
+                else None,
             )
             return {"loss": batch_loss, "y_pred": y_pred}
         if self.criterion_.fused_backend is None:

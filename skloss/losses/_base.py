@@ -694,11 +694,8 @@ class ProbabilityLoss(Loss):
         ):
             return None
         log_p, nll = log_softmax_and_nll(logits, target)
-        loss = weighted_batch_mean(self.from_nll(nll), sample_weight)
         scale = self.nll_derivative(nll) / logits.shape[0]
-        if sample_weight is not None:
-            scale = scale * sample_weight
-        return loss, softmax_minus_target(log_p, target).mul_(scale[:, None])
+        return loss_and_gradient_of_nll(log_p, target, self.from_nll(nll), scale, sample_weight)
 
     def fused_form(self, n_classes):
         """``from_nll(lse - z_y)``: the fused form of every loss of ``p_y`` alone.
@@ -776,6 +773,38 @@ def softmax_minus_target(log_p, target, smoothing=0.0):
     if smoothing:
         grad.sub_(smoothing / grad.shape[1])
     return grad
+
+
+def loss_and_gradient_of_nll(log_p, target, values, scale, sample_weight):
+    """The batch loss and gradient of a per-sample loss of ``nll = -log p_y``.
+
+    ``(mean(w * values), w * scale * (softmax(z) - one_hot(y)))``, by the chain
+    rule through ``d nll / d z = softmax(z) - one_hot(y)``.
+
+    Parameters
+    ----------
+    log_p : torch.Tensor of shape (n_samples, n_classes)
+        Log-probabilities (consumed, as by :func:`softmax_minus_target`).
+    target : torch.Tensor of shape (n_samples,)
+        Class indices.
+    values : torch.Tensor of shape (n_samples,)
+        The loss per sample.
+    scale : torch.Tensor of shape (n_samples,)
+        ``d values / d nll`` per sample, divided by the batch size.
+    sample_weight : torch.Tensor of shape (n_samples,) or None
+        Per-sample weights, as :meth:`Loss.batch_loss` gets them.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        The scalar batch loss.
+    gradient : torch.Tensor of shape (n_samples, n_classes)
+        Its gradient with respect to the logits.
+    """
+    if sample_weight is not None:
+        scale = scale * sample_weight
+    loss = weighted_batch_mean(values, sample_weight)
+    return loss, softmax_minus_target(log_p, target).mul_(scale[:, None])
 
 
 def _defined_by(cls, name):

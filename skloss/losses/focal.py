@@ -9,8 +9,7 @@ from ._base import (
     ProbabilityLoss,
     inherits_unchanged,
     log_softmax_and_nll,
-    softmax_minus_target,
-    weighted_batch_mean,
+    loss_and_gradient_of_nll,
 )
 from ._fused_form import StatisticsForm, nll_of
 from ._validation import real_parameter
@@ -266,7 +265,4 @@ class Focal(ProbabilityLoss):
         if self.alpha is not None:
             alpha = self._class_weights(logits.shape[1], logits)[target]
             values, scale = values * alpha, scale * alpha
-        if sample_weight is not None:
-            scale = scale * sample_weight
-        loss = weighted_batch_mean(values, sample_weight)
-        return loss, softmax_minus_target(log_p, target).mul_(scale[:, None])
+        return loss_and_gradient_of_nll(log_p, target, values, scale, sample_weight)
