@@ -253,19 +253,15 @@ def add_selection_option(group):
     )
 
 
-def transition_estimator(X, args):
-    """The model whose out-of-fold probabilities estimate the transition matrix of ``X``'s labels.
+def _preprocessing_of(X, args):
+    """The jobs' preprocessing (``--impute``) for the features ``X`` of a noise estimate.
 
-    ``--transition-estimator``: skloss.noise's default (``LogisticRegression(max_iter=1000)``)
-    or ``MLPClassifier(early_stopping=True)`` seeded with ``--seed``, after the jobs'
-    preprocessing (``--impute``), so that CSV text columns (the non-numeric columns of a
-    data frame, as :func:`skloss.cli._data.load_csv` finds them) and missing values are
-    handled.
+    CSV text columns (the non-numeric columns of a data frame, as
+    :func:`skloss.cli._data.load_csv` finds them) are one-hot encoded and missing values
+    imputed, as for the models compared.
     """
-    from sklearn.pipeline import make_pipeline
-
     from skloss.cli._data import Data
-    from skloss.cli._models import preprocessing, transition_model
+    from skloss.cli._models import preprocessing
 
     categorical = []
     if hasattr(X, "dtypes"):
@@ -274,8 +270,21 @@ def transition_estimator(X, args):
         categorical = [
             str(c) for c in X.columns if not (is_numeric_dtype(X[c]) or is_bool_dtype(X[c]))
         ]
-    data = Data(X, None, "", categorical)
-    return make_pipeline(preprocessing(data, args.impute), transition_model(args))
+    return preprocessing(Data(X, None, "", categorical), args.impute)
+
+
+def transition_estimator(X, args):
+    """The model whose out-of-fold probabilities estimate the transition matrix of ``X``'s labels.
+
+    ``--transition-estimator``: skloss.noise's default (``LogisticRegression(max_iter=1000)``)
+    or ``MLPClassifier(early_stopping=True)`` seeded with ``--seed``, after the jobs'
+    preprocessing (:func:`_preprocessing_of`).
+    """
+    from sklearn.pipeline import make_pipeline
+
+    from skloss.cli._models import transition_model
+
+    return make_pipeline(_preprocessing_of(X, args), transition_model(args))
 
 
 def transition_refiner(X, args, task):
@@ -296,8 +305,7 @@ def transition_refiner(X, args, task):
     for option, param in (("hidden", "hidden_layer_sizes"), ("batch_size", "batch_size")):
         if getattr(args, option, None) is not None:
             params[param] = getattr(args, option)
-    pipeline = transition_estimator(X, args)
-    return make_pipeline(pipeline[0], task.estimator(**params))
+    return make_pipeline(_preprocessing_of(X, args), task.estimator(**params))
 
 
 def add_run_options(group, folds, max_iter, seeds_what):
