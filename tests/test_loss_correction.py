@@ -2,6 +2,8 @@
 the meta-estimator that estimates T inside fit, and cleanlab's CleanLearning around a
 skloss classifier (skipped without cleanlab)."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -60,6 +62,50 @@ def test_forward_correction_with_the_true_matrix_beats_cross_entropy():
     ce = _net().fit(X_train, y_noisy).score(X_test, y_test)
     forward = _net(loss=ForwardCorrection(T)).fit(X_train, y_noisy).score(X_test, y_test)
     assert forward > ce + 0.1
+
+
+def _validation_rows(y, random_state=0, fraction=0.1):
+    """The rows early stopping holds out: a stratified split drawn with the fit's seed."""
+    seed = np.random.RandomState(random_state).randint(np.iinfo(np.int32).max)
+    _, valid = train_test_split(
+        np.arange(len(y)), test_size=fraction, random_state=seed, stratify=y
+    )
+    return np.sort(valid)
+
+
+def test_forward_early_stopping_keeps_the_epoch_of_lowest_corrected_validation_loss():
+    X_train, y_noisy, _, _ = _pairflip_problem()
+    T = transition_matrix(4, 0.4, kind="pairflip")
+    clf = _net(loss=ForwardCorrection(T), early_stopping=True, n_iter_no_change=3)
+    clf.fit(X_train, y_noisy)
+    valid = _validation_rows(y_noisy)
+    # The kept weights' forward-corrected log-loss on the noisy validation labels, in
+    # numpy: -log (softmax(z) T)[y], the model's clean probabilities pushed through T.
+    q = clf.predict_proba(X_train[valid]) @ T
+    log_loss = -np.mean(np.log(q[np.arange(len(valid)), y_noisy[valid]]))
+    assert clf.best_validation_score_ == pytest.approx(-log_loss, abs=1e-5)
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    np.testing.assert_allclose(
+        clf.validation_scores_, -np.asarray(clf.net_.history[:, "valid_loss"])
+    )
+    # The accuracy on the noisy validation labels is still recorded, not monitored.
+    assert len(clf.net_.history[:, "valid_acc"]) == clf.n_iter_
+
+
+@pytest.mark.parametrize("loss", [BackwardCorrection(T3), ForwardCorrection()])
+def test_backward_and_uncorrected_early_stopping_monitor_the_accuracy(loss):
+    # Backward's validation loss is unbounded below (it keeps falling as the network
+    # overfits); without T the loss is cross-entropy, which stops as MLPClassifier does.
+    X, y = make_classification(
+        n_samples=600, n_features=8, n_informative=6, n_classes=3, random_state=0
+    )
+    clf = _net(loss=loss, early_stopping=True, max_iter=15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # forward without T warns so
+        clf.fit(X, y)
+    valid = _validation_rows(y)
+    accuracy = np.mean(clf.predict(X[valid]) == y[valid])
+    assert clf.best_validation_score_ == pytest.approx(accuracy)
 
 
 def test_meta_estimator_estimates_t_and_trains_the_corrected_loss():

@@ -176,7 +176,7 @@ def _record(estimator, net, rows, plan):
         estimator.best_validation_score_ = None
         return
     stopping = dict(net.callbacks_)["stopping"]
-    scores = [row[stopping.score_name] for row in rows]
+    scores = [stopping.score_of(row) for row in rows]
     if stopping.continued_:
         # The warm start competed with the last call's best: one training, one record.
         scores = list(estimator.validation_scores_) + scores

@@ -17,10 +17,11 @@ class StoppingRule(Callback):
     """``MLPClassifier``'s stopping rule, epoch by epoch.
 
     With ``early_stopping`` the score is the validation score (``score_name`` in the
-    history: accuracy for classifiers): training stops once it has not improved by
-    ``tol`` for more than ``n_iter_no_change`` epochs, and the weights of the best
-    epoch are restored. Without it, the training loss must fall by ``tol``; the
-    weights are those of the last epoch.
+    history: accuracy for classifiers, R^2 for regressors; ``"valid_loss"``, scored
+    as minus the validation loss, for a loss that stops on it): training stops once
+    it has not improved by ``tol`` for more than ``n_iter_no_change`` epochs, and the
+    weights of the best epoch are restored. Without it, the training loss must fall
+    by ``tol``; the weights are those of the last epoch.
 
     A warm start with ``early_stopping`` continues the comparison where the last
     call left it: that call restored its best weights, which are where the warm
@@ -52,11 +53,17 @@ class StoppingRule(Callback):
         else:
             self.best_ = -np.inf if self.early_stopping else np.inf
 
+    def score_of(self, row):
+        """The validation score of one history row (higher is better)."""
+        if self.score_name == "valid_loss":
+            return -row["valid_loss"]
+        return row[self.score_name]
+
     def on_epoch_end(self, net, **kwargs):
         if not self.enabled:
             return
         if self.early_stopping:
-            score = net.history[-1, self.score_name]
+            score = self.score_of(net.history[-1])
             improved = score > self.best_ + self.tol
             if score > self.best_:
                 self.best_ = score
@@ -115,8 +122,8 @@ class EpochLog(Callback):
             line += f" ({row['dur']:.2f} s)"
         print(line, flush=True)
         stopping = dict(net.callbacks_).get("stopping")
-        if stopping is not None and stopping.score_name in row:
-            print(f"Validation score: {row[stopping.score_name]:f}", flush=True)
+        if stopping is not None and stopping.early_stopping and stopping.score_name in row:
+            print(f"Validation score: {stopping.score_of(row):f}", flush=True)
 
     def on_train_end(self, net, **kwargs):
         stopping = dict(net.callbacks_).get("stopping")

@@ -168,6 +168,11 @@ class Loss:
     batch_groups : str or None
         The name of a per-row extra holding group ids (``"bags"``) when every
         training batch must hold whole groups; None otherwise.
+    stops_on_validation_loss : bool
+        Whether ``early_stopping`` monitors minus the loss on the validation split
+        instead of the accuracy: for a loss whose value on noisy validation labels
+        is a consistent estimate of its clean objective while the accuracy on those
+        labels is not (the noise corrections, given their transition matrix).
     target_kind : str
         The kind of target the loss trains: ``"classification"`` (class indices)
         or ``"regression"`` (real values); an estimator refuses a loss of
@@ -187,6 +192,7 @@ class Loss:
     search_space = {}
     target_kind = "classification"
     batch_groups = None
+    stops_on_validation_loss = False
 
     # ---- scikit-learn style parameters -------------------------------------------------
     @classmethod

@@ -232,6 +232,13 @@ class ForwardCorrection(_TransitionLoss):
     Forward correction does not invert ``T``, so it tolerates an ill-conditioned
     estimate better than :class:`BackwardCorrection`; it is bounded below by 0.
 
+    With ``early_stopping`` an estimator monitors minus this loss on the (noisy)
+    validation split rather than the accuracy there (``stops_on_validation_loss``):
+    the loss is the log-loss of the noisy labels under the model's clean
+    probabilities pushed through ``T``, a proper score whose minimum is the clean
+    posterior (Patrini et al., Theorem 2), whereas the accuracy of clean predictions
+    on noisy labels rewards epochs that reproduce the flips.
+
     References
     ----------
     .. [1] G. Patrini, A. Rozza, A. K. Menon, R. Nock and L. Qu, "Making Deep
@@ -253,6 +260,18 @@ class ForwardCorrection(_TransitionLoss):
 
     def __init__(self, transition=None):
         self.transition = transition
+
+    @property
+    def stops_on_validation_loss(self):
+        """Whether ``early_stopping`` monitors this loss rather than the accuracy.
+
+        Returns
+        -------
+        bool
+            True when ``transition`` is set (without it the loss is plain
+            cross-entropy, which stops on the accuracy as ``MLPClassifier`` does).
+        """
+        return self.transition is not None
 
     def per_sample(self, logits, target, **context):
         """Per-sample ``-log sum_i softmax(z)_i T[i, y]``.
@@ -303,7 +322,8 @@ class BackwardCorrection(_TransitionLoss):
     ``T^-1`` has negative entries, so the loss is unbounded below: a flexible
     network can drive it down by pushing some probabilities to 0. Patrini et al.
     found it weaker than forward correction with deep networks; early stopping
-    helps.
+    helps. Early stopping monitors the accuracy, not this loss: its validation
+    value is unbounded below too, and keeps falling as the network overfits.
 
     References
     ----------
