@@ -1116,6 +1116,15 @@ def report_blocks(summary, payload, name="noise_robustness"):
                 [
                     f"`skloss <loss>{ES_SUFFIX}`: the loss with early_stopping=True (10% noisy "
                     "validation split, n_iter_no_change=10, the best epoch's weights), as `MLP+ES`"
+                    + (
+                        "; `forward` keeps the epoch with the lowest forward-corrected validation "
+                        "loss rather than the best accuracy (`stops_on_validation_loss`)"
+                        if any(
+                            r["method"] == method_name("forward", early_stopping=True)
+                            for r in payload["records"]
+                        )
+                        else ""
+                    )
                 ]
                 if any(r["method"].endswith(ES_SUFFIX) for r in payload["records"])
                 else []

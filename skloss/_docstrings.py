@@ -95,7 +95,9 @@ default="relu"
     "early_stopping": """    early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the training data, stop
         when its accuracy has not improved by ``tol`` for more than
-        ``n_iter_no_change`` epochs, and restore the best epoch's weights.""",
+        ``n_iter_no_change`` epochs, and restore the best epoch's weights. A loss
+        that declares ``stops_on_validation_loss`` (``ForwardCorrection`` with a
+        transition matrix) is monitored by its validation loss instead.""",
     "validation_fraction": """    validation_fraction : float, default=0.1
         Share of the training data held out when ``early_stopping`` is True.""",
     "n_iter_no_change": """    n_iter_no_change : int, default=10

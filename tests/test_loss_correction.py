@@ -92,6 +92,22 @@ def test_forward_early_stopping_keeps_the_epoch_of_lowest_corrected_validation_l
     assert len(clf.net_.history[:, "valid_acc"]) == clf.n_iter_
 
 
+def test_warm_start_onto_the_forward_loss_restarts_the_validation_record():
+    # The accuracy kept by the last call and the corrected loss are not comparable: a
+    # warm start that switches to the forward loss records its own scores only, and
+    # the next warm start continues them.
+    X_train, y_noisy, _, _ = _pairflip_problem()
+    T = transition_matrix(4, 0.4, kind="pairflip")
+    clf = _net(early_stopping=True, warm_start=True, max_iter=4, n_iter_no_change=10)
+    clf.fit(X_train, y_noisy)
+    assert all(0 <= score <= 1 for score in clf.validation_scores_)
+    clf.set_params(loss=ForwardCorrection(T)).fit(X_train, y_noisy)
+    assert len(clf.validation_scores_) == 4
+    assert all(score < 0 for score in clf.validation_scores_)
+    clf.fit(X_train, y_noisy)
+    assert len(clf.validation_scores_) == 8
+
+
 @pytest.mark.parametrize("loss", [BackwardCorrection(T3), ForwardCorrection()])
 def test_backward_and_uncorrected_early_stopping_monitor_the_accuracy(loss):
     # Backward's validation loss is unbounded below (it keeps falling as the network

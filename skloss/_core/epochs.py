@@ -131,12 +131,20 @@ def _configure(estimator, net, plan):
     named = dict(net.callbacks_)
     # Reconfigured on every call: a warm start may follow set_params, and
     # partial_fit (one epoch per call) applies no stopping rule at all.
-    named["stopping"].set_params(
+    stopping = named["stopping"]
+    score_name = (
+        "valid_loss" if plan.loss.stops_on_validation_loss else estimator._target_codec.score_name
+    )
+    if score_name != stopping.score_name:
+        # The last call kept its best by another score: a warm start cannot compare.
+        stopping.kept_best_ = None
+    stopping.set_params(
         early_stopping=estimator.early_stopping,
         tol=estimator.tol,
         n_iter_no_change=estimator.n_iter_no_change,
+        score_name=score_name,
     )
-    named["stopping"].enabled = not plan.incremental
+    stopping.enabled = not plan.incremental
     if "progress" in named:
         named["progress"].level = int(estimator.verbose)
     net.autocast_dtype_ = autocast_dtype(estimator.precision, plan.train_data.device)

@@ -158,11 +158,7 @@ def build_net(estimator, module, loss, n_targets, backend, optimizer, batch_size
                 estimator.early_stopping,
                 estimator.tol,
                 estimator.n_iter_no_change,
-                score_name=(
-                    "valid_loss"
-                    if loss.stops_on_validation_loss
-                    else estimator._target_codec.score_name
-                ),
+                score_name=estimator._target_codec.score_name,
             ),
         ),
     ]

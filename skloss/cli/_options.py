@@ -293,9 +293,9 @@ def transition_refiner(X, args, task):
     The task's skloss classifier with the job's ``--hidden`` and ``--batch-size`` (where
     the job has them), ``--max-iter`` and ``--seed``, as the corrected losses train it:
     :func:`skloss.noise.estimate_transition` trains it with the forward correction
-    through the first estimate. No early stopping: on a small data set its validation
-    split is a handful of rows, and a network stopped too early refines the estimate
-    into a worse one.
+    through the first estimate. No early stopping: the refiner trains on every row
+    of each training fold (on a small data set a validation split would be a
+    handful of rows).
     """
     if not getattr(args, "refine_transition", False):
         return None

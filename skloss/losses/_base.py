@@ -172,7 +172,9 @@ class Loss:
         Whether ``early_stopping`` monitors minus the loss on the validation split
         instead of the accuracy: for a loss whose value on noisy validation labels
         is a consistent estimate of its clean objective while the accuracy on those
-        labels is not (the noise corrections, given their transition matrix).
+        labels is not (the forward correction, given its transition matrix). Only
+        for a loss bounded below and without ``requires`` (the validation pass
+        computes the loss of such losses only).
     target_kind : str
         The kind of target the loss trains: ``"classification"`` (class indices)
         or ``"regression"`` (real values); an estimator refuses a loss of
