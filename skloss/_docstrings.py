@@ -199,11 +199,10 @@ COMMON_ATTRIBUTES = {
         ``partial_fit`` calls since the last fresh start.""",
     "validation_scores_": """    validation_scores_ : list of float or None
         Validation accuracy of each epoch with ``early_stopping`` (across
-        ``warm_start`` calls that all validated); None otherwise. A loss
-        corrected for label noise (``ForwardCorrection``, ``BackwardCorrection``
-        with a transition matrix) is scored by minus its validation loss
-        instead: the accuracy on noisy validation labels rewards reproducing the
-        flips the correction models.""",
+        ``warm_start`` calls that all validated); None otherwise. The
+        forward-corrected loss (``ForwardCorrection`` with a transition matrix)
+        is scored by minus its validation loss instead: the accuracy on noisy
+        validation labels rewards reproducing the flips the correction models.""",
     "best_validation_score_": """    best_validation_score_ : float or None
         The best of ``validation_scores_``, whose weights are kept; None without
         ``early_stopping``.""",
