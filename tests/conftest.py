@@ -24,3 +24,25 @@ def single_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def record_keyword(monkeypatch):
+    """``record_keyword(owner, name, keyword)``: pass every call of ``owner.name`` through,
+    recording the value of its ``keyword`` argument (a call without it fails the test).
+
+    Returns the list of recorded values, in call order.
+    """
+
+    def install(owner, name, keyword):
+        seen = []
+        original = getattr(owner, name)
+
+        def spy(*args, **kwargs):
+            seen.append(kwargs[keyword])
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, spy)
+        return seen
+
+    return install

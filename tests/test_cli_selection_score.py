@@ -89,18 +89,11 @@ def test_compare_default_records_no_estimate(tmp_path):
     assert results["selection"]["score"] == "noisy_accuracy"
 
 
-def test_tune_scores_trials_by_estimated_clean_accuracy(tmp_path, monkeypatch):
+def test_tune_scores_trials_by_estimated_clean_accuracy(tmp_path, record_keyword):
     pytest.importorskip("optuna")
     import skloss.noise.clean_accuracy as module
 
-    calls = []
-    original = module.estimated_clean_accuracy
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs["transition"])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, "estimated_clean_accuracy", spy)
+    calls = record_keyword(module, "estimated_clean_accuracy", "transition")
     out = tmp_path / "tune"
     args = ["tune", "--dataset", "iris", "--losses", "ce", "--trials", "2", "--max-iter", "3"]
     args += ["--folds", "2", "--noise-kind", "pairflip", "--noise", "0.3", "--quiet"]
@@ -113,19 +106,12 @@ def test_tune_scores_trials_by_estimated_clean_accuracy(tmp_path, monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 3 epochs
-def test_tune_refines_each_folds_estimate(tmp_path, monkeypatch):
+def test_tune_refines_each_folds_estimate(tmp_path, record_keyword):
     pytest.importorskip("optuna")
     import skloss.noise.clean_accuracy as module
     from skloss import RobustLossClassifier
 
-    refiners = []
-    original = module.estimate_transition
-
-    def spy(*args, **kwargs):
-        refiners.append(kwargs["refine"])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, "estimate_transition", spy)
+    refiners = record_keyword(module, "estimate_transition", "refine")
     out = tmp_path / "tune"
     args = ["tune", "--dataset", "iris", "--losses", "ce", "--trials", "2", "--max-iter", "3"]
     args += ["--folds", "2", "--noise-kind", "pairflip", "--noise", "0.3", "--quiet"]
@@ -190,7 +176,7 @@ def test_compare_estimates_t_with_the_chosen_estimator(tmp_path, monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 3 epochs
-def test_compare_refines_t_with_the_jobs_network(tmp_path, monkeypatch):
+def test_compare_refines_t_with_the_jobs_network(tmp_path, monkeypatch, record_keyword):
     # --refine-transition hands estimate_transition the job's skloss network (after its
     # preprocessing) for the selection score, and the corrected losses refine with their
     # own network; the run records it.
@@ -198,14 +184,7 @@ def test_compare_refines_t_with_the_jobs_network(tmp_path, monkeypatch):
     from skloss import RobustLossClassifier
     from skloss.noise import LossCorrectionClassifier
 
-    original = skloss.noise.estimate_transition
-    refiners = []
-
-    def spy(*args, **kwargs):
-        refiners.append(kwargs.get("refine"))
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(skloss.noise, "estimate_transition", spy)
+    refiners = record_keyword(skloss.noise, "estimate_transition", "refine")
     fitted = []
     original_fit = LossCorrectionClassifier.fit
 

@@ -159,17 +159,11 @@ def test_meta_estimator_with_a_given_matrix_skips_the_estimate(monkeypatch):
     np.testing.assert_array_equal(clf.transition_, T)
 
 
-def test_meta_estimator_refines_the_estimate_with_its_own_network(monkeypatch):
+def test_meta_estimator_refines_the_estimate_with_its_own_network(record_keyword):
     import skloss.noise.correction as module
 
-    calls = []
     original = module.estimate_transition
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs["refine"])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, "estimate_transition", spy)
+    calls = record_keyword(module, "estimate_transition", "refine")
     X_train, y_noisy, _, _ = _pairflip_problem()
     net = _net(max_iter=5)
     clf = LossCorrectionClassifier(net, cv=3, random_state=0, refine_transition=True)

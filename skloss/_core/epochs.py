@@ -132,17 +132,15 @@ def _configure(estimator, net, plan):
     # Reconfigured on every call: a warm start may follow set_params, and
     # partial_fit (one epoch per call) applies no stopping rule at all.
     stopping = named["stopping"]
-    score_name = (
-        "valid_loss" if plan.loss.stops_on_validation_loss else estimator._target_codec.score_name
-    )
-    if score_name != stopping.score_name:
-        # The last call kept its best by another score: a warm start cannot compare.
-        stopping.kept_best_ = None
     stopping.set_params(
         early_stopping=estimator.early_stopping,
         tol=estimator.tol,
         n_iter_no_change=estimator.n_iter_no_change,
-        score_name=score_name,
+        score_name=(
+            "valid_loss"
+            if plan.loss.stops_on_validation_loss
+            else estimator._target_codec.score_name
+        ),
     )
     stopping.enabled = not plan.incremental
     if "progress" in named:

@@ -39,14 +39,21 @@ class StoppingRule(Callback):
         # estimator switches the rule off for those calls.
         self.enabled = True
         # The score of the weights the net holds, when a call with the rule and
-        # early_stopping restored them (None otherwise).
+        # early_stopping restored them (None otherwise), and the score it is.
         self.kept_best_ = None
+        self.kept_score_name_ = None
 
     def on_train_begin(self, net, **kwargs):
         self.no_improvement_ = 0
         self.converged_ = False
         self.best_state_ = None
-        self.continued_ = self.enabled and self.early_stopping and self.kept_best_ is not None
+        # A best kept by another score (a warm start onto another loss) cannot compete.
+        self.continued_ = (
+            self.enabled
+            and self.early_stopping
+            and self.kept_best_ is not None
+            and self.kept_score_name_ == self.score_name
+        )
         if self.continued_:
             self.best_ = self.kept_best_
             self.best_state_ = copy.deepcopy(net.module_.state_dict())
@@ -82,6 +89,7 @@ class StoppingRule(Callback):
         if self.enabled and self.early_stopping and self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
             self.kept_best_ = self.best_
+            self.kept_score_name_ = self.score_name
         self.discard()
 
     def discard(self):
@@ -122,7 +130,7 @@ class EpochLog(Callback):
             line += f" ({row['dur']:.2f} s)"
         print(line, flush=True)
         stopping = dict(net.callbacks_).get("stopping")
-        if stopping is not None and stopping.early_stopping and stopping.score_name in row:
+        if stopping is not None and stopping.score_name in row:
             print(f"Validation score: {stopping.score_of(row):f}", flush=True)
 
     def on_train_end(self, net, **kwargs):

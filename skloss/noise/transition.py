@@ -295,9 +295,8 @@ def estimate_transition(X, y, estimator=None, cv=5, *, random_state=None, refine
         the *clean* classes is the returned estimate. The first estimate counts
         ``estimator``'s own errors as noise; the corrected network makes fewer of
         them, so its count is closer to the true flips, provided it classifies
-        better than ``estimator`` (a network on unscaled inputs, or one
-        early-stopped on a small data set, may not). ``cv`` more fits. None: no
-        refinement.
+        better than ``estimator`` (a network on unscaled inputs may not).
+        ``cv`` more fits. None: no refinement.
 
     Returns
     -------
