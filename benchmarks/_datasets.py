@@ -28,6 +28,10 @@ DATASETS = {
     "magic": ("keel", "UCI MAGIC gamma telescope, 19,020 x 10, 2 classes (KEEL)"),
     "satimage": ("keel", "UCI Statlog satellite image, 6,435 x 36, 6 classes (KEEL)"),
     "optdigits": ("keel", "UCI optical digits, 5,620 x 64, 10 classes (KEEL)"),
+    "phoneme": ("keel", "ELENA phoneme (nasal vs oral vowels), 5,404 x 5, 2 classes (KEEL)"),
+    "spambase": ("keel", "UCI spambase, 4,597 x 57, 2 classes (KEEL)"),
+    "ring": ("keel", "Breiman's ring norm, 7,400 x 20, 2 classes (KEEL)"),
+    "twonorm": ("keel", "Breiman's two norm, 7,400 x 20, 2 classes (KEEL)"),
 }
 
 _CLASSES = {}

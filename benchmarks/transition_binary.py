@@ -1,0 +1,213 @@
+"""How estimates of the transition matrix T err on binary data with overlapping classes.
+
+Two classes, so T is two noise rates: ``a = T[0, 1]`` (the share of class 0 labelled 1)
+and ``b = T[1, 0]``. The estimated clean accuracy that ranks candidates
+(``skloss.noise.estimated_clean_accuracy``) depends, in binary, on the noisy accuracy
+and on the asymmetry ``b - a`` alone (the overall noise level scales every candidate
+alike), so this benchmark measures how far each estimate's asymmetry is from the
+realised one, next to the noise rates themselves.
+
+Protocol per data set and seed: the split, scaling, subsample (``--max-train`` rows)
+and noise injection of ``benchmarks/noise_robustness.py`` (its ``split_indices`` and
+``noisy_split``); noise ``clean`` (the data set's own labels, nothing injected),
+``pair20`` (in binary, 20% of each class flipped to the other) and ``randT`` (a random
+class-dependent T as in that benchmark). One set of 5-fold out-of-fold probabilities
+of the early-stopped ``MLPClassifier`` the noise benchmark estimates T with, and from
+those same probabilities three estimates of T:
+
+- skloss: ``skloss.noise.estimate_transition`` (the confident joint, Northcutt et al.
+  2021);
+- cleanlab: ``cleanlab.count.estimate_py_and_noise_matrices_from_probabilities``
+  (the same method, cleanlab's code);
+- anchor: Patrini et al. (2017)'s estimator, ``T[i] = p(x_i)`` at the sample ``x_i``
+  whose probability of class ``i`` is at the 97th percentile.
+
+Each is compared with the realised T of the draw (``P(noisy j | original i)``, read
+from the original labels; nothing else sees them). The minority class is the one
+with fewer original training labels.
+
+Run (about 4 minutes on one core)::
+
+    flock /tmp/skloss-bench.lock env OMP_NUM_THREADS=1 python benchmarks/transition_binary.py
+
+It prints the table and writes ``docs/benchmarks/transition_binary.{json,md}``;
+``--report-only`` rewrites the ``.md`` from the ``.json``.
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import noise_robustness as nr  # noqa: E402
+from _asymmetric import realised_transition  # noqa: E402
+from _datasets import DATASETS, load  # noqa: E402
+
+from skloss.noise import estimate_transition  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "docs" / "benchmarks" / "transition_binary"
+NOISES = ("clean", "pair20", "randT")
+METHODS = ("skloss", "cleanlab", "anchor")
+#: Patrini et al.'s percentile: the top 3% are left out as likely outliers.
+ANCHOR_PERCENTILE = 97
+
+
+def anchor_transition(proba, percentile=ANCHOR_PERCENTILE):
+    """Patrini et al.'s T: row ``i`` is the predicted distribution at the sample whose
+    probability of class ``i`` is at ``percentile``."""
+    rows = []
+    for i in range(proba.shape[1]):
+        order = np.argsort(proba[:, i], kind="stable")
+        rows.append(proba[order[int(round(percentile / 100 * (len(order) - 1)))]])
+    return np.array(rows)
+
+
+def cleanlab_transition(y_noisy, proba):
+    from cleanlab.count import estimate_py_and_noise_matrices_from_probabilities
+
+    _, noise_matrix, _, _ = estimate_py_and_noise_matrices_from_probabilities(y_noisy, proba)
+    return noise_matrix.T  # cleanlab's columns are the true classes
+
+
+def one_cell(dataset, noise, seed, cfg):
+    """Realised and estimated T of one (data set, noise, seed), as plain lists."""
+    X, y = load(dataset)
+    kind, rate, _ = nr.NOISE[noise]
+    indices = nr.split_indices(y, seed, cfg)
+    (X_train, _, y_train, _), y_noisy, _ = nr.noisy_split(X, y, seed, indices, kind, rate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = estimate_transition(
+            X_train, y_noisy, nr.transition_estimator(cfg, seed), cv=5, random_state=seed
+        )
+    estimates = {
+        "skloss": ours.transition,
+        "cleanlab": cleanlab_transition(y_noisy, ours.pred_proba),
+        "anchor": anchor_transition(ours.pred_proba),
+    }
+    counts = np.bincount(y_train, minlength=2)
+    return {
+        "dataset": dataset,
+        "noise": noise,
+        "seed": seed,
+        "minority": int(np.argmin(counts)),
+        "minority_share": float(counts.min() / counts.sum()),
+        "realised": realised_transition(y_train, y_noisy, 2).tolist(),
+        **{name: T.tolist() for name, T in estimates.items()},
+    }
+
+
+def rates(T, minority):
+    """(noise rate of the minority class, of the majority class) of a 2x2 T."""
+    T = np.asarray(T)
+    return 1 - T[minority, minority], 1 - T[1 - minority, 1 - minority]
+
+
+def report(records, command, seconds):
+    datasets = list(dict.fromkeys(r["dataset"] for r in records))
+    seeds = sorted({r["seed"] for r in records})
+    lines = [
+        f"Generated by `benchmarks/transition_binary.py`; command: `{command}` "
+        f"(wall time {seconds / 60:.0f} min, one CPU thread).",
+        "",
+        "Noise rates (%) of the minority and the majority class, `min / maj`, and the "
+        "error of the estimated asymmetry, `(b - a) estimated - (b - a) realised` in "
+        "points with `b` the minority's rate and `a` the majority's (positive: the "
+        "estimate overstates the minority's noise relative to the majority's), mean over "
+        f"seeds {seeds}. `clean`: the data set's own labels, nothing injected; "
+        "`pair20`: 20% of each class flipped; `randT`: a random class-dependent T. "
+        "All three estimates use the same 5-fold out-of-fold probabilities of "
+        "`MLPClassifier((256, 256), early_stopping=True)`; `skloss` and `cleanlab` are "
+        "the confident joint, `anchor` is Patrini et al.'s 97th-percentile estimate.",
+        "",
+        "| data (minority share) | noise | realised | skloss | cleanlab | anchor "
+        "| asym. error skloss | cleanlab | anchor |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for dataset in datasets:
+        for noise in NOISES:
+            cell = [r for r in records if r["dataset"] == dataset and r["noise"] == noise]
+            if not cell:
+                continue
+            share = np.mean([r["minority_share"] for r in cell])
+            mean_rates = {
+                name: np.mean([rates(r[name], r["minority"]) for r in cell], axis=0)
+                for name in ("realised", *METHODS)
+            }
+            asym = {
+                name: np.mean(
+                    [
+                        np.subtract(*rates(r[name], r["minority"]))
+                        - np.subtract(*rates(r["realised"], r["minority"]))
+                        for r in cell
+                    ]
+                )
+                for name in METHODS
+            }
+            pair = " | ".join(
+                f"{100 * mean_rates[n][0]:.1f} / {100 * mean_rates[n][1]:.1f}"
+                for n in ("realised", *METHODS)
+            )
+            errors = " | ".join(f"{100 * asym[n]:+.1f}" for n in METHODS)
+            lines.append(f"| {dataset} ({100 * share:.0f}%) | {noise} | {pair} | {errors} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="magic,phoneme,spambase,ring,twonorm")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--max-train", type=int, default=2000)
+    parser.add_argument("--output", default=str(OUTPUT))
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite the .md from the .json, no fits"
+    )
+    args = parser.parse_args()
+    output = Path(args.output)
+    if args.report_only:
+        saved = json.loads(output.with_suffix(".json").read_text())
+        text = report(saved["records"], saved["command"].strip(), saved["seconds"])
+        output.with_suffix(".md").write_text(text)
+        print(text)
+        return
+    datasets = args.datasets.split(",")
+    unknown = [d for d in datasets if d not in DATASETS]
+    if unknown:
+        parser.error(f"unknown --datasets {unknown}; known: {sorted(DATASETS)}")
+    # The noise benchmark's budget for its large sets, and its T estimator.
+    cfg = {
+        **nr.SETTINGS["magic"],
+        "max_train": args.max_train,
+        "max_test": None,
+        "hidden": nr.HIDDEN,
+        "transition_estimator": "mlp",
+    }
+    start = time.perf_counter()
+    records = []
+    for dataset in datasets:
+        for noise in NOISES:
+            for seed in range(args.seeds):
+                records.append(one_cell(dataset, noise, seed, cfg))
+                print(dataset, noise, seed, flush=True)
+    seconds = time.perf_counter() - start
+    command = "python benchmarks/transition_binary.py " + " ".join(sys.argv[1:])
+    text = report(records, command.strip(), seconds)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.with_suffix(".md").write_text(text)
+    output.with_suffix(".json").write_text(
+        json.dumps({"command": command, "seconds": seconds, "records": records}, indent=1)
+    )
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
