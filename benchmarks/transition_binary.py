@@ -77,9 +77,8 @@ def cleanlab_transition(y_noisy, proba):
     return noise_matrix.T  # cleanlab's columns are the true classes
 
 
-def one_cell(dataset, noise, seed, cfg):
+def one_cell(X, y, dataset, noise, seed, cfg):
     """Realised and estimated T of one (data set, noise, seed), as plain lists."""
-    X, y = load(dataset)
     kind, rate, _ = nr.NOISE[noise]
     indices = nr.split_indices(y, seed, cfg)
     (X_train, _, y_train, _), y_noisy, _ = nr.noisy_split(X, y, seed, indices, kind, rate)
@@ -194,9 +193,10 @@ def main():
     start = time.perf_counter()
     records = []
     for dataset in datasets:
+        X, y = load(dataset)
         for noise in NOISES:
             for seed in range(args.seeds):
-                records.append(one_cell(dataset, noise, seed, cfg))
+                records.append(one_cell(X, y, dataset, noise, seed, cfg))
                 print(dataset, noise, seed, flush=True)
     seconds = time.perf_counter() - start
     command = "python benchmarks/transition_binary.py " + " ".join(sys.argv[1:])
