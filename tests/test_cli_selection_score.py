@@ -89,16 +89,21 @@ def test_compare_default_records_no_estimate(tmp_path):
     assert results["selection"]["score"] == "noisy_accuracy"
 
 
+def _tune_by_clean_accuracy(out, *extra):
+    """``skloss tune`` arguments: two trials of ``ce`` on iris, 2 folds, 30% pair-flip
+    noise, selected by estimated clean accuracy."""
+    args = ["tune", "--dataset", "iris", "--losses", "ce", "--trials", "2", "--max-iter", "3"]
+    args += ["--folds", "2", "--noise-kind", "pairflip", "--noise", "0.3", "--quiet"]
+    return args + ["--selection-score", "clean_accuracy", *extra, "--output", str(out)]
+
+
 def test_tune_scores_trials_by_estimated_clean_accuracy(tmp_path, record_keyword):
     pytest.importorskip("optuna")
     import skloss.noise.clean_accuracy as module
 
     calls = record_keyword(module, "estimated_clean_accuracy", "transition")
     out = tmp_path / "tune"
-    args = ["tune", "--dataset", "iris", "--losses", "ce", "--trials", "2", "--max-iter", "3"]
-    args += ["--folds", "2", "--noise-kind", "pairflip", "--noise", "0.3", "--quiet"]
-    args += ["--selection-score", "clean_accuracy", "--output", str(out)]
-    assert main(args) == 0
+    assert main(_tune_by_clean_accuracy(out)) == 0
     assert len(calls) == 4  # 2 trials x 2 folds, each scored with its fold's T
     results = json.loads((out / "tune_results.json").read_text())
     assert results["settings"]["selection_score"] == "clean_accuracy"
@@ -113,11 +118,7 @@ def test_tune_refines_each_folds_estimate(tmp_path, record_keyword):
 
     refiners = record_keyword(module, "estimate_transition", "refine")
     out = tmp_path / "tune"
-    args = ["tune", "--dataset", "iris", "--losses", "ce", "--trials", "2", "--max-iter", "3"]
-    args += ["--folds", "2", "--noise-kind", "pairflip", "--noise", "0.3", "--quiet"]
-    args += ["--selection-score", "clean_accuracy", "--refine-transition"]
-    args += ["--output", str(out)]
-    assert main(args) == 0
+    assert main(_tune_by_clean_accuracy(out, "--refine-transition")) == 0
     assert len(refiners) == 2  # once per fold, shared by the trials
     for refine in refiners:
         assert isinstance(refine[-1], RobustLossClassifier) and refine[-1].max_iter == 3

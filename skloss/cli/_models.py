@@ -80,7 +80,7 @@ def skloss_model(data, args, task, loss):
         correction=loss,
         transition_estimator=transition_model(args),
         random_state=args.seed,
-        refine_transition=getattr(args, "refine_transition", False),
+        refine_transition=args.refine_transition,
     )
     return make_pipeline(preprocessing(data, args.impute), corrected)
 

@@ -297,7 +297,7 @@ def transition_refiner(X, args, task):
     of each training fold (on a small data set a validation split would be a
     handful of rows).
     """
-    if not getattr(args, "refine_transition", False):
+    if not args.refine_transition:
         return None
     from sklearn.pipeline import make_pipeline
 
@@ -376,7 +376,7 @@ def check_shared_settings(args, parser, n_noise_seeds):
         parser.error(f"argument --folds: must be at least 2, got {args.folds}")
     for name, value in (
         ("--transition-estimator", args.transition_estimator is not None),
-        ("--refine-transition", getattr(args, "refine_transition", False)),
+        ("--refine-transition", args.refine_transition),
     ):
         if value and not (args.selection_score == "clean_accuracy" or corrected_losses(args)):
             parser.error(
